@@ -1,0 +1,52 @@
+// Package testenv gives tests the addresses of the real services they need.
+//
+// Each address comes from an environment variable that the service scripts
+// (scripts/services/env.sh) export. When a variable is missing the test is
+// skipped with a message naming it, except under CI (CI=true), where a
+// missing service is a failure: CI must never pass by skipping.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Environment variables read by Require and its shorthands.
+const (
+	KafkaBrokersVar    = "TRIGGERD_TEST_KAFKA_BROKERS"
+	TemporalAddressVar = "TRIGGERD_TEST_TEMPORAL_ADDRESS"
+	RedisAddrVar       = "TRIGGERD_TEST_REDIS_ADDR"
+	RabbitMQURLVar     = "TRIGGERD_TEST_RABBITMQ_URL"
+	PostgresDSNVar     = "TRIGGERD_TEST_POSTGRES_DSN"
+)
+
+// Require returns the value of the environment variable name, or ends the
+// test: skipped outside CI, failed in CI.
+func Require(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v != "" {
+		return v
+	}
+	msg := name + " is not set: start the services with scripts/services/up.sh and source scripts/services/env.sh"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// KafkaBrokers returns a comma-separated list of real Kafka brokers.
+func KafkaBrokers(t testing.TB) string { return Require(t, KafkaBrokersVar) }
+
+// TemporalAddress returns the host:port of a real Temporal frontend.
+func TemporalAddress(t testing.TB) string { return Require(t, TemporalAddressVar) }
+
+// RedisAddr returns the host:port of a real Redis server.
+func RedisAddr(t testing.TB) string { return Require(t, RedisAddrVar) }
+
+// RabbitMQURL returns the amqp:// URL of a real RabbitMQ broker.
+func RabbitMQURL(t testing.TB) string { return Require(t, RabbitMQURLVar) }
+
+// PostgresDSN returns the connection string of a real PostgreSQL database.
+func PostgresDSN(t testing.TB) string { return Require(t, PostgresDSNVar) }
