@@ -198,4 +198,6 @@ const (
 )
 
 // SearchAttributes lists the custom search attributes, in a stable order.
-var SearchAttributes = []string{SearchAttrTriggerTag, SearchAttrTable, SearchAttrEvent, SearchAttrRecordKey}
+func SearchAttributes() []string {
+	return []string{SearchAttrTriggerTag, SearchAttrTable, SearchAttrEvent, SearchAttrRecordKey}
+}
