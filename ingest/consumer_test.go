@@ -1,0 +1,496 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/triggerd/triggerd/internal/testenv"
+	"github.com/triggerd/triggerd/run"
+)
+
+func TestConsumer_Kfake(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+	runConsumerSuite(t, cluster.ListenAddrs())
+}
+
+func TestConsumer_RealKafka(t *testing.T) {
+	brokers := strings.Split(testenv.KafkaBrokers(t), ",")
+	runConsumerSuite(t, brokers)
+}
+
+// runConsumerSuite is the conformance suite of the Consumer, run against
+// any broker: kfake in-process, or a real Kafka.
+func runConsumerSuite(t *testing.T, brokers []string) {
+	t.Run("StartsPlannedRunsInOrder", func(t *testing.T) { testStartsInOrder(t, brokers) })
+	t.Run("MalformedToDLQ", func(t *testing.T) { testMalformedToDLQ(t, brokers) })
+	t.Run("StartRetriedWithoutCommittingPastIt", func(t *testing.T) { testStartRetry(t, brokers) })
+	t.Run("RestartResumesAfterCommit", func(t *testing.T) { testRestartResumes(t, brokers) })
+	t.Run("OffsetResetRedeliversSameIDs", func(t *testing.T) { testResetRedelivers(t, brokers) })
+	t.Run("SeveralMembersShareThePartitions", func(t *testing.T) { testSeveralMembers(t, brokers) })
+}
+
+// --- fixtures ---------------------------------------------------------------
+
+var nameSeq atomic.Int64
+
+// uniqueName returns a topic or group name unique to this test run.
+func uniqueName(t *testing.T, kind string) string {
+	n := strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())
+	return fmt.Sprintf("%s-%s-%d-%d", kind, strings.ToLower(n), time.Now().UnixNano()%1e9, nameSeq.Add(1))
+}
+
+func createTopics(t *testing.T, brokers []string, partitions int, topics ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, tp := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: tp, NumPartitions: partitions, ReplicationFactor: 1})
+	}
+	resp, err := cl.CreateTopics(ctx, req)
+	require.NoError(t, err)
+	for tp, err := range resp.Errors {
+		require.NoError(t, err, "create topic %s", tp)
+	}
+	// Wait until every broker knows the topics, so that producers and
+	// consumers do not race the metadata propagation of a real cluster.
+	require.Eventually(t, func() bool {
+		md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+		if err != nil {
+			return false
+		}
+		for _, tp := range md.Topics {
+			if tp.Error != nil || len(tp.Partitions) != partitions {
+				return false
+			}
+		}
+		return len(md.Topics) == len(topics)
+	}, 10*time.Second, 50*time.Millisecond)
+}
+
+type record struct {
+	key, value string
+	partition  int32
+	headers    []kgo.RecordHeader
+}
+
+// produce writes records with franz-go, a client independent of the one
+// under test.
+func produce(t *testing.T, brokers []string, topic string, recs ...record) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	require.NoError(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range recs {
+		kr := &kgo.Record{Topic: topic, Partition: r.partition, Value: []byte(r.value), Headers: r.headers}
+		if r.key != "" {
+			kr.Key = []byte(r.key)
+		}
+		require.NoError(t, cl.ProduceSync(ctx, kr).FirstErr())
+	}
+}
+
+// consumeAll reads n records of topic from the start.
+func consumeAll(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "got %d of %d records from %s", len(out), n, topic)
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+// committed returns the committed offset (next offset to read) of each
+// partition of topic for group, -1 when none.
+func committed(t *testing.T, brokers []string, group, topic string, partitions int) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	ps := make([]int, partitions)
+	for i := range ps {
+		ps[i] = i
+	}
+	resp, err := cl.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	require.NoError(t, err)
+	require.NoError(t, resp.Error)
+	out := make([]int64, partitions)
+	for i := range out {
+		out[i] = -1
+	}
+	for _, p := range resp.Topics[topic] {
+		require.NoError(t, p.Error)
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}
+
+// dbzInsert is a Debezium insert of row id into table, at LSN lsn.
+func dbzInsert(table string, id, lsn int) record {
+	return record{
+		key: fmt.Sprintf(`{"id":%d}`, id),
+		value: fmt.Sprintf(`{"before":null,"after":{"id":%d,"name":"n%d"},"source":{"name":"pg","db":"app","schema":"public","table":%q,"lsn":%d,"txId":%d,"ts_ms":1700000000000},"op":"c","ts_ms":1700000000001}`,
+			id, id, table, lsn, lsn),
+	}
+}
+
+// fakePlanner plans one run per tag for every event.
+type fakePlanner struct{ tags []string }
+
+func (p fakePlanner) Plan(ev run.Event) []run.Input {
+	out := make([]run.Input, 0, len(p.tags))
+	for _, tag := range p.tags {
+		out = append(out, run.Input{Trigger: run.TriggerRef{Tag: tag}, EventName: "after" + strings.ToUpper(string(ev.Operation[:1])) + string(ev.Operation[1:]), Event: ev})
+	}
+	return out
+}
+
+// recordingStarter records started workflow ids; fail, when set, decides
+// whether an attempt fails.
+type recordingStarter struct {
+	mu       sync.Mutex
+	started  []string
+	keys     []string
+	attempts map[string]int
+	fail     func(wfID string, attempt int) bool
+}
+
+func (s *recordingStarter) Start(ctx context.Context, in run.Input) error {
+	id := run.WorkflowID(in.Trigger.Tag, in.Event.ID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.attempts == nil {
+		s.attempts = map[string]int{}
+	}
+	s.attempts[id]++
+	if s.fail != nil && s.fail(id, s.attempts[id]) {
+		return errors.New("temporal unavailable")
+	}
+	s.started = append(s.started, id)
+	s.keys = append(s.keys, in.Event.Key)
+	return nil
+}
+
+func (s *recordingStarter) ids() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.started...)
+}
+
+func (s *recordingStarter) waitFor(t *testing.T, n int) []string {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(s.ids()) >= n }, 20*time.Second, 10*time.Millisecond,
+		"want %d starts", n)
+	return s.ids()
+}
+
+type runningConsumer struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run returned
+	err    error
+}
+
+// stop cancels the consumer and asserts a clean shutdown.
+func (r *runningConsumer) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	start := time.Now()
+	select {
+	case <-r.done:
+		require.NoError(t, r.err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("consumer did not stop")
+	}
+	t.Logf("consumer stopped in %v", time.Since(start))
+}
+
+func startConsumer(t *testing.T, cfg Config, p Planner, s Starter, opts ...Option) *runningConsumer {
+	t.Helper()
+	if cfg.CommitInterval == 0 {
+		cfg.CommitInterval = 50 * time.Millisecond
+	}
+	if cfg.StartBackoff == 0 {
+		cfg.StartBackoff, cfg.MaxStartBackoff = 10*time.Millisecond, 50*time.Millisecond
+	}
+	c, err := NewConsumer(cfg, p, s, testLogger(t), opts...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	rc := &runningConsumer{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		rc.err = c.Run(ctx)
+		close(rc.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-rc.done:
+		case <-time.After(20 * time.Second):
+		}
+	})
+	return rc
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() && os.Getenv("INGEST_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func baseConfig(t *testing.T, brokers []string, partitions int) (Config, string) {
+	topic, dlq := uniqueName(t, "events"), uniqueName(t, "dlq")
+	createTopics(t, brokers, partitions, topic)
+	createTopics(t, brokers, 1, dlq)
+	return Config{Brokers: brokers, Topics: []string{topic}, GroupID: uniqueName(t, "group"), DLQTopic: dlq}, topic
+}
+
+// wantIDs decodes recs as the consumer would and returns the workflow ids
+// the fake planner gives them, in order.
+func wantIDs(t *testing.T, topic string, tags []string, recs ...record) []string {
+	var out []string
+	for i, r := range recs {
+		evs, err := Decode(kafka.Message{Topic: topic, Offset: int64(i), Key: []byte(r.key), Value: []byte(r.value)}, DecodeOptions{})
+		require.NoError(t, err)
+		for _, ev := range evs {
+			for _, tag := range tags {
+				out = append(out, run.WorkflowID(tag, ev.ID))
+			}
+		}
+	}
+	return out
+}
+
+// --- tests ------------------------------------------------------------------
+
+func testStartsInOrder(t *testing.T, brokers []string) {
+	cfg, topic := baseConfig(t, brokers, 1)
+	recs := []record{dbzInsert("users", 1, 100), dbzInsert("users", 2, 101), dbzInsert("orders", 3, 102),
+		{value: ""}, // tombstone: nothing to start, but done
+		dbzInsert("users", 4, 103)}
+	produce(t, brokers, topic, recs...)
+
+	tags := []string{"high", "low"}
+	st := &recordingStarter{}
+	rc := startConsumer(t, cfg, fakePlanner{tags: tags}, st)
+
+	want := wantIDs(t, topic, tags, recs...)
+	require.Len(t, want, 8)
+	assert.Equal(t, want, st.waitFor(t, len(want)), "runs started in message then priority order")
+	assert.Equal(t, []string{"1", "1", "2", "2", "3", "3", "4", "4"}, st.keys)
+
+	// Everything done is committed, the tombstone included.
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 1)[0] == 5 },
+		10*time.Second, 20*time.Millisecond)
+	rc.stop(t)
+	assert.Equal(t, want, st.ids(), "no start after the last message")
+}
+
+func testMalformedToDLQ(t *testing.T, brokers []string) {
+	cfg, topic := baseConfig(t, brokers, 1)
+	good1, good2 := dbzInsert("users", 1, 200), dbzInsert("users", 2, 201)
+	bad := record{key: "k-bad", value: `{"payload":{"op":"x","source":{"table":"users"}}}`,
+		headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}}}
+	notJSON := record{key: "k-raw", value: "not json"}
+	produce(t, brokers, topic, good1, bad, notJSON, good2)
+
+	st := &recordingStarter{}
+	var dead atomic.Int32
+	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st,
+		WithHooks(Hooks{DeadLettered: func(kafka.Message, error) { dead.Add(1) }}))
+
+	want := wantIDs(t, topic, []string{"t"}, good1, good2)
+	assert.Equal(t, want, st.waitFor(t, 2), "the message after the malformed ones is still processed")
+
+	dlq := consumeAll(t, brokers, cfg.DLQTopic, 2)
+	headers := func(r *kgo.Record) map[string]string {
+		m := map[string]string{}
+		for _, h := range r.Headers {
+			m[h.Key] = string(h.Value)
+		}
+		return m
+	}
+	h := headers(dlq[0])
+	assert.Equal(t, "k-bad", string(dlq[0].Key))
+	assert.Equal(t, bad.value, string(dlq[0].Value))
+	assert.Equal(t, "00-abc-def-01", h["traceparent"], "original headers kept")
+	assert.Equal(t, `debezium: payload.op: unknown value "x"`, h[HeaderError])
+	assert.Equal(t, topic, h[HeaderSourceTopic])
+	assert.Equal(t, "0", h[HeaderSourcePartition])
+	assert.Equal(t, "1", h[HeaderSourceOffset])
+	failedAt, err := time.Parse(time.RFC3339, h[HeaderFailedAt])
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), failedAt, time.Minute)
+
+	h = headers(dlq[1])
+	assert.Equal(t, "not json", string(dlq[1].Value))
+	assert.Equal(t, "2", h[HeaderSourceOffset])
+	assert.True(t, strings.HasPrefix(h[HeaderError], "value: not JSON"), h[HeaderError])
+
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 1)[0] == 4 },
+		10*time.Second, 20*time.Millisecond)
+	rc.stop(t)
+	assert.EqualValues(t, 2, dead.Load())
+}
+
+func testStartRetry(t *testing.T, brokers []string) {
+	cfg, topic := baseConfig(t, brokers, 1)
+	recs := []record{dbzInsert("users", 1, 300), dbzInsert("users", 2, 301), dbzInsert("users", 3, 302)}
+	produce(t, brokers, topic, recs...)
+	want := wantIDs(t, topic, []string{"t"}, recs...)
+
+	// The second run fails until released: Temporal is down.
+	var release atomic.Bool
+	st := &recordingStarter{fail: func(id string, attempt int) bool { return id == want[1] && !release.Load() }}
+	var failures atomic.Int32
+	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st,
+		WithHooks(Hooks{StartFailed: func(in run.Input, attempt int, err error) { failures.Store(int32(attempt)) }}))
+
+	assert.Equal(t, want[:1], st.waitFor(t, 1))
+	// The first message gets committed, never the failing one.
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 1)[0] == 1 },
+		10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return failures.Load() >= 5 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(3 * cfg.CommitInterval)
+	assert.Equal(t, int64(1), committed(t, brokers, cfg.GroupID, topic, 1)[0], "no commit past a message whose run is not started")
+	assert.Equal(t, want[:1], st.ids(), "nothing after the failing run is started")
+
+	release.Store(true)
+	assert.Equal(t, want, st.waitFor(t, 3), "no loss and order kept")
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 1)[0] == 3 },
+		10*time.Second, 20*time.Millisecond)
+	rc.stop(t)
+}
+
+func testRestartResumes(t *testing.T, brokers []string) {
+	cfg, topic := baseConfig(t, brokers, 1)
+	// A long interval and a big batch: only the shutdown commit commits.
+	cfg.CommitInterval, cfg.CommitBatch = time.Hour, 1000
+	first := []record{dbzInsert("users", 1, 400), dbzInsert("users", 2, 401), dbzInsert("users", 3, 402)}
+	produce(t, brokers, topic, first...)
+
+	st1 := &recordingStarter{}
+	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st1)
+	st1.waitFor(t, 3)
+	assert.Equal(t, int64(-1), committed(t, brokers, cfg.GroupID, topic, 1)[0], "nothing committed before the interval")
+	rc.stop(t)
+	assert.Equal(t, int64(3), committed(t, brokers, cfg.GroupID, topic, 1)[0], "clean stop commits what is done")
+
+	second := []record{dbzInsert("users", 4, 403), dbzInsert("users", 5, 404)}
+	produce(t, brokers, topic, second...)
+	st2 := &recordingStarter{}
+	rc = startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st2)
+	want := wantIDs(t, topic, []string{"t"}, second...)
+	assert.Equal(t, want, st2.waitFor(t, 2), "resumes after the committed offset")
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, want, st2.ids(), "nothing redelivered")
+	rc.stop(t)
+}
+
+func testResetRedelivers(t *testing.T, brokers []string) {
+	cfg, topic := baseConfig(t, brokers, 1)
+	// Snapshot-style rows share an LSN: their ids differ through the key.
+	recs := []record{dbzInsert("users", 1, 500), dbzInsert("users", 2, 500), dbzInsert("users", 3, 501)}
+	produce(t, brokers, topic, recs...)
+
+	st1 := &recordingStarter{}
+	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st1)
+	first := st1.waitFor(t, 3)
+	rc.stop(t)
+	assert.Len(t, uniq(first), 3)
+
+	// A new group id has no committed offsets: everything is delivered
+	// again, under the same ids, so Temporal rejects the duplicates.
+	cfg.GroupID = uniqueName(t, "group-reset")
+	st2 := &recordingStarter{}
+	rc = startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st2)
+	assert.Equal(t, first, st2.waitFor(t, 3))
+	rc.stop(t)
+}
+
+func testSeveralMembers(t *testing.T, brokers []string) {
+	cfg, topic := baseConfig(t, brokers, 4)
+	cfg.Consumers = 2
+	batch := func(from int) []record {
+		var recs []record
+		for i := from; i < from+20; i++ {
+			r := dbzInsert("users", i, 600+i)
+			r.partition = int32(i % 4)
+			recs = append(recs, r)
+		}
+		return recs
+	}
+	recs := batch(0)
+	produce(t, brokers, topic, recs...)
+	st := &recordingStarter{}
+	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st)
+	st.waitFor(t, 20)
+
+	// Both members end up with partitions (the second one's join makes
+	// the first rejoin on its next heartbeat).
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+	require.Eventually(t, func() bool {
+		resp, err := cl.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{cfg.GroupID}})
+		if err != nil || len(resp.Groups) != 1 || resp.Groups[0].GroupState != "Stable" || len(resp.Groups[0].Members) != 2 {
+			return false
+		}
+		for _, m := range resp.Groups[0].Members {
+			if len(m.MemberAssignments.Topics) != 1 || len(m.MemberAssignments.Topics[0].Partitions) != 2 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 100*time.Millisecond, "two members with two partitions each")
+
+	more := batch(20)
+	produce(t, brokers, topic, more...)
+	got := st.waitFor(t, 40)
+	assert.ElementsMatch(t, wantIDs(t, topic, []string{"t"}, append(recs, more...)...), uniq(got),
+		"every change started (a rebalance may start some twice: Temporal dedupes)")
+	require.Eventually(t, func() bool {
+		for _, off := range committed(t, brokers, cfg.GroupID, topic, 4) {
+			if off != 10 {
+				return false
+			}
+		}
+		return true
+	}, 15*time.Second, 50*time.Millisecond)
+	rc.stop(t)
+}
+
+func uniq(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

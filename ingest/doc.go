@@ -1,0 +1,82 @@
+// Package ingest reads change events from Kafka, asks a Planner which trigger
+// runs they cause and starts each run durably through a Starter (Temporal in
+// production), committing a partition's offset only once every message below
+// it is done.
+//
+// # Delivery guarantees
+//
+// A message is done when every run planned for it has been started durably,
+// or when it was malformed and has been written to the dead-letter topic.
+// Messages of a partition are handled one after the other, so the committed
+// offset never passes a message that is not done. When the Starter fails
+// (Temporal unreachable) the message is retried with exponential backoff
+// until it succeeds or the consumer stops: ingest pauses rather than skips.
+// After a crash or a rebalance messages since the last commit are delivered
+// again; run ids are derived from the event id (run.WorkflowID), so Temporal
+// rejects the duplicates and a trigger never runs twice for one change.
+//
+// # Debezium envelope
+//
+// Debezium JSON is accepted with the {"schema":…,"payload":…} wrapper of the
+// JsonConverter and without it (schemas.enable=false). Operations map as:
+//
+//	c → insert   Record = after
+//	u → update   Record = after, PreviousRecord = before (may be nil)
+//	d → delete   Record = before, PreviousRecord = before
+//	r → snapshot read: skipped, or an insert with Event.Snapshot = true
+//	    when DecodeOptions.SnapshotReads is "insert"
+//	t, m → skipped (truncate, logical decoding message)
+//
+// A delete carries the deleted row in Record as well as in PreviousRecord so
+// that templates such as {{record.id}} work for every operation, as they do
+// in Ductape.
+//
+// The event id is "dbz-" followed by the first 32 hex digits of the SHA-256
+// of the connector name, database, schema, table, op, the source position
+// fields present (lsn, txId, change_lsn, commit_lsn, event_serial_no, file,
+// pos, row, gtid, sequence, scn, commit_scn, snapshot) and the Kafka key:
+// the same change read again, at any offset, gets the same id, and the rows
+// of a snapshot, which share one position, get different ids through their
+// keys. Without any position field the id is kafka-<topic>-<partition>-<offset>.
+//
+// Event.Key is taken from the Kafka key: for a JSON object key (Debezium's
+// key struct, with or without the schema wrapper) it is the value of its only
+// field ({"id":42} → "42"), or the compact JSON of all its fields; any other
+// key is used as is.
+//
+// Tombstones (empty values) and transaction metadata messages
+// ({"status":"BEGIN"|"END",…}) are skipped.
+//
+// # Native envelope
+//
+// Producers that are not Debezium can publish this JSON object:
+//
+//	{
+//	  "id":             string, required: identifies the change; redelivering
+//	                    the same id never runs a trigger twice
+//	  "table":          string, required, "table" or "schema.table"
+//	  "operation":      "insert" | "update" | "delete", required
+//	  "record":         object, required for insert and update (the row
+//	                    after the change); for a delete it defaults to
+//	                    previousRecord
+//	  "previousRecord": object, optional (the row before the change)
+//	  "timestamp":      RFC 3339 string or epoch milliseconds, optional,
+//	                    defaults to the Kafka message time
+//	  "database":       string, optional
+//	  "user":           object, optional (who made the change)
+//	  "metadata":       object, optional
+//	}
+//
+// A value is read as the native envelope when it has "operation" and "table"
+// at the top level, and as Debezium when it has "payload" or "op".
+//
+// # Malformed messages
+//
+// A message that cannot be decoded (not JSON, unknown envelope, a required
+// field missing, an unknown op…) is written unchanged, with its key and
+// headers, to the dead-letter topic, with the headers triggerd-error,
+// triggerd-source-topic, triggerd-source-partition, triggerd-source-offset
+// and triggerd-failed-at added; only then is it done.
+//
+// Numbers are decoded as json.Number so that they keep their exact form.
+package ingest
