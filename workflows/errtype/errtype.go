@@ -1,0 +1,62 @@
+// Package errtype is the vocabulary of application error types shared by the
+// activities, which classify every failure into one of them, and the
+// workflow, which turns an action's retryOn list into Temporal's deny list of
+// non-retryable types. It depends on nothing so that both sides (and
+// middlewares) can import it.
+package errtype
+
+// Transient failures: the activities return them as retryable application
+// errors, and retryOn selects among them.
+const (
+	ConnRefused       = "ECONNREFUSED"
+	ConnReset         = "ECONNRESET"
+	Timeout           = "ETIMEDOUT"
+	HTTP5xx           = "HTTP_5XX"
+	HTTP429           = "HTTP_429"
+	HTTP408           = "HTTP_408"
+	BrokerUnavailable = "BROKER_UNAVAILABLE"
+	BrokerNack        = "BROKER_NACK"
+	CacheUnavailable  = "CACHE_UNAVAILABLE"
+	// Unclassified is given to an error an action (or a middleware) returned
+	// without a type. It stays retryable, as Temporal would treat it.
+	Unclassified = "UNCLASSIFIED"
+)
+
+// Permanent failures: always non-retryable, whatever the retry policy says.
+const (
+	HTTP3xx        = "HTTP_3XX"
+	HTTP4xx        = "HTTP_4XX"
+	InvalidConfig  = "INVALID_CONFIG"
+	NotConfigured  = "NOT_CONFIGURED"
+	BrokerRejected = "BROKER_REJECTED"
+	Unroutable     = "BROKER_UNROUTABLE"
+	CacheRejected  = "CACHE_REJECTED"
+	// RenderFailed is an action whose config templates could not be
+	// rendered; the workflow records it without calling the activity.
+	RenderFailed = "RENDER_FAILED"
+	// ActionFailed is the type of the error a run fails with when an action
+	// without continueOnError failed. Its details hold the run.Result.
+	ActionFailed = "ActionFailed"
+)
+
+// Retryable lists the transient types, in a stable order.
+func Retryable() []string {
+	return []string{
+		ConnRefused, ConnReset, Timeout, HTTP5xx, HTTP429, HTTP408,
+		BrokerUnavailable, BrokerNack, CacheUnavailable, Unclassified,
+	}
+}
+
+// Permanent lists the types that are never retried, in a stable order.
+func Permanent() []string {
+	return []string{
+		HTTP3xx, HTTP4xx, InvalidConfig, NotConfigured, BrokerRejected,
+		Unroutable, CacheRejected, RenderFailed, ActionFailed,
+	}
+}
+
+// Details is attached to an action's application error by the activity
+// worker so that the workflow can report the attempt that failed last.
+type Details struct {
+	Attempt int32 `json:"attempt"`
+}

@@ -1,0 +1,277 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/workflows/errtype"
+)
+
+// StatusCompletedWithErrors is the status of a run in which an action with
+// continueOnError failed but every other action ran.
+const StatusCompletedWithErrors = "completed_with_errors"
+
+// Defaults applied to an action's unset timeout and retry fields.
+const (
+	DefaultTimeout            = 30 * time.Second
+	DefaultMaxAttempts        = 3
+	DefaultInitialInterval    = time.Second
+	DefaultBackoffCoefficient = 2.0
+	DefaultMaxInterval        = time.Minute
+)
+
+// Register registers RunTrigger under run.WorkflowName.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(RunTrigger, workflowRegisterOptions())
+}
+
+// RunTrigger runs in's actions in order and returns what each one did.
+func RunTrigger(ctx workflow.Context, in run.Input) (run.Result, error) {
+	return runTrigger(ctx, in, trigger.RenderConfig)
+}
+
+// renderFunc is trigger.RenderConfig's signature; tests pass a recording one.
+type renderFunc func(cfg map[string]any, scope trigger.Scope) (map[string]any, error)
+
+func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Result, error) {
+	info := workflow.GetInfo(ctx)
+	wfID := info.WorkflowExecution.ID
+	res := run.Result{
+		Trigger:   in.Trigger,
+		EventID:   in.Event.ID,
+		EventName: in.EventName,
+		Status:    run.StatusSucceeded,
+		Actions:   make([]run.ActionResult, 0, len(in.Actions)),
+	}
+	ts := in.Event.Timestamp
+	if ts.IsZero() {
+		ts = workflow.Now(ctx)
+	}
+	outputs := map[string]any{}
+
+	for i, act := range in.Actions {
+		name := actionName(act, i)
+		ar := run.ActionResult{Name: name, Type: act.Type}
+		out, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, info.WorkflowExecution.RunID)
+		if err == nil {
+			ar.Status = run.StatusSucceeded
+			ar.Output = out
+			ar.Attempts = attempts
+			outputs[name] = map[string]any{"output": out}
+			res.Actions = append(res.Actions, ar)
+			continue
+		}
+		ar.Status = run.StatusFailed
+		ar.Error = errorMessage(err)
+		ar.Attempts = attempts
+		res.Actions = append(res.Actions, ar)
+		if temporal.IsCanceledError(err) {
+			// The run itself was cancelled: nothing is left to decide.
+			res.Status = run.StatusFailed
+			skipRest(&res, in.Actions, i+1)
+			return res, err
+		}
+		if act.ContinueOnError {
+			res.Status = StatusCompletedWithErrors
+			continue
+		}
+		res.Status = run.StatusFailed
+		skipRest(&res, in.Actions, i+1)
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("action %q (%s) failed: %s", name, act.Type, ar.Error),
+			errtype.ActionFailed, err, res)
+	}
+	return res, nil
+}
+
+// runAction renders one action's config and executes its activity. It
+// returns the decoded output, or the failure, and the attempts made.
+func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Action, name string, ts time.Time,
+	outputs map[string]any, wfID, runID string) (any, int32, error) {
+	scope := trigger.Scope{
+		Record:         in.Event.Record,
+		PreviousRecord: in.Event.PreviousRecord,
+		Event:          in.EventName,
+		Table:          in.Event.Table,
+		Database:       in.Event.Database,
+		Operation:      string(in.Event.Operation),
+		Timestamp:      ts,
+		User:           in.Event.User,
+		Trigger:        in.Trigger,
+		// The workflow id, not Temporal's run id: it names the trigger run
+		// and is stable, which is what templates use it for (dedupe keys).
+		RunID:   wfID,
+		Actions: copyOutputs(outputs),
+	}
+	cfg, err := render(act.Config, scope)
+	if err != nil {
+		return nil, 0, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("render config: %v", err), errtype.RenderFailed, err)
+	}
+	timeout := act.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy:         RetryPolicy(act.Retry),
+	})
+	req := run.ActionRequest{
+		WorkflowID:     wfID,
+		RunID:          runID,
+		TriggerTag:     in.Trigger.Tag,
+		ActionName:     name,
+		Type:           act.Type,
+		Config:         cfg,
+		IdempotencyKey: wfID + "/" + name,
+	}
+	var out any
+	if err := workflow.ExecuteActivity(actx, act.Type, req).Get(actx, &out); err != nil {
+		return nil, attemptsOf(err, act.Retry), err
+	}
+	return out, 0, nil
+}
+
+// actionName is the action's name, or for an unnamed one its type and
+// position, so that idempotency keys and actions.<name> stay distinct.
+func actionName(a run.Action, i int) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return fmt.Sprintf("%s#%d", a.Type, i+1)
+}
+
+func skipRest(res *run.Result, actions []run.Action, from int) {
+	for j := from; j < len(actions); j++ {
+		res.Actions = append(res.Actions, run.ActionResult{
+			Name: actionName(actions[j], j), Type: actions[j].Type, Status: run.StatusSkipped,
+		})
+	}
+}
+
+// copyOutputs gives each render its own top-level map, so that a renderer
+// that keeps or mutates its scope cannot change what later actions see.
+func copyOutputs(m map[string]any) map[string]any {
+	c := make(map[string]any, len(m))
+	for k, v := range m { // copying only: order does not matter
+		c[k] = v
+	}
+	return c
+}
+
+// errorMessage is what the result says of a failed action: the action's
+// own error type and message, without the activity error's wrapping (event
+// ids, worker identity) that says nothing to whoever reads the run.
+func errorMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.Type() == "" {
+			return appErr.Message()
+		}
+		return appErr.Type() + ": " + appErr.Message()
+	}
+	var toErr *temporal.TimeoutError
+	if errors.As(err, &toErr) {
+		return "timed out (" + toErr.TimeoutType().String() + ")"
+	}
+	return err.Error()
+}
+
+// attemptsOf reports how many attempts a failed activity made: the attempt
+// the activity worker attached to its error (errtype.Details), else the
+// maximum when Temporal says the attempts ran out, else 0 (unknown).
+func attemptsOf(err error, p run.RetryPolicy) int32 {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.HasDetails() {
+		var d errtype.Details
+		if appErr.Details(&d) == nil && d.Attempt > 0 {
+			return d.Attempt
+		}
+	}
+	var actErr *temporal.ActivityError
+	if errors.As(err, &actErr) {
+		switch actErr.RetryState() {
+		case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
+			return RetryPolicy(p).MaximumAttempts
+		case enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE, enumspb.RETRY_STATE_RETRY_POLICY_NOT_SET:
+			if RetryPolicy(p).MaximumAttempts == 1 {
+				return 1
+			}
+		}
+	}
+	return 0
+}
+
+// RetryPolicy maps an action's retry configuration onto Temporal's, filling
+// unset fields with the package defaults and turning retryOn into the deny
+// list described in the package doc.
+func RetryPolicy(p run.RetryPolicy) *temporal.RetryPolicy {
+	rp := &temporal.RetryPolicy{
+		InitialInterval:    p.InitialInterval,
+		BackoffCoefficient: p.BackoffCoefficient,
+		MaximumInterval:    p.MaxInterval,
+		MaximumAttempts:    int32(p.MaxAttempts),
+	}
+	if rp.MaximumAttempts <= 0 {
+		rp.MaximumAttempts = DefaultMaxAttempts
+	}
+	if rp.InitialInterval <= 0 {
+		rp.InitialInterval = DefaultInitialInterval
+	}
+	if rp.BackoffCoefficient < 1 {
+		rp.BackoffCoefficient = DefaultBackoffCoefficient
+	}
+	if rp.MaximumInterval <= 0 {
+		rp.MaximumInterval = DefaultMaxInterval
+	}
+	if rp.MaximumInterval < rp.InitialInterval {
+		// Temporal rejects such a policy when it schedules the activity.
+		rp.MaximumInterval = rp.InitialInterval
+	}
+	rp.NonRetryableErrorTypes = append(rp.NonRetryableErrorTypes, errtype.Permanent()...)
+	if len(p.RetryOn) > 0 {
+		for _, t := range errtype.Retryable() {
+			if !retryOnNames(p.RetryOn, t) {
+				rp.NonRetryableErrorTypes = append(rp.NonRetryableErrorTypes, t)
+			}
+		}
+	}
+	return rp
+}
+
+func retryOnNames(retryOn []string, typ string) bool {
+	for _, r := range retryOn {
+		if r != "" && strings.Contains(strings.ToUpper(typ), strings.ToUpper(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ResultFromError returns the run.Result carried by the error of a run that
+// failed on an action (errtype.ActionFailed), as a client sees it from
+// WorkflowRun.Get.
+func ResultFromError(err error) (run.Result, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != errtype.ActionFailed || !appErr.HasDetails() {
+		return run.Result{}, false
+	}
+	var res run.Result
+	if appErr.Details(&res) != nil {
+		return run.Result{}, false
+	}
+	return res, true
+}
+
+func workflowRegisterOptions() workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: run.WorkflowName}
+}
