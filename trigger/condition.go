@@ -1,0 +1,376 @@
+package trigger
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// Operator names, in their canonical upper snake case spelling.
+const (
+	OpEquals              = "EQUALS"
+	OpNotEquals           = "NOT_EQUALS"
+	OpGreaterThan         = "GREATER_THAN"
+	OpGreaterThanOrEquals = "GREATER_THAN_OR_EQUALS"
+	OpLessThan            = "LESS_THAN"
+	OpLessThanOrEquals    = "LESS_THAN_OR_EQUALS"
+	OpIn                  = "IN"
+	OpNotIn               = "NOT_IN"
+	OpContains            = "CONTAINS"
+	OpStartsWith          = "STARTS_WITH"
+	OpEndsWith            = "ENDS_WITH"
+	OpMatches             = "MATCHES"
+	OpIsNull              = "IS_NULL"
+	OpIsNotNull           = "IS_NOT_NULL"
+	OpIsEmpty             = "IS_EMPTY"
+	OpIsNotEmpty          = "IS_NOT_EMPTY"
+	OpChanged             = "CHANGED"
+	OpNotChanged          = "NOT_CHANGED"
+	OpChangedTo           = "CHANGED_TO"
+	OpChangedFrom         = "CHANGED_FROM"
+)
+
+// valueKind says what value an operator takes, checked at load.
+type valueKind int
+
+const (
+	valueNone    valueKind = iota // no value (null or absent accepted)
+	valueAny                      // any value, null included, but present
+	valueNonNull                  // a non-null scalar
+	valueList                     // a list
+	valueString                   // a string
+)
+
+var operators = map[string]valueKind{
+	OpEquals: valueAny, OpNotEquals: valueAny,
+	OpGreaterThan: valueNonNull, OpGreaterThanOrEquals: valueNonNull, OpLessThan: valueNonNull, OpLessThanOrEquals: valueNonNull,
+	OpIn: valueList, OpNotIn: valueList,
+	OpContains: valueNonNull, OpStartsWith: valueString, OpEndsWith: valueString, OpMatches: valueString,
+	OpIsNull: valueNone, OpIsNotNull: valueNone, OpIsEmpty: valueNone, OpIsNotEmpty: valueNone,
+	OpChanged: valueNone, OpNotChanged: valueNone, OpChangedTo: valueAny, OpChangedFrom: valueAny,
+}
+
+// foldedOperators maps lower/camel spellings (equals, changedTo,
+// greater_than_or_equals) to the canonical name.
+var foldedOperators = func() map[string]string {
+	m := make(map[string]string, len(operators))
+	for op := range operators {
+		m[fold(op)] = op
+	}
+	return m
+}()
+
+// NormalizeOperator returns the canonical spelling of an operator.
+func NormalizeOperator(s string) (string, bool) {
+	op, ok := foldedOperators[fold(s)]
+	return op, ok
+}
+
+// conditionRoots are the roots a condition field may start with; a field
+// with any other first name is a record field (status = record.status).
+var conditionRoots = map[string]bool{
+	"record": true, "previousRecord": true, "event": true, "table": true,
+	"database": true, "schema": true, "operation": true, "user": true,
+}
+
+// compiled is a condition ready to evaluate: paths parsed, operators
+// normalised, regexes compiled.
+type compiled struct {
+	op       string // operator, or "and", "or", "not"
+	field    path
+	value    any
+	re       *regexp.Regexp
+	children []*compiled
+}
+
+func compileCondition(c *Condition, field string, p problems) *compiled {
+	if c == nil {
+		return nil
+	}
+	switch {
+	case c.And != nil || c.Or != nil:
+		out := &compiled{op: "and"}
+		list, name := c.And, "and"
+		if c.Or != nil {
+			out.op, list, name = "or", c.Or, "or"
+		}
+		for i, sub := range list {
+			if ch := compileCondition(sub, fmt.Sprintf("%s[%d]", joinField(field, name), i), p); ch != nil {
+				out.children = append(out.children, ch)
+			}
+		}
+		return out
+	case c.Not != nil:
+		ch := compileCondition(c.Not, joinField(field, "not"), p)
+		if ch == nil {
+			return nil
+		}
+		return &compiled{op: "not", children: []*compiled{ch}}
+	}
+	out := &compiled{value: c.Value}
+	op, ok := NormalizeOperator(c.Operator)
+	if !ok {
+		if c.Operator == "" {
+			p.add(joinField(field, "operator"), "is required")
+		} else {
+			p.add(joinField(field, "operator"), "unknown operator %q", c.Operator)
+		}
+	}
+	out.op = op
+	if c.Field == "" {
+		p.add(joinField(field, "field"), "is required")
+	} else if pt, err := parsePath(c.Field); err != nil {
+		p.add(joinField(field, "field"), "%v", err)
+	} else {
+		if !conditionRoots[pt.root] {
+			// A bare field is a record field.
+			pt.segs = append([]segment{{key: pt.root}}, pt.segs...)
+			pt.root = "record"
+		}
+		out.field = pt
+		changeOp := op == OpChanged || op == OpNotChanged || op == OpChangedTo || op == OpChangedFrom
+		if changeOp && pt.root != "record" && pt.root != "previousRecord" {
+			p.add(joinField(field, "field"), "%s compares record and previousRecord, so the field must be a record field", op)
+		}
+	}
+	if !ok {
+		return out
+	}
+	vf := joinField(field, "value")
+	switch operators[op] {
+	case valueNone:
+		if c.Value != nil {
+			p.add(vf, "%s takes no value", op)
+		}
+	case valueAny:
+		if !c.HasValue {
+			p.add(vf, "is required by %s", op)
+		}
+	case valueNonNull:
+		if c.Value == nil {
+			p.add(vf, "is required by %s", op)
+		} else if _, isList := c.Value.([]any); isList && op != OpContains {
+			p.add(vf, "%s needs a single value, not a list", op)
+		}
+	case valueList:
+		if _, isList := c.Value.([]any); !isList {
+			p.add(vf, "%s needs a list of values", op)
+		}
+	case valueString:
+		s, isStr := c.Value.(string)
+		if !isStr {
+			p.add(vf, "%s needs a string", op)
+		} else if op == OpMatches {
+			re, err := regexp.Compile(s)
+			if err != nil {
+				p.add(vf, "invalid regular expression: %v", err)
+			}
+			out.re = re
+		}
+	}
+	return out
+}
+
+// Trace records how a condition evaluated, node by node, so a dry run can
+// show which sub-condition failed and why.
+type Trace struct {
+	// Condition describes the node: "and", "or", "not" or
+	// `record.status CHANGED_TO "cancelled"`.
+	Condition string
+	Result    bool
+	// Actual is the field's value for leaves (nil when missing).
+	Actual any `json:",omitempty"`
+	// Reason explains the result of a leaf that did not simply compare
+	// (null field, type mismatch, not an update...).
+	Reason   string  `json:",omitempty"`
+	Children []Trace `json:",omitempty"`
+}
+
+// evalEnv is what a condition reads from an event.
+type evalEnv struct {
+	ev    *run.Event
+	event string
+}
+
+func (e evalEnv) lookup(pt path) any {
+	var root any
+	switch pt.root {
+	case "record":
+		root = mapOrNil(e.ev.Record)
+	case "previousRecord":
+		root = mapOrNil(e.ev.PreviousRecord)
+	case "user":
+		root = mapOrNil(e.ev.User)
+	case "event":
+		root = e.event
+	case "table":
+		root = e.ev.Table
+	case "database":
+		root = e.ev.Database
+	case "schema":
+		root = e.ev.Schema
+	case "operation":
+		root = string(e.ev.Operation)
+	}
+	v, _ := walk(root, pt.segs)
+	return v
+}
+
+func (c *compiled) describe() string {
+	switch c.op {
+	case "and", "or", "not":
+		return c.op
+	}
+	if operators[c.op] == valueNone {
+		return c.field.src + " " + c.op
+	}
+	s, _ := stringify(c.value)
+	if _, ok := c.value.(string); ok {
+		s = fmt.Sprintf("%q", c.value)
+	}
+	return c.field.src + " " + c.op + " " + s
+}
+
+// eval evaluates c. and/or short-circuit, and the trace only holds the
+// children that were evaluated.
+func (c *compiled) eval(env evalEnv) Trace {
+	t := Trace{Condition: c.describe()}
+	switch c.op {
+	case "and":
+		t.Result = true
+		for _, ch := range c.children {
+			ct := ch.eval(env)
+			t.Children = append(t.Children, ct)
+			if !ct.Result {
+				t.Result = false
+				t.Reason = "a sub-condition is false: " + ct.Condition
+				break
+			}
+		}
+		return t
+	case "or":
+		for _, ch := range c.children {
+			ct := ch.eval(env)
+			t.Children = append(t.Children, ct)
+			if ct.Result {
+				t.Result = true
+				break
+			}
+		}
+		if !t.Result {
+			t.Reason = "no sub-condition is true"
+		}
+		return t
+	case "not":
+		ct := c.children[0].eval(env)
+		t.Children = []Trace{ct}
+		t.Result = !ct.Result
+		return t
+	}
+	actual := env.lookup(c.field)
+	t.Actual = actual
+	t.Result, t.Reason = c.leaf(env, actual)
+	return t
+}
+
+func (c *compiled) leaf(env evalEnv, a any) (bool, string) {
+	switch c.op {
+	case OpEquals:
+		return valuesEqual(a, c.value), ""
+	case OpNotEquals:
+		return !valuesEqual(a, c.value), ""
+	case OpGreaterThan, OpGreaterThanOrEquals, OpLessThan, OpLessThanOrEquals:
+		cmp, why := compareValues(a, c.value)
+		if why != "" {
+			return false, why
+		}
+		switch c.op {
+		case OpGreaterThan:
+			return cmp > 0, ""
+		case OpGreaterThanOrEquals:
+			return cmp >= 0, ""
+		case OpLessThan:
+			return cmp < 0, ""
+		}
+		return cmp <= 0, ""
+	case OpIn, OpNotIn:
+		found := false
+		for _, v := range c.value.([]any) {
+			if valuesEqual(a, v) {
+				found = true
+				break
+			}
+		}
+		return found == (c.op == OpIn), ""
+	case OpContains:
+		switch x := a.(type) {
+		case string:
+			s, ok := c.value.(string)
+			if !ok {
+				return false, fmt.Sprintf("cannot look for %s in a string", describe(c.value))
+			}
+			return strings.Contains(x, s), ""
+		case []any:
+			for _, e := range x {
+				if valuesEqual(e, c.value) {
+					return true, ""
+				}
+			}
+			return false, ""
+		case nil:
+			return false, "field is null"
+		}
+		return false, fmt.Sprintf("CONTAINS needs a string or a list, field is %s", describe(a))
+	case OpStartsWith, OpEndsWith, OpMatches:
+		s, ok := a.(string)
+		if !ok {
+			if a == nil {
+				return false, "field is null"
+			}
+			return false, fmt.Sprintf("%s needs a string, field is %s", c.op, describe(a))
+		}
+		switch c.op {
+		case OpStartsWith:
+			return strings.HasPrefix(s, c.value.(string)), ""
+		case OpEndsWith:
+			return strings.HasSuffix(s, c.value.(string)), ""
+		}
+		return c.re.MatchString(s), ""
+	case OpIsNull:
+		return a == nil, ""
+	case OpIsNotNull:
+		return a != nil, ""
+	case OpIsEmpty:
+		return isEmpty(a), ""
+	case OpIsNotEmpty:
+		return !isEmpty(a), ""
+	}
+	// The CHANGED family compares the record and the previous record at the
+	// same path, and only means something on an update with a before image.
+	if env.ev.Operation != run.OperationUpdate {
+		return false, fmt.Sprintf("%s applies to updates only (operation is %s)", c.op, env.ev.Operation)
+	}
+	if env.ev.PreviousRecord == nil {
+		return false, "previousRecord is not available (is the table's replica identity full?)"
+	}
+	cur, _ := walk(mapOrNil(env.ev.Record), c.field.segs)
+	old, _ := walk(mapOrNil(env.ev.PreviousRecord), c.field.segs)
+	changed := !valuesEqual(old, cur)
+	switch c.op {
+	case OpChanged:
+		return changed, ""
+	case OpNotChanged:
+		return !changed, ""
+	case OpChangedTo:
+		if !changed {
+			return false, "not changed"
+		}
+		return valuesEqual(cur, c.value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
+	}
+	if !changed {
+		return false, "not changed"
+	}
+	return valuesEqual(old, c.value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
+}

@@ -1,0 +1,465 @@
+package trigger
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+var tagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// Set is an immutable, validated set of trigger definitions. It is safe for
+// concurrent use.
+type Set struct {
+	defs     []Definition
+	entries  []*entry // enabled triggers, ordered by priority then tag
+	byTable  map[string][]*entry
+	warnings []string
+}
+
+// entry is one enabled trigger compiled for matching.
+type entry struct {
+	def     Definition
+	ref     run.TriggerRef
+	tables  []tableRef
+	after   map[string]bool // after* events listed
+	cond    *compiled
+	actions []run.Action
+}
+
+// tableRef is one entry of tables: a name with optional qualifiers. A
+// two-part entry's qualifier may be the schema or the database.
+type tableRef struct {
+	db, schema, qual, name string
+}
+
+func parseTableRef(s string) (tableRef, error) {
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	for _, p := range parts {
+		if p == "" {
+			return tableRef{}, fmt.Errorf("%q: want table, schema.table, db.table or db.schema.table", s)
+		}
+	}
+	switch len(parts) {
+	case 1:
+		return tableRef{name: parts[0]}, nil
+	case 2:
+		return tableRef{qual: parts[0], name: parts[1]}, nil
+	case 3:
+		return tableRef{db: parts[0], schema: parts[1], name: parts[2]}, nil
+	}
+	return tableRef{}, fmt.Errorf("%q: want table, schema.table, db.table or db.schema.table", s)
+}
+
+// matches compares case-insensitively: SQL identifiers are folded by the
+// databases triggerd reads from, and a mismatch in case is never intended.
+func (t tableRef) matches(ev *run.Event) bool {
+	if !strings.EqualFold(t.name, ev.Table) {
+		return false
+	}
+	switch {
+	case t.qual != "":
+		return strings.EqualFold(t.qual, ev.Schema) || strings.EqualFold(t.qual, ev.Database)
+	case t.db != "":
+		return strings.EqualFold(t.db, ev.Database) && strings.EqualFold(t.schema, ev.Schema)
+	}
+	return true
+}
+
+// Load reads trigger definitions from a file (.yaml, .yml or .json) or from
+// the files of a directory (not recursive, in name order). Every problem of
+// every file is reported in one *ValidationError, and then no Set is
+// returned: a deployment never runs half of its triggers.
+func Load(path string) (*Set, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	files := []string{path}
+	if info.IsDir() {
+		des, err := os.ReadDir(path)
+		if err != nil {
+			return nil, err
+		}
+		files = files[:0]
+		for _, de := range des {
+			switch strings.ToLower(filepath.Ext(de.Name())) {
+			case ".yaml", ".yml", ".json":
+				if !de.IsDir() {
+					files = append(files, filepath.Join(path, de.Name()))
+				}
+			}
+		}
+		sort.Strings(files)
+	}
+	var list []Problem
+	var defs []Definition
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			list = append(list, Problem{File: f, Reason: err.Error()})
+			continue
+		}
+		defs = append(defs, parseInto(data, f, &list)...)
+	}
+	s := buildReportingAll(defs, &list)
+	if len(list) > 0 {
+		return nil, &ValidationError{Problems: list}
+	}
+	if len(files) == 0 {
+		s.warnings = append(s.warnings, fmt.Sprintf("%s: no .yaml, .yml or .json trigger files", path))
+	}
+	return s, nil
+}
+
+// NewSet validates defs (all of them, reporting every problem in one
+// *ValidationError) and builds a Set. Definitions built in code get the
+// same defaults as parsed ones for zero action fields (name, retry,
+// timeout), but Enabled and Priority are taken as they are.
+func NewSet(defs []Definition) (*Set, error) {
+	var list []Problem
+	s := build(defs, &list)
+	if len(list) > 0 {
+		return nil, &ValidationError{Problems: list}
+	}
+	return s, nil
+}
+
+// buildReportingAll builds after a parse that may have found problems
+// already: the semantic checks run too, but a field that already has a
+// structural problem (tag: [x] is "not a string") is not reported again
+// ("tag is required").
+func buildReportingAll(defs []Definition, list *[]Problem) *Set {
+	type key struct{ file, tag, field string }
+	seen := map[key]bool{}
+	for _, p := range *list {
+		seen[key{p.File, p.Tag, p.Field}] = true
+	}
+	var more []Problem
+	s := build(defs, &more)
+	for _, p := range more {
+		if !seen[key{p.File, p.Tag, p.Field}] {
+			*list = append(*list, p)
+		}
+	}
+	return s
+}
+
+func build(defs []Definition, list *[]Problem) *Set {
+	s := &Set{byTable: map[string][]*entry{}}
+	seen := map[string]string{} // tag -> file
+	for i := range defs {
+		d, e := compileDefinition(defs[i], list)
+		if d.Tag != "" {
+			if f, dup := seen[d.Tag]; dup {
+				where := ""
+				if f != "" {
+					where = " in " + f
+				}
+				problems{file: d.File, tag: d.Tag, list: list}.add("tag", "duplicate tag (already defined%s)", where)
+			} else {
+				seen[d.Tag] = d.File
+			}
+		}
+		s.defs = append(s.defs, d)
+		if be := d.BeforeEvents(); len(be) > 0 {
+			s.warnings = append(s.warnings, fmt.Sprintf("%s: trigger %q: %s never fire: triggerd sees changes after they are committed",
+				d.File, d.Tag, strings.Join(be, ", ")))
+		}
+		if e != nil && d.Enabled {
+			s.entries = append(s.entries, e)
+		}
+	}
+	less := func(a, b Definition) bool {
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		return a.Tag < b.Tag
+	}
+	sort.SliceStable(s.defs, func(i, j int) bool { return less(s.defs[i], s.defs[j]) })
+	sort.SliceStable(s.entries, func(i, j int) bool { return less(s.entries[i].def, s.entries[j].def) })
+	for _, e := range s.entries {
+		names := map[string]bool{}
+		for _, t := range e.tables {
+			n := strings.ToLower(t.name)
+			if !names[n] {
+				names[n] = true
+				s.byTable[n] = append(s.byTable[n], e)
+			}
+		}
+	}
+	return s
+}
+
+// compileDefinition validates one definition and compiles it. It returns
+// the definition with normalisations applied, and a nil entry if it has
+// problems.
+func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
+	before := len(*list)
+	p := problems{file: d.File, tag: d.Tag, pos: d.pos, list: list}
+	switch {
+	case d.Tag == "":
+		p.add("tag", "is required")
+	case !tagPattern.MatchString(d.Tag):
+		p.add("tag", "%q must match %s", d.Tag, tagPattern)
+	}
+	e := &entry{after: map[string]bool{}}
+	if len(d.Tables) == 0 {
+		p.add("tables", "must list at least one table")
+	}
+	for i, t := range d.Tables {
+		tr, err := parseTableRef(t)
+		if err != nil {
+			p.add(fmt.Sprintf("tables[%d]", i), "%v", err)
+			continue
+		}
+		e.tables = append(e.tables, tr)
+	}
+	if len(d.Events) == 0 {
+		p.add("events", "must list at least one event")
+	}
+	events := make([]string, 0, len(d.Events))
+	for i, ev := range d.Events {
+		ce, ok := NormalizeEvent(ev)
+		if !ok {
+			p.add(fmt.Sprintf("events[%d]", i), "unknown event %q", ev)
+			continue
+		}
+		events = append(events, ce)
+		if strings.HasPrefix(ce, "after") {
+			e.after[ce] = true
+		}
+	}
+	d.Events = events
+	e.cond = compileCondition(d.Condition, "condition", p)
+	if len(d.Actions) == 0 {
+		p.add("actions", "must list at least one action")
+	}
+	actions := make([]Action, len(d.Actions))
+	names := map[string]bool{}
+	for i, a := range d.Actions {
+		field := fmt.Sprintf("actions[%d]", i)
+		a = normalizeAction(defaultAction(a, i), field, p)
+		if names[a.Name] {
+			p.add(joinField(field, "name"), "duplicate action name %q", a.Name)
+		}
+		if strings.ContainsAny(a.Name, "\"'[]") {
+			p.add(joinField(field, "name"), "%q must not contain quotes or brackets", a.Name)
+		}
+		validateActionConfig(a, field, p)
+		checkTemplates(a.Config, joinField(field, "config"), names, p)
+		validateRetry(a, field, p)
+		names[a.Name] = true
+		actions[i] = a
+		e.actions = append(e.actions, toRunAction(a))
+	}
+	d.Actions = actions
+	e.def = d
+	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name}
+	if len(*list) > before {
+		return d, nil
+	}
+	return d, e
+}
+
+func defaultAction(a Action, i int) Action {
+	if a.Name == "" {
+		a.Name = fmt.Sprintf("%s-%d", a.Type, i)
+	}
+	if a.Retry.MaxAttempts == 0 {
+		a.Retry.MaxAttempts = DefaultMaxAttempts
+	}
+	if a.Retry.InitialDelay == 0 {
+		a.Retry.InitialDelay = Duration(DefaultInitialDelay)
+	}
+	if a.Retry.MaxDelay == 0 {
+		a.Retry.MaxDelay = Duration(DefaultMaxDelay)
+	}
+	if a.Retry.BackoffMultiplier == 0 {
+		a.Retry.BackoffMultiplier = DefaultBackoffMultiplier
+	}
+	if a.Timeout == 0 {
+		a.Timeout = Duration(DefaultActionTimeout)
+	}
+	return a
+}
+
+func validateRetry(a Action, field string, p problems) {
+	rf := joinField(field, "retry")
+	if a.Retry.MaxAttempts < 1 {
+		p.add(joinField(rf, "maxAttempts"), "must be at least 1")
+	}
+	if a.Retry.BackoffMultiplier < 1 {
+		p.add(joinField(rf, "backoffMultiplier"), "must be at least 1")
+	}
+	if a.Retry.MaxDelay < a.Retry.InitialDelay {
+		p.add(joinField(rf, "maxDelay"), "must not be shorter than initialDelay")
+	}
+	if a.Timeout <= 0 {
+		p.add(joinField(field, "timeout"), "must be positive")
+	}
+}
+
+func toRunAction(a Action) run.Action {
+	return run.Action{
+		Name:   a.Name,
+		Type:   a.Type,
+		Config: a.Config,
+		Retry: run.RetryPolicy{
+			MaxAttempts:        a.Retry.MaxAttempts,
+			InitialInterval:    a.Retry.InitialDelay.Std(),
+			MaxInterval:        a.Retry.MaxDelay.Std(),
+			BackoffCoefficient: a.Retry.BackoffMultiplier,
+			RetryOn:            a.Retry.RetryOn,
+		},
+		ContinueOnError: a.ContinueOnError,
+		Timeout:         a.Timeout.Std(),
+	}
+}
+
+// Definitions returns the definitions (disabled ones included) ordered by
+// priority then tag. The slice is a copy; the definitions' maps must not be
+// modified.
+func (s *Set) Definitions() []Definition {
+	return append([]Definition(nil), s.defs...)
+}
+
+// Warnings lists what is valid but probably not what was meant, such as
+// before* events, which never fire.
+func (s *Set) Warnings() []string {
+	return append([]string(nil), s.warnings...)
+}
+
+// eventName is the specific after* event an operation raises.
+func eventName(op run.Operation) string {
+	switch op {
+	case run.OperationInsert:
+		return EventAfterInsert
+	case run.OperationUpdate:
+		return EventAfterUpdate
+	case run.OperationDelete:
+		return EventAfterDelete
+	}
+	return ""
+}
+
+// Plan returns one run input per trigger that matches ev, ordered by
+// priority (lower first) then tag. Each input holds its own copy of the
+// actions, so nothing a caller does to one run reaches the Set or another.
+func (s *Set) Plan(ev run.Event) []run.Input {
+	name := eventName(ev.Operation)
+	if name == "" {
+		return nil
+	}
+	var out []run.Input
+	for _, e := range s.byTable[strings.ToLower(ev.Table)] {
+		if ok, _ := e.match(&ev, name, false); ok {
+			out = append(out, run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: copyActions(e.actions)})
+		}
+	}
+	return out
+}
+
+// MatchResult explains whether one trigger matches an event.
+type MatchResult struct {
+	Trigger run.TriggerRef
+	Matched bool
+	// Reason says why a trigger did not match (table, event, condition).
+	Reason string
+	// Condition is the condition's trace, when it was evaluated.
+	Condition *Trace
+}
+
+// Match explains, for every enabled trigger in plan order, whether ev
+// matches it and why not: the basis of a dry run.
+func (s *Set) Match(ev run.Event) []MatchResult {
+	name := eventName(ev.Operation)
+	out := make([]MatchResult, 0, len(s.entries))
+	for _, e := range s.entries {
+		r := MatchResult{Trigger: e.ref}
+		if name == "" {
+			r.Reason = fmt.Sprintf("operation %q raises no trigger event", ev.Operation)
+		} else {
+			var tr *Trace
+			r.Matched, tr = e.match(&ev, name, true)
+			r.Condition = tr
+			if !r.Matched {
+				r.Reason = e.whyNot(&ev, name, tr)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (e *entry) match(ev *run.Event, name string, trace bool) (bool, *Trace) {
+	if !e.after[name] && !e.after[EventAfterWrite] {
+		return false, nil
+	}
+	tableOK := false
+	for _, t := range e.tables {
+		if t.matches(ev) {
+			tableOK = true
+			break
+		}
+	}
+	if !tableOK {
+		return false, nil
+	}
+	if e.cond == nil {
+		return true, nil
+	}
+	t := e.cond.eval(evalEnv{ev: ev, event: name})
+	if trace {
+		return t.Result, &t
+	}
+	return t.Result, nil
+}
+
+func (e *entry) whyNot(ev *run.Event, name string, tr *Trace) string {
+	switch {
+	case !e.after[name] && !e.after[EventAfterWrite]:
+		return fmt.Sprintf("event %s is not one of %s", name, strings.Join(e.def.Events, ", "))
+	case tr == nil:
+		return fmt.Sprintf("table %s is not one of %s", ev.QualifiedTable(), strings.Join(e.def.Tables, ", "))
+	}
+	return "condition is false"
+}
+
+func copyActions(as []run.Action) []run.Action {
+	out := make([]run.Action, len(as))
+	for i, a := range as {
+		a.Config, _ = copyValue(a.Config).(map[string]any)
+		if a.Retry.RetryOn != nil {
+			a.Retry.RetryOn = append([]string(nil), a.Retry.RetryOn...)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = copyValue(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = copyValue(e)
+		}
+		return l
+	}
+	return v
+}

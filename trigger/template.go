@@ -1,0 +1,321 @@
+package trigger
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// Scope is what templates can reference.
+type Scope struct {
+	Record         map[string]any
+	PreviousRecord map[string]any
+	Event          string // trigger event name, e.g. afterInsert
+	Table          string
+	Database       string
+	Operation      string
+	Timestamp      time.Time
+	Env            string
+	User           map[string]any
+	Trigger        run.TriggerRef
+	RunID          string
+	// Actions maps an earlier action's name to {"output": <its output>}.
+	Actions map[string]any
+}
+
+// templateRoots lists the roots a placeholder may start with. scalar roots
+// have no fields, so {{event.x}} is refused at load.
+var templateRoots = map[string]struct{ scalar bool }{
+	"record": {}, "previousRecord": {}, "user": {}, "trigger": {}, "run": {}, "actions": {}, "changedFields": {},
+	"event": {scalar: true}, "table": {scalar: true}, "database": {scalar: true}, "operation": {scalar: true},
+	"timestamp": {scalar: true}, "env": {scalar: true},
+}
+
+// placeholder is one {{ ... }} found in a string.
+type placeholder struct {
+	start, end int // byte range of the whole {{ ... }} in the string
+	expr       string
+}
+
+// scanTemplate finds the placeholders of s. It allocates nothing for
+// strings without "{{", which is most of a config, so rendering per event
+// stays cheap without a cache (a cache would be shared mutable state).
+func scanTemplate(s string) ([]placeholder, error) {
+	if !strings.Contains(s, "{{") {
+		return nil, nil
+	}
+	var out []placeholder
+	for i := 0; ; {
+		open := strings.Index(s[i:], "{{")
+		if open < 0 {
+			return out, nil
+		}
+		open += i
+		closing := strings.Index(s[open+2:], "}}")
+		if closing < 0 {
+			return nil, fmt.Errorf("unterminated placeholder at %q", s[open:])
+		}
+		closing += open + 2
+		expr := strings.TrimSpace(s[open+2 : closing])
+		if expr == "" {
+			return nil, fmt.Errorf("empty placeholder {{}}")
+		}
+		out = append(out, placeholder{start: open, end: closing + 2, expr: expr})
+		i = closing + 2
+	}
+}
+
+// checkTemplates validates every placeholder in v (recursively) at load:
+// syntax, root, no fields on scalar roots, and actions.<name> naming an
+// earlier action of the same trigger.
+func checkTemplates(v any, field string, earlier map[string]bool, p problems) {
+	switch x := v.(type) {
+	case string:
+		phs, err := scanTemplate(x)
+		if err != nil {
+			p.add(field, "%v", err)
+			return
+		}
+		for _, ph := range phs {
+			if err := checkPlaceholder(ph.expr, earlier); err != nil {
+				p.add(field, "{{%s}}: %v", ph.expr, err)
+			}
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			checkTemplates(x[k], joinField(field, k), earlier, p)
+		}
+	case []any:
+		for i, e := range x {
+			checkTemplates(e, fmt.Sprintf("%s[%d]", field, i), earlier, p)
+		}
+	}
+}
+
+func checkPlaceholder(expr string, earlier map[string]bool) error {
+	pt, err := parsePath(expr)
+	if err != nil {
+		return err
+	}
+	r, ok := templateRoots[pt.root]
+	if !ok {
+		return fmt.Errorf("unknown root %q (want one of %s)", pt.root, strings.Join(sortedKeys(templateRoots), ", "))
+	}
+	if r.scalar && len(pt.segs) > 0 {
+		return fmt.Errorf("%s has no fields", pt.root)
+	}
+	if pt.root == "actions" && len(pt.segs) > 0 && earlier != nil {
+		name := pt.segs[0].key
+		if !earlier[name] {
+			return fmt.Errorf("actions.%s: no earlier action of this trigger is named %q", name, name)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// RenderConfig renders every template in cfg against scope and returns a
+// new map; cfg is not modified. A string that is exactly one placeholder
+// becomes the referenced value with its type; any other string with
+// placeholders is interpolated (maps and lists as JSON, null as empty).
+// It is deterministic and has no side effects, as Temporal workflow code
+// requires.
+func RenderConfig(cfg map[string]any, scope Scope) (map[string]any, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	out, err := renderValue(cfg, "", &scope)
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+func renderValue(v any, field string, sc *Scope) (any, error) {
+	switch x := v.(type) {
+	case string:
+		r, err := renderString(x, sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", orTop(field), err)
+		}
+		return r, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := renderValue(e, joinField(field, k), sc)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := renderValue(e, fmt.Sprintf("%s[%d]", field, i), sc)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func orTop(field string) string {
+	if field == "" {
+		return "config"
+	}
+	return field
+}
+
+func renderString(s string, sc *Scope) (any, error) {
+	phs, err := scanTemplate(s)
+	if err != nil || len(phs) == 0 {
+		return s, err
+	}
+	if len(phs) == 1 && phs[0].start == 0 && phs[0].end == len(s) {
+		return resolve(phs[0].expr, sc)
+	}
+	var b strings.Builder
+	last := 0
+	for _, ph := range phs {
+		b.WriteString(s[last:ph.start])
+		v, err := resolve(ph.expr, sc)
+		if err != nil {
+			return nil, err
+		}
+		str, err := stringify(v)
+		if err != nil {
+			return nil, fmt.Errorf("{{%s}}: %w", ph.expr, err)
+		}
+		b.WriteString(str)
+		last = ph.end
+	}
+	b.WriteString(s[last:])
+	return b.String(), nil
+}
+
+// resolve evaluates one placeholder expression. Missing fields are null.
+func resolve(expr string, sc *Scope) (any, error) {
+	pt, err := parsePath(expr)
+	if err != nil {
+		return nil, err
+	}
+	var root any
+	switch pt.root {
+	case "record":
+		root = mapOrNil(sc.Record)
+	case "previousRecord":
+		root = mapOrNil(sc.PreviousRecord)
+	case "user":
+		root = mapOrNil(sc.User)
+	case "actions":
+		root = mapOrNil(sc.Actions)
+	case "event":
+		root = sc.Event
+	case "table":
+		root = sc.Table
+	case "database":
+		root = sc.Database
+	case "operation":
+		root = sc.Operation
+	case "env":
+		root = sc.Env
+	case "timestamp":
+		if !sc.Timestamp.IsZero() {
+			root = sc.Timestamp.UTC().Format(time.RFC3339Nano)
+		}
+	case "trigger":
+		root = map[string]any{"tag": sc.Trigger.Tag, "name": sc.Trigger.Name, "version": sc.Trigger.Version}
+	case "run":
+		root = map[string]any{"id": sc.RunID}
+	case "changedFields":
+		root = changedFields(sc.PreviousRecord, sc.Record)
+	default:
+		return nil, fmt.Errorf("{{%s}}: unknown root %q", expr, pt.root)
+	}
+	v, ok := walk(root, pt.segs)
+	if !ok {
+		return nil, nil
+	}
+	return v, nil
+}
+
+// mapOrNil keeps a nil map from becoming a non-nil interface.
+func mapOrNil(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// changedFields lists, sorted, the top-level keys whose values differ
+// between prev and cur. It is empty unless both are present (an update
+// with the previous row image).
+func changedFields(prev, cur map[string]any) []any {
+	out := []any{}
+	if prev == nil || cur == nil {
+		return out
+	}
+	seen := make(map[string]bool, len(cur))
+	var keys []string
+	for k := range cur {
+		seen[k] = true
+		keys = append(keys, k)
+	}
+	for k := range prev {
+		if !seen[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !valuesEqual(prev[k], cur[k]) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// stringify renders a value inside a larger string.
+func stringify(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case json.Number:
+		return x.String(), nil
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32), nil
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return fmt.Sprint(x), nil
+	}
+	// encoding/json sorts map keys, so the output is deterministic.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
