@@ -15,7 +15,10 @@ import (
 
 // CacheSetConfig is the config of cache.set.
 type CacheSetConfig struct {
-	Key string `json:"key"`
+	// Cache names the cache; only the default one exists until named
+	// caches are configurable.
+	Cache string `json:"cache,omitempty"`
+	Key   string `json:"key"`
 	// Value is stored as is when it is a string, JSON-encoded otherwise.
 	Value any `json:"value"`
 	// TTL is seconds or a duration string; 0 means no expiry.
@@ -31,7 +34,8 @@ type CacheSetOutput struct {
 
 // CacheDeleteConfig is the config of cache.delete.
 type CacheDeleteConfig struct {
-	Key string `json:"key"`
+	Cache string `json:"cache,omitempty"`
+	Key   string `json:"key"`
 }
 
 // CacheDeleteOutput is the output of cache.delete.
@@ -47,6 +51,9 @@ func (a *Activities) CacheSet(ctx context.Context, req run.ActionRequest) (any, 
 	}
 	var cfg CacheSetConfig
 	if err := decodeConfig(req.Config, &cfg); err != nil {
+		return nil, err
+	}
+	if err := checkCacheName(cfg.Cache); err != nil {
 		return nil, err
 	}
 	if cfg.Key == "" {
@@ -74,6 +81,9 @@ func (a *Activities) CacheDelete(ctx context.Context, req run.ActionRequest) (an
 	}
 	var cfg CacheDeleteConfig
 	if err := decodeConfig(req.Config, &cfg); err != nil {
+		return nil, err
+	}
+	if err := checkCacheName(cfg.Cache); err != nil {
 		return nil, err
 	}
 	if cfg.Key == "" {
@@ -107,4 +117,13 @@ func classifyRedis(err error) error {
 		return transient(t, err, 0)
 	}
 	return transient(errtype.CacheUnavailable, err, 0)
+}
+
+// checkCacheName accepts the default cache only: routing a named cache to
+// the default one would write where the user did not ask.
+func checkCacheName(name string) error {
+	if name == "" || name == "default" {
+		return nil
+	}
+	return notConfigured(fmt.Sprintf("cache %q (only the default cache is configured)", name))
 }

@@ -126,37 +126,58 @@ func decodeConfig(cfg map[string]any, dst any) error {
 	return nil
 }
 
-// Duration accepts a duration string ("1m30s") or a number of seconds.
+// Duration accepts a duration string ("1m30s") or a number of seconds, the
+// unit Ductape uses for cache TTLs.
 type Duration time.Duration
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	v, err := parseDuration(b, time.Second, "seconds")
+	*d = Duration(v)
+	return err
+}
+
+// Millis accepts a duration string ("1500ms") or a number of milliseconds,
+// the unit of timeouts and delays in trigger definitions.
+type Millis time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Millis) UnmarshalJSON(b []byte) error {
+	v, err := parseDuration(b, time.Millisecond, "milliseconds")
+	*d = Millis(v)
+	return err
+}
+
+// parseDuration reads a JSON number (a count of unit) or a string holding
+// either such a number or a Go duration.
+func parseDuration(b []byte, unit time.Duration, unitName string) (time.Duration, error) {
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+		return 0, err
 	}
+	var d time.Duration
 	switch x := v.(type) {
 	case nil:
-		*d = 0
+		return 0, nil
 	case float64:
-		*d = Duration(time.Duration(x * float64(time.Second)))
+		d = time.Duration(x * float64(unit))
 	case string:
-		if secs, err := strconv.ParseFloat(x, 64); err == nil {
-			*d = Duration(time.Duration(secs * float64(time.Second)))
-			return nil
+		if n, err := strconv.ParseFloat(x, 64); err == nil {
+			d = time.Duration(n * float64(unit))
+			break
 		}
 		p, err := time.ParseDuration(x)
 		if err != nil {
-			return fmt.Errorf("duration %q: want seconds or a Go duration like 1m30s", x)
+			return 0, fmt.Errorf("duration %q: want %s or a Go duration like 1m30s", x, unitName)
 		}
-		*d = Duration(p)
+		d = p
 	default:
-		return fmt.Errorf("duration: want seconds or a string, got %s", string(b))
+		return 0, fmt.Errorf("duration: want %s or a string, got %s", unitName, string(b))
 	}
-	if *d < 0 {
-		return fmt.Errorf("duration %s is negative", string(b))
+	if d < 0 {
+		return 0, fmt.Errorf("duration %s is negative", string(b))
 	}
-	return nil
+	return d, nil
 }
 
 // stringish renders a scalar config value (a key or a header value that a

@@ -31,8 +31,10 @@ type HTTPConfig struct {
 	Headers map[string]any `json:"headers,omitempty"`
 	Query   map[string]any `json:"query,omitempty"`
 	// Body is sent as is when it is a string, JSON-encoded otherwise.
-	Body    any      `json:"body,omitempty"`
-	Timeout Duration `json:"timeout,omitempty"`
+	Body any `json:"body,omitempty"`
+	// Timeout is milliseconds or a duration string, as elsewhere in
+	// trigger definitions.
+	Timeout Millis `json:"timeout,omitempty"`
 }
 
 // HTTPOutput is the output of the http action.
