@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/internal/testenv"
+	"github.com/triggerd/triggerd/run"
 )
 
 func createTopic(t *testing.T, brokers []string, topic string) {
@@ -47,7 +50,7 @@ func TestKafkaPublishThenConsume(t *testing.T) {
 			"message": map[string]any{"type": "user.created", "n": float64(i)},
 		})
 		req.IdempotencyKey = fmt.Sprintf("triggerd/t/ev-%d/a", i)
-		out, err := a.Publish(ctx, req)
+		out, err := publishRetrying(ctx, t, a, req)
 		require.NoError(t, err)
 		outs = append(outs, out.(PublishOutput))
 	}
@@ -81,5 +84,20 @@ func TestKafkaPublishThenConsume(t *testing.T) {
 		var doc map[string]any
 		require.NoError(t, json.Unmarshal(m.Value, &doc))
 		require.Equal(t, map[string]any{"type": "user.created", "n": float64(i)}, doc)
+	}
+}
+
+// publishRetrying retries retryable publish errors as Temporal would: a
+// freshly created topic can answer "not leader for partition" until its
+// leader election settles, which the activity rightly reports as retryable.
+func publishRetrying(ctx context.Context, t *testing.T, a *Activities, req run.ActionRequest) (any, error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		out, err := a.Publish(ctx, req)
+		var appErr *temporal.ApplicationError
+		if err == nil || attempt == 10 || !errors.As(err, &appErr) || appErr.NonRetryable() {
+			return out, err
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Start every service the tests need (idempotent; fast when already up):
+# redis, rabbitmq, postgres, kafka, temporal. Exits non-zero if any fails.
+# Then writes $STATE/env.sh (same exports as scripts/services/env.sh).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+t0=$SECONDS
+log "up: state dir $STATE"
+
+# Install all missing Debian packages in one apt run (the per-service scripts
+# would serialise on the apt lock anyway).
+need=()
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server redis-tools)
+command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+command -v kcat >/dev/null || need+=(kcat)
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+(( ${#need[@]} == 0 )) || apt_install "${need[@]}"
+
+# Temporal (slow cold build) and Kafka (maven) first, the rest alongside.
+# Each script logs to $STATE/logs/up-<svc>.<pid>.log; shown once it finishes.
+declare -A pids=()
+for svc in temporal kafka redis postgres rabbitmq; do
+  bash "$SERVICES_SRC/$svc.sh" >"$STATE/logs/up-$svc.$$.log" 2>&1 </dev/null &
+  pids[$svc]=$!
+done
+failed=()
+for svc in redis postgres rabbitmq kafka temporal; do
+  [[ $svc == temporal && ! -x "$STATE/bin/temporal" ]] &&
+    log "up: waiting for the temporal CLI build (several minutes on a cold Go cache)"
+  rc=0; wait "${pids[$svc]}" || rc=$?
+  sed "s/^/[$svc] /" "$STATE/logs/up-$svc.$$.log" >&2
+  (( rc == 0 )) && rm -f "$STATE/logs/up-$svc.$$.log"
+  (( rc == 0 )) || failed+=("$svc")
+done
+if (( ${#failed[@]} )); then
+  log "up: FAILED: ${failed[*]} (logs under $STATE)"
+  exit 1
+fi
+
+cat >"$STATE/env.sh" <<ENV
+# Written by scripts/services/up.sh
+export TRIGGERD_SERVICES_DIR='$STATE'
+export TRIGGERD_TEST_KAFKA_BROKERS=127.0.0.1:9092
+export TRIGGERD_TEST_TEMPORAL_ADDRESS=127.0.0.1:7233
+export TRIGGERD_TEST_REDIS_ADDR=127.0.0.1:6379
+export TRIGGERD_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/
+export TRIGGERD_TEST_POSTGRES_DSN='postgres://triggerd:triggerd@127.0.0.1:5432/triggerd?sslmode=disable'
+export PATH='$STATE/bin':"\$PATH"
+ENV
+log "up: all services up in $((SECONDS - t0))s; env written to $STATE/env.sh"
