@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/run"
+)
+
+// metrics are the process's Prometheus metrics, on a registry of its own
+// (not the global default one).
+type metrics struct {
+	registry     *prometheus.Registry
+	runsStarted  *prometheus.CounterVec
+	startFailed  *prometheus.CounterVec
+	startLatency prometheus.Histogram
+	deadLetters  *prometheus.CounterVec
+	committed    *prometheus.GaugeVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		runsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triggerd_runs_started_total", Help: "Trigger runs started (or found already started) by ingest.",
+		}, []string{"trigger"}),
+		startFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triggerd_run_start_failures_total", Help: "Failed attempts to start a trigger run (retried).",
+		}, []string{"trigger"}),
+		startLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "triggerd_run_start_seconds", Help: "Time to start a trigger run durably.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triggerd_dead_letters_total", Help: "Malformed messages written to the dead-letter topic.",
+		}, []string{"topic"}),
+		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "triggerd_committed_offset", Help: "Offset of the last done message committed, by partition.",
+		}, []string{"topic", "partition"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.runsStarted, m.startFailed, m.startLatency, m.deadLetters, m.committed,
+	)
+	return m
+}
+
+// ingestHooks feeds the metrics from the consumer.
+func (m *metrics) ingestHooks() ingest.Hooks {
+	return ingest.Hooks{
+		Started: func(in run.Input, took time.Duration) {
+			m.runsStarted.WithLabelValues(in.Trigger.Tag).Inc()
+			m.startLatency.Observe(took.Seconds())
+		},
+		StartFailed: func(in run.Input, _ int, _ error) { m.startFailed.WithLabelValues(in.Trigger.Tag).Inc() },
+		DeadLettered: func(msg kafka.Message, _ error) {
+			m.deadLetters.WithLabelValues(msg.Topic).Inc()
+		},
+		Committed: func(topic string, partition int, offset int64) {
+			m.committed.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(offset))
+		},
+	}
+}
+
+// apiServer serves /healthz (200 once every component started, 503 before)
+// and /metrics.
+type apiServer struct {
+	srv   *http.Server
+	ln    net.Listener
+	ready atomic.Bool
+}
+
+func startAPI(listen string, m *metrics, log *slog.Logger) (*apiServer, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("api.listen: %w", err)
+	}
+	a := &apiServer{ln: ln}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("api server", "error", err)
+		}
+	}()
+	log.Info("api listening", "addr", ln.Addr().String())
+	return a, nil
+}
+
+func (a *apiServer) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = a.srv.Shutdown(ctx)
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/trigger"
+)
+
+func (a *app) workerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker: the trigger workflow and every action",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), components{worker: true, apiListen: cfg.API.Listen})
+		},
+	}
+}
+
+func (a *app) ingestCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ingest",
+		Short: "Consume change events from Kafka and start the runs of matching triggers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			set, err := a.loadTriggers(cfg.Triggers.Path)
+			if err != nil {
+				return err
+			}
+			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), components{ingest: true, triggers: set, apiListen: cfg.API.Listen})
+		},
+	}
+}
+
+func (a *app) runCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the worker and the ingest in one process",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			set, err := a.loadTriggers(cfg.Triggers.Path)
+			if err != nil {
+				return err
+			}
+			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), components{worker: true, ingest: true, triggers: set, apiListen: cfg.API.Listen})
+		},
+	}
+}
+
+// loadTriggers loads the definitions, printing every problem on its own
+// line when there are any.
+func (a *app) loadTriggers(path string) (*trigger.Set, error) {
+	set, err := trigger.Load(path)
+	if err == nil {
+		return set, nil
+	}
+	var ve *trigger.ValidationError
+	if !errors.As(err, &ve) {
+		return nil, fmt.Errorf("load triggers: %w", err)
+	}
+	for _, p := range ve.Problems {
+		fmt.Fprintln(a.stderr, p.String())
+	}
+	return nil, reportedError{fmt.Sprintf("invalid triggers: %d problem(s)", len(ve.Problems))}
+}
+
+func (a *app) validateCmd() *cobra.Command {
+	var triggersPath string
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the configuration and the trigger definitions, reporting every problem",
+		Long: `validate loads the configuration (--config and TRIGGERD_* variables) and the
+trigger definitions (--triggers, else triggers.path) and prints every problem,
+each with its file, trigger and field path. It exits 1 if there is any.
+
+Environment variables: ` + strings.Join(config.EnvNames(), ", "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			problems := 0
+			cfg, err := config.Load(a.configPath, a.environ)
+			var ce *config.Error
+			switch {
+			case errors.As(err, &ce):
+				a.printConfigProblems(ce)
+				problems += len(ce.Problems)
+			case err != nil:
+				return err
+			}
+			if triggersPath == "" {
+				triggersPath = config.DefaultTriggersPath
+				if cfg != nil {
+					triggersPath = cfg.Triggers.Path
+				}
+			}
+			set, err := trigger.Load(triggersPath)
+			var ve *trigger.ValidationError
+			switch {
+			case errors.As(err, &ve):
+				for _, p := range ve.Problems {
+					fmt.Fprintln(a.stderr, p.String())
+				}
+				problems += len(ve.Problems)
+			case err != nil:
+				fmt.Fprintf(a.stderr, "%s: %v\n", triggersPath, err)
+				problems++
+			}
+			if problems > 0 {
+				return reportedError{fmt.Sprintf("%d problem(s)", problems)}
+			}
+			a.printSummary(set, triggersPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&triggersPath, "triggers", "", "trigger definitions, a file or a directory (default: triggers.path)")
+	return cmd
+}
+
+func (a *app) printSummary(set *trigger.Set, path string) {
+	defs := set.Definitions()
+	tables := map[string]bool{}
+	enabled := 0
+	for _, d := range defs {
+		if d.Enabled {
+			enabled++
+		}
+		for _, t := range d.Tables {
+			tables[t] = true
+		}
+	}
+	names := make([]string, 0, len(tables))
+	for t := range tables {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(a.stdout, "config OK\n%s: %d trigger(s), %d enabled, on %d table(s): %s\n",
+		path, len(defs), enabled, len(names), strings.Join(names, ", "))
+	for _, d := range defs {
+		state := ""
+		if !d.Enabled {
+			state = " (disabled)"
+		}
+		fmt.Fprintf(a.stdout, "  %-32s priority %-4d %s on %s, %d action(s)%s\n",
+			d.Tag, d.Priority, strings.Join(d.Events, "|"), strings.Join(d.Tables, ","), len(d.Actions), state)
+	}
+	for _, w := range set.Warnings() {
+		fmt.Fprintln(a.stdout, "warning:", w)
+	}
+}

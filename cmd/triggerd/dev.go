@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/spf13/cobra"
+	"github.com/temporalio/cli/temporalcli/devserver"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
+)
+
+// Topics of the dev environment: those of the sample triggers, plus the
+// dead-letter topic, which ingest requires to exist.
+var devTopics = []string{"dbserver1.public.users", "dbserver1.public.orders", "triggerd.events"}
+
+// devOptions are the flags of `triggerd dev`.
+type devOptions struct {
+	dataDir      string
+	kafka        string // external brokers; empty starts the embedded one
+	temporalPort int
+	uiPort       int // 0 disables the UI
+	kafkaPort    int
+	webhookPort  int
+	triggers     string
+	redis        string
+	rabbitmq     string
+	// onWebhook, if set, sees every request the built-in receiver gets
+	// (tests use it).
+	onWebhook func(webhookRequest)
+	// ready, if set, is called with the addresses once everything runs.
+	ready func(devAddrs)
+}
+
+// devAddrs is where the dev environment's parts listen.
+type devAddrs struct {
+	Temporal string
+	UI       string
+	Kafka    string
+	Webhook  string
+}
+
+func (a *app) devCmd() *cobra.Command {
+	o := devOptions{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything in one process: Temporal (with its UI), a Kafka-compatible broker, a webhook receiver, the worker and the ingest",
+		Long: `dev starts, in this process, the Temporal dev server with its web UI (state in
+<data-dir>/temporal.db), an in-memory Kafka-compatible broker (unless --kafka
+names a real one) with the sample topics, a webhook receiver on
+127.0.0.1:8099 that logs every request, and triggerd's worker and ingest
+reading the sample triggers. Redis and RabbitMQ actions work only with
+--redis/--rabbitmq (or redis.addr/rabbitmq.url in --config); without them
+those actions fail at once with a "not configured" error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.devConfig()
+			if err != nil {
+				return err
+			}
+			logger := newLogger(cfg.Log, a.stderr)
+			o.ready = func(d devAddrs) { printDevBanner(a.stdout, d) }
+			return runDev(cmd.Context(), cfg, o, logger)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "directory of the dev state (Temporal database, cluster id)")
+	f.StringVar(&o.kafka, "kafka", "", "use these Kafka brokers (host:port,...) instead of the embedded broker")
+	f.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend port")
+	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal web UI port (0 disables the UI)")
+	f.IntVar(&o.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka-compatible broker")
+	f.IntVar(&o.webhookPort, "webhook-port", 8099, "port of the built-in webhook receiver (the sample triggers post to 8099)")
+	f.StringVar(&o.triggers, "triggers", "examples/triggers", "trigger definitions, a file or a directory")
+	f.StringVar(&o.redis, "redis", "", "Redis address for cache.* actions (default: redis.addr)")
+	f.StringVar(&o.rabbitmq, "rabbitmq", "", "RabbitMQ amqp:// URL for rabbitmq: targets (default: rabbitmq.url)")
+	return cmd
+}
+
+// devConfig is the configuration dev starts from: the defaults, --config
+// and TRIGGERD_* (for log, redis, rabbitmq and the like). runDev then sets
+// the Kafka, Temporal and trigger settings, so problems with the keys it
+// replaces are not reported here.
+func (a *app) devConfig() (*config.Config, error) {
+	cfg, err := config.Load(a.configPath, a.environ)
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		var kept []config.Problem
+		for _, p := range ce.Problems {
+			if !strings.HasPrefix(p.Field, "kafka.") && !strings.HasPrefix(p.Field, "temporal.") && p.Field != "triggers.path" {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) > 0 {
+			a.printConfigProblems(&config.Error{Problems: kept})
+			return nil, reportedError{fmt.Sprintf("invalid config: %d problem(s)", len(kept))}
+		}
+		err = nil
+	}
+	return cfg, err
+}
+
+// runDev starts the embedded services, then runs the worker and the ingest
+// through the same runComponents as `triggerd run`, until ctx is done.
+func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.Logger) error {
+	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	// Triggers first: a broken definition should fail before anything
+	// starts, and the embedded broker needs the topics they publish to.
+	set, err := trigger.Load(o.triggers)
+	if err != nil {
+		return fmt.Errorf("load triggers from %s: %w", o.triggers, err)
+	}
+	addrs := devAddrs{Temporal: net.JoinHostPort("127.0.0.1", strconv.Itoa(o.temporalPort))}
+
+	// The webhook receiver next: the cheapest part to fail (port taken).
+	hook, err := startWebhookReceiver(o.webhookPort, logger.With("component", "webhook-receiver"), o.onWebhook)
+	if err != nil {
+		return err
+	}
+	defer hook.stop()
+	addrs.Webhook = hook.addr
+
+	brokers := splitList(o.kafka)
+	if len(brokers) == 0 {
+		cluster, err := kfake.NewCluster(
+			kfake.Ports(o.kafkaPort),
+			kfake.SeedTopics(1, seedTopics(set)...),
+			kfake.AllowAutoTopicCreation(),
+		)
+		if err != nil {
+			return fmt.Errorf("start embedded Kafka on port %d: %w", o.kafkaPort, err)
+		}
+		defer cluster.Close()
+		brokers = cluster.ListenAddrs()
+	} else if err := createTopics(ctx, brokers, seedTopics(set)); err != nil {
+		return err
+	}
+	addrs.Kafka = strings.Join(brokers, ",")
+
+	srv, err := startTemporalDevServer(o, logger)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if o.uiPort != 0 {
+		addrs.UI = fmt.Sprintf("http://127.0.0.1:%d", o.uiPort)
+	}
+
+	cfg.DataDir = o.dataDir
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.Topics = devTopics
+	cfg.Kafka.TopicPattern = ""
+	cfg.Kafka.DLQTopic = config.DefaultDLQTopic
+	cfg.Kafka.TLS, cfg.Kafka.SASL = config.TLS{}, config.SASL{}
+	cfg.Temporal = config.Temporal{Address: addrs.Temporal, Namespace: "default", TaskQueue: cfg.Temporal.TaskQueue}
+	cfg.Triggers.Path = o.triggers
+	if o.redis != "" {
+		cfg.Redis = config.Redis{Addr: o.redis}
+	}
+	if o.rabbitmq != "" {
+		cfg.RabbitMQ.URL = o.rabbitmq
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Redis.Addr == "" || cfg.RabbitMQ.URL == "" {
+		logger.Info("cache.* actions need --redis, rabbitmq: targets need --rabbitmq; without them they fail with a not-configured error")
+	}
+	return runComponents(ctx, cfg, logger, components{
+		worker: true, ingest: true, triggers: set,
+		ready: func() {
+			if o.ready != nil {
+				o.ready(addrs)
+			}
+		},
+	})
+}
+
+// seedTopics lists the topics the embedded broker starts with: the
+// consumed ones, the dead-letter topic and every kafka:<topic> target of the
+// triggers' broker.publish actions. kafka-go's writer does not ask the broker
+// to create topics, so a target topic must exist before the first publish.
+func seedTopics(set *trigger.Set) []string {
+	topics := append(append([]string{}, devTopics...), config.DefaultDLQTopic)
+	for _, d := range set.Definitions() {
+		for _, a := range d.Actions {
+			target, _ := a.Config["target"].(string)
+			topic, ok := strings.CutPrefix(target, "kafka:")
+			if a.Type == "broker.publish" && ok && topic != "" && !strings.Contains(topic, "{{") && !slices.Contains(topics, topic) {
+				topics = append(topics, topic)
+			}
+		}
+	}
+	return topics
+}
+
+// createTopics makes sure topics exist on external brokers (one
+// partition; existing topics are left alone).
+func createTopics(ctx context.Context, brokers []string, topics []string) error {
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: 1, ReplicationFactor: 1})
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	resp, err := (&kafka.Client{Addr: kafka.TCP(brokers...)}).CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create dev topics on %s: %w", strings.Join(brokers, ","), err)
+	}
+	for t, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// startTemporalDevServer starts the Temporal dev server (SQLite in the data
+// dir) with the search attributes runs carry already registered, the way
+// `temporal server start-dev` does.
+func startTemporalDevServer(o devOptions, logger *slog.Logger) (*devserver.Server, error) {
+	clusterID, err := persistentClusterID(o.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	sas := map[string]enums.IndexedValueType{}
+	for _, name := range run.SearchAttributes() {
+		sas[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	opts := devserver.StartOptions{
+		FrontendIP:             "127.0.0.1",
+		FrontendPort:           o.temporalPort,
+		Namespaces:             []string{"default"},
+		ClusterID:              clusterID,
+		MasterClusterName:      "active",
+		CurrentClusterName:     "active",
+		InitialFailoverVersion: 1,
+		Logger:                 logger.With("component", "temporal-server"),
+		LogLevel:               slog.LevelWarn,
+		DatabaseFile:           filepath.Join(o.dataDir, "temporal.db"),
+		SearchAttributes:       sas,
+		// The values `temporal server start-dev` sets: search attributes
+		// visible at once, and persistence QPS raised to match.
+		DynamicConfigValues: map[string]any{
+			"system.forceSearchAttributesCacheRefreshOnRead": true,
+			"frontend.persistenceMaxQPS":                     10000,
+			"history.persistenceMaxQPS":                      45000,
+		},
+	}
+	if o.uiPort != 0 {
+		opts.UIIP, opts.UIPort = "127.0.0.1", o.uiPort
+		if err := devserver.CheckPortFree(opts.UIIP, opts.UIPort); err != nil {
+			return nil, fmt.Errorf("temporal UI port %d: %w", o.uiPort, err)
+		}
+	}
+	if err := devserver.CheckPortFree(opts.FrontendIP, opts.FrontendPort); err != nil {
+		return nil, fmt.Errorf("temporal port %d: %w", o.temporalPort, err)
+	}
+	srv, err := devserver.Start(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	return srv, nil
+}
+
+// persistentClusterID returns the cluster id stored in the data dir,
+// creating it on first use: the SQLite database is bound to the id it was
+// created with, so it must not change between runs.
+func persistentClusterID(dir string) (string, error) {
+	p := filepath.Join(dir, "cluster-id")
+	if b, err := os.ReadFile(p); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read cluster id: %w", err)
+	}
+	id, err := newUUID()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(p, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("write cluster id: %w", err)
+	}
+	return id, nil
+}
+
+func printDevBanner(w io.Writer, d devAddrs) {
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "triggerd dev is running")
+	if d.UI != "" {
+		fmt.Fprintf(w, "  Temporal UI:      %s\n", d.UI)
+	}
+	fmt.Fprintf(w, "  Temporal:         %s (namespace default)\n", d.Temporal)
+	fmt.Fprintf(w, "  Kafka:            %s (topics %s)\n", d.Kafka, strings.Join(devTopics, ", "))
+	fmt.Fprintf(w, "  Webhook receiver: http://%s\n", d.Webhook)
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "Send the sample event:")
+	fmt.Fprintf(w, "  go run ./cmd/triggerd publish --brokers %s --topic dbserver1.public.users --file examples/events/user-insert.debezium.json\n", strings.Split(d.Kafka, ",")[0])
+	fmt.Fprintln(w, "")
+}
+
+// webhookRequest is one request the built-in receiver got.
+type webhookRequest struct {
+	Method, Path, IdempotencyKey string
+	Body                         []byte
+}
+
+type webhookReceiver struct {
+	addr string
+	srv  *http.Server
+}
+
+// maxLoggedBody bounds how much of a request body the receiver logs.
+const maxLoggedBody = 4 << 10
+
+// startWebhookReceiver serves a target for the sample triggers' http
+// actions on 127.0.0.1:port: it logs every request and answers 200.
+func startWebhookReceiver(port int, log *slog.Logger, observe func(webhookRequest)) (*webhookReceiver, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("webhook receiver: %w", err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		req := webhookRequest{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: body}
+		shown := body
+		if len(shown) > maxLoggedBody {
+			shown = shown[:maxLoggedBody]
+		}
+		log.Info("webhook received", "method", r.Method, "path", r.URL.RequestURI(),
+			"idempotencyKey", req.IdempotencyKey, "contentType", r.Header.Get("Content-Type"), "body", string(shown))
+		if observe != nil {
+			observe(req)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"received":true}`)
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &webhookReceiver{addr: ln.Addr().String(), srv: srv}, nil
+}
+
+func (r *webhookReceiver) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = r.srv.Shutdown(ctx)
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("cluster id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/workflows"
+)
+
+// This file is the one wiring of triggerd's components. `worker`, `ingest`,
+// `run` and `dev` all go through runComponents, so the embedded dev setup
+// exercises exactly what production runs.
+
+// components says what a process runs.
+type components struct {
+	worker bool
+	ingest bool
+	// triggers is required when ingest is set.
+	triggers *trigger.Set
+	// apiListen, if set, is where /healthz and /metrics are served.
+	apiListen string
+	// ready, if set, is called once everything is started.
+	ready func()
+}
+
+// workerStopTimeout is how long a stopping worker lets running activities
+// finish before they are cancelled (Temporal retries them elsewhere).
+const workerStopTimeout = 10 * time.Second
+
+// runComponents connects to Temporal and runs the requested components
+// until ctx is done or one of them fails.
+func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger, comp components) error {
+	opts, err := temporalOptions(cfg.Temporal, logger)
+	if err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	defer c.Close()
+
+	m := newMetrics()
+	var api *apiServer
+	if comp.apiListen != "" {
+		if api, err = startAPI(comp.apiListen, m, logger.With("component", "api")); err != nil {
+			return err
+		}
+		defer api.stop()
+	}
+
+	g, gctx := newGroup(ctx)
+	started := make(chan struct{}, 2)
+	if comp.worker {
+		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started) })
+	}
+	if comp.ingest {
+		g.Go(func() error { return runIngest(gctx, c, cfg, comp.triggers, m, logger, started) })
+	}
+	g.Go(func() error {
+		n := 0
+		for _, on := range []bool{comp.worker, comp.ingest} {
+			if on {
+				n++
+			}
+		}
+		for range n {
+			select {
+			case <-started:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		if api != nil {
+			api.ready.Store(true)
+		}
+		if comp.ready != nil {
+			comp.ready()
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// runWorker runs the Temporal worker (the workflow and every action) until
+// ctx is done, then stops it gracefully.
+func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger, started chan<- struct{}) error {
+	log := logger.With("component", "worker")
+	if err := registerSearchAttributes(ctx, c, cfg.Temporal.Namespace, log); err != nil {
+		return err
+	}
+	acts, closeActs, err := newActivities(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeActs()
+
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
+	workflows.Register(w)
+	acts.Register(w)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "taskQueue", cfg.Temporal.TaskQueue, "namespace", cfg.Temporal.Namespace)
+	started <- struct{}{}
+	<-ctx.Done()
+	log.Info("worker stopping")
+	w.Stop()
+	return nil
+}
+
+// newActivities builds the actions' clients from the configuration. Redis
+// and RabbitMQ are optional: without them the actions that need them fail
+// at once with a non-retryable "not configured" error.
+func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activities, func(), error) {
+	kc, err := newKafkaClients(cfg.Kafka)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc, err := newRedis(cfg.Redis)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []activities.Option{
+		activities.WithLogger(logger.With("component", "actions")),
+		activities.WithKafka(cfg.Kafka.Brokers, kc.transport),
+	}
+	if cfg.RabbitMQ.URL != "" {
+		opts = append(opts, activities.WithRabbitMQ(cfg.RabbitMQ.URL))
+	}
+	if rc != nil {
+		opts = append(opts, activities.WithRedis(rc))
+	}
+	acts := activities.New(opts...)
+	closeAll := func() {
+		if err := acts.Close(); err != nil {
+			logger.Warn("close action clients", "error", err)
+		}
+		if rc != nil {
+			_ = rc.Close()
+		}
+	}
+	return acts, closeAll, nil
+}
+
+// registerSearchAttributes makes sure the custom search attributes every
+// run carries exist as Keyword attributes. It is idempotent and tolerates
+// servers (Temporal Cloud) where they are managed elsewhere.
+func registerSearchAttributes(ctx context.Context, c client.Client, namespace string, log *slog.Logger) error {
+	want := map[string]enums.IndexedValueType{}
+	for _, name := range run.SearchAttributes() {
+		want[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	ops := c.OperatorService()
+	if list, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace}); err == nil {
+		for name, typ := range list.GetCustomAttributes() {
+			if _, ok := want[name]; !ok {
+				continue
+			}
+			if typ != enums.INDEXED_VALUE_TYPE_KEYWORD {
+				return fmt.Errorf("search attribute %s exists with type %s, triggerd needs Keyword", name, typ)
+			}
+			delete(want, name)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	_, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: want})
+	var exists *serviceerror.AlreadyExists
+	var denied *serviceerror.PermissionDenied
+	var unimpl *serviceerror.Unimplemented
+	switch {
+	case err == nil:
+		log.Info("registered search attributes", "names", slices.Sorted(maps.Keys(want)))
+		return nil
+	case errors.As(err, &exists):
+		return nil
+	case errors.As(err, &denied), errors.As(err, &unimpl):
+		// Temporal Cloud registers them through its own API; runs fail to
+		// start if they are missing, which ingest reports loudly.
+		log.Warn("cannot register search attributes; register them as Keyword by hand", "names", run.SearchAttributes(), "error", err)
+		return nil
+	}
+	return fmt.Errorf("register search attributes: %w", err)
+}
+
+// runIngest consumes the configured topics and starts the runs of the
+// matching triggers until ctx is done.
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, set *trigger.Set, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+	log := logger.With("component", "ingest")
+	kc, err := newKafkaClients(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	topics := cfg.Kafka.Topics
+	if cfg.Kafka.TopicPattern != "" {
+		if topics, err = resolveTopics(ctx, kc, cfg.Kafka); err != nil {
+			return err
+		}
+	}
+	consumer, err := ingest.NewConsumer(ingest.Config{
+		Brokers:        cfg.Kafka.Brokers,
+		Topics:         topics,
+		GroupID:        cfg.Kafka.GroupID,
+		DLQTopic:       cfg.Kafka.DLQTopic,
+		Consumers:      cfg.Kafka.Consumers,
+		CommitInterval: cfg.Kafka.CommitInterval,
+		CommitBatch:    cfg.Kafka.CommitBatch,
+		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
+		Dialer:         kc.dialer,
+		Transport:      kc.transport,
+	}, set, ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue), log, ingest.WithHooks(m.ingestHooks()))
+	if err != nil {
+		return err
+	}
+	log.Info("ingest started", "topics", topics, "group", cfg.Kafka.GroupID, "triggers", len(set.Definitions()))
+	started <- struct{}{}
+	return consumer.Run(ctx)
+}
+
+// resolveTopics lists the topics matching kafka.topicPattern. The pattern
+// is resolved once at start-up: a topic created later is consumed after a
+// restart (kafka-go consumer groups take a fixed topic list).
+func resolveTopics(ctx context.Context, kc kafkaClients, k config.Kafka) ([]string, error) {
+	re, err := regexp.Compile(k.TopicPattern)
+	if err != nil {
+		return nil, fmt.Errorf("kafka.topicPattern: %w", err)
+	}
+	var lastErr error
+	for _, b := range k.Brokers {
+		conn, err := kc.dialer.DialContext(ctx, "tcp", b)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		parts, err := conn.ReadPartitions()
+		_ = conn.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		var topics []string
+		for _, p := range parts {
+			if re.MatchString(p.Topic) && p.Topic != k.DLQTopic && !slices.Contains(topics, p.Topic) {
+				topics = append(topics, p.Topic)
+			}
+		}
+		if len(topics) == 0 {
+			return nil, fmt.Errorf("kafka.topicPattern %q matches no topic", k.TopicPattern)
+		}
+		slices.Sort(topics)
+		return topics, nil
+	}
+	return nil, fmt.Errorf("list Kafka topics: %w", lastErr)
+}
+
+// group runs functions until the first fails, which cancels the others
+// (errgroup's semantics, without the dependency).
+type group struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+}
+
+func newGroup(ctx context.Context) (*group, context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	return &group{cancel: cancel}, ctx
+}
+
+func (g *group) Go(f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = err })
+			g.cancel()
+		}
+	})
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}

@@ -1,0 +1,184 @@
+// Package config is triggerd's process configuration: a YAML file, then
+// TRIGGERD_* environment overrides, then defaults, then one validation pass
+// that reports every problem at once with its field path.
+//
+// The package depends on nothing of ours and on no client library: turning a
+// Config into Kafka, Temporal or Redis client options is the job of the
+// binary (cmd/triggerd), so that this package stays cheap to import.
+//
+// Every key has an environment variable named after its YAML path in upper
+// snake case: kafka.brokers is TRIGGERD_KAFKA_BROKERS, kafka.tls.caFile is
+// TRIGGERD_KAFKA_TLS_CA_FILE, dataDir is TRIGGERD_DATA_DIR. Lists are
+// comma-separated, durations use Go syntax (1s, 250ms), booleans
+// strconv.ParseBool syntax (true, false, 1, 0).
+package config
+
+import (
+	"time"
+)
+
+// EnvPrefix prefixes every environment override.
+const EnvPrefix = "TRIGGERD_"
+
+// Defaults applied by Load (and Default) to keys left empty.
+const (
+	DefaultLogLevel       = "info"
+	DefaultLogFormat      = "text"
+	DefaultGroupID        = "triggerd"
+	DefaultDLQTopic       = "triggerd.dlq"
+	DefaultConsumers      = 1
+	DefaultCommitInterval = time.Second
+	DefaultCommitBatch    = 500
+	DefaultSnapshotReads  = SnapshotReadsIgnore
+	DefaultTemporalAddr   = "127.0.0.1:7233"
+	DefaultNamespace      = "default"
+	DefaultTaskQueue      = "triggerd"
+	DefaultAPIListen      = "127.0.0.1:8080"
+	DefaultTriggersPath   = "triggers"
+	DefaultDataDir        = ".triggerd"
+)
+
+// Values of Kafka.SnapshotReads.
+const (
+	SnapshotReadsIgnore = "ignore"
+	SnapshotReadsInsert = "insert"
+)
+
+// SASL mechanisms of Kafka.SASL.Mechanism ("" means no SASL).
+const (
+	SASLPlain       = "plain"
+	SASLScramSHA256 = "scram-sha-256"
+	SASLScramSHA512 = "scram-sha-512"
+)
+
+// MaxConsumers bounds kafka.consumers: more readers than that in one
+// process only adds rebalancing churn, scale with processes instead.
+const MaxConsumers = 64
+
+// Config is the whole configuration of a triggerd process.
+type Config struct {
+	Log      Log      `yaml:"log"`
+	Kafka    Kafka    `yaml:"kafka"`
+	Temporal Temporal `yaml:"temporal"`
+	Redis    Redis    `yaml:"redis"`
+	RabbitMQ RabbitMQ `yaml:"rabbitmq"`
+	API      API      `yaml:"api"`
+	Triggers Triggers `yaml:"triggers"`
+	// DataDir holds local state, such as the dev server's database.
+	DataDir string `yaml:"dataDir"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error
+	Format string `yaml:"format"` // text|json
+}
+
+// TLS configures a client's TLS. File paths are checked to exist.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"caFile"`
+	CertFile           string `yaml:"certFile"`
+	KeyFile            string `yaml:"keyFile"`
+	ServerName         string `yaml:"serverName"`
+	InsecureSkipVerify bool   `yaml:"insecureSkipVerify"`
+}
+
+// SASL configures Kafka SASL authentication.
+type SASL struct {
+	Mechanism string `yaml:"mechanism"` // ""|plain|scram-sha-256|scram-sha-512
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// Kafka configures the ingest consumers and the Kafka publisher.
+type Kafka struct {
+	Brokers []string `yaml:"brokers"`
+	// Exactly one of Topics and TopicPattern is set.
+	Topics         []string      `yaml:"topics"`
+	TopicPattern   string        `yaml:"topicPattern"`
+	GroupID        string        `yaml:"groupId"`
+	DLQTopic       string        `yaml:"dlqTopic"`
+	Consumers      int           `yaml:"consumers"`
+	CommitInterval time.Duration `yaml:"commitInterval"`
+	CommitBatch    int           `yaml:"commitBatch"`
+	SnapshotReads  string        `yaml:"snapshotReads"`
+	ClientID       string        `yaml:"clientId"`
+	TLS            TLS           `yaml:"tls"`
+	SASL           SASL          `yaml:"sasl"`
+}
+
+// Temporal configures the Temporal client of the worker and the ingest.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	TaskQueue string `yaml:"taskQueue"`
+	TLS       TLS    `yaml:"tls"`
+	// APIKey authenticates against Temporal Cloud; it implies TLS.
+	APIKey string `yaml:"apiKey"`
+}
+
+// Redis configures the client of the cache.* actions. An empty Addr means
+// Redis is not configured and those actions fail without retrying.
+type Redis struct {
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
+	TLS      TLS    `yaml:"tls"`
+}
+
+// RabbitMQ configures rabbitmq: publish targets. An empty URL means
+// RabbitMQ is not configured.
+type RabbitMQ struct {
+	URL string `yaml:"url"`
+}
+
+// API configures the HTTP API (health, metrics).
+type API struct {
+	Listen string `yaml:"listen"`
+}
+
+// Triggers says where the trigger definitions are.
+type Triggers struct {
+	// Path is a file or a directory.
+	Path string `yaml:"path"`
+}
+
+// Default returns the configuration with every default applied and nothing
+// else set. It does not validate: kafka.brokers has no default.
+func Default() *Config {
+	c := &Config{}
+	c.setDefaults()
+	return c
+}
+
+// setDefaults fills the keys left empty. It runs after the file and the
+// environment, so an explicit zero (consumers: 0) also means the default.
+func (c *Config) setDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Log.Level, DefaultLogLevel)
+	def(&c.Log.Format, DefaultLogFormat)
+	def(&c.Kafka.GroupID, DefaultGroupID)
+	def(&c.Kafka.DLQTopic, DefaultDLQTopic)
+	def(&c.Kafka.SnapshotReads, DefaultSnapshotReads)
+	if c.Kafka.Consumers == 0 {
+		c.Kafka.Consumers = DefaultConsumers
+	}
+	if c.Kafka.CommitInterval == 0 {
+		c.Kafka.CommitInterval = DefaultCommitInterval
+	}
+	if c.Kafka.CommitBatch == 0 {
+		c.Kafka.CommitBatch = DefaultCommitBatch
+	}
+	def(&c.Temporal.Address, DefaultTemporalAddr)
+	def(&c.Temporal.Namespace, DefaultNamespace)
+	def(&c.Temporal.TaskQueue, DefaultTaskQueue)
+	def(&c.API.Listen, DefaultAPIListen)
+	def(&c.Triggers.Path, DefaultTriggersPath)
+	def(&c.DataDir, DefaultDataDir)
+}
