@@ -1,6 +1,8 @@
 package main
 
 import (
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"context"
 	"crypto/rand"
 	"errors"
@@ -181,6 +183,11 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.RabbitMQ.URL != "" {
+		if err := declareDevQueues(cfg.RabbitMQ.URL, set); err != nil {
+			return err
+		}
+	}
 	if cfg.Redis.Addr == "" || cfg.RabbitMQ.URL == "" {
 		logger.Info("cache.* actions need --redis, rabbitmq: targets need --rabbitmq; without them they fail with a not-configured error")
 	}
@@ -200,16 +207,60 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 // to create topics, so a target topic must exist before the first publish.
 func seedTopics(set *trigger.Set) []string {
 	topics := append(append([]string{}, devTopics...), config.DefaultDLQTopic)
-	for _, d := range set.Definitions() {
-		for _, a := range d.Actions {
-			target, _ := a.Config["target"].(string)
-			topic, ok := strings.CutPrefix(target, "kafka:")
-			if a.Type == "broker.publish" && ok && topic != "" && !strings.Contains(topic, "{{") && !slices.Contains(topics, topic) {
-				topics = append(topics, topic)
-			}
+	for _, topic := range staticTargets(set, "kafka:") {
+		if !slices.Contains(topics, topic) {
+			topics = append(topics, topic)
 		}
 	}
 	return topics
+}
+
+// staticTargets lists the broker.publish targets with the given scheme
+// prefix that are fixed strings (no template), without the prefix.
+func staticTargets(set *trigger.Set, prefix string) []string {
+	var out []string
+	for _, d := range set.Definitions() {
+		for _, a := range d.Actions {
+			target, _ := a.Config["target"].(string)
+			name, ok := strings.CutPrefix(target, prefix)
+			if a.Type == "broker.publish" && ok && name != "" && !strings.Contains(name, "{{") && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// declareDevQueues declares a durable queue for every rabbitmq:<queue>
+// target of the sample triggers, so that dev works against an empty
+// RabbitMQ. Production declares its own topology: the publish action
+// declares nothing and refuses unroutable messages.
+func declareDevQueues(url string, set *trigger.Set) error {
+	var queues []string
+	for _, q := range staticTargets(set, "rabbitmq:") {
+		if !strings.Contains(q, "/") {
+			queues = append(queues, q)
+		}
+	}
+	if len(queues) == 0 {
+		return nil
+	}
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		return fmt.Errorf("dial rabbitmq for dev queues: %w", err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open rabbitmq channel: %w", err)
+	}
+	defer ch.Close()
+	for _, q := range queues {
+		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("declare queue %s: %w", q, err)
+		}
+	}
+	return nil
 }
 
 // createTopics makes sure topics exist on external brokers (one
