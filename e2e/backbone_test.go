@@ -23,6 +23,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -456,19 +457,26 @@ triggers:
 	stop2()
 
 	// Temporal holds exactly one completed run per (event, trigger).
+	// Visibility is eventually consistent, hence the polling.
 	for _, id := range firstIDs {
-		resp, err := e.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowId = '%s'", id),
+		var execs []*workflowpb.WorkflowExecutionInfo
+		eventually(t, "visibility of "+id, 30*time.Second, func() bool {
+			resp, err := e.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+				Query: fmt.Sprintf("WorkflowId = '%s'", id),
+			})
+			require.NoError(t, err)
+			execs = resp.Executions
+			return len(execs) > 0 && execs[0].Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		})
-		require.NoError(t, err)
-		require.Len(t, resp.Executions, 1, "runs of %s", id)
-		require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, resp.Executions[0].Status, "run %s", id)
+		require.Len(t, execs, 1, "runs of %s", id)
 	}
 
 	// The runs can be found by trigger tag through the search attributes.
-	resp, err := e.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("%s = 'welcome-%s'", run.SearchAttrTriggerTag, e.suffix),
+	eventually(t, "both welcome runs listed by TriggerTag", 30*time.Second, func() bool {
+		resp, err := e.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("%s = 'welcome-%s'", run.SearchAttrTriggerTag, e.suffix),
+		})
+		require.NoError(t, err)
+		return len(resp.Executions) == 2
 	})
-	require.NoError(t, err)
-	require.Len(t, resp.Executions, 2)
 }
