@@ -13,54 +13,40 @@ import (
 )
 
 func (a *app) workerCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "worker",
-		Short: "Run the Temporal worker: the trigger workflow and every action",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), components{worker: true, apiListen: cfg.API.Listen})
-		},
-	}
+	return a.componentsCmd("worker", "Run the Temporal worker: the trigger workflow and every action",
+		components{worker: true})
 }
 
 func (a *app) ingestCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "ingest",
-		Short: "Consume change events from Kafka and start the runs of matching triggers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			set, err := a.loadTriggers(cfg.Triggers.Path)
-			if err != nil {
-				return err
-			}
-			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), components{ingest: true, triggers: set, apiListen: cfg.API.Listen})
-		},
-	}
+	return a.componentsCmd("ingest", "Consume change events from Kafka and start the runs of matching triggers",
+		components{ingest: true})
 }
 
 func (a *app) runCmd() *cobra.Command {
+	return a.componentsCmd("run", "Run the worker and the ingest in one process",
+		components{worker: true, ingest: true})
+}
+
+// componentsCmd is a long-running command that runs the given components
+// from the config file: triggers are loaded only when ingest runs, since
+// the worker executes whatever snapshot a run carries.
+func (a *app) componentsCmd(use, short string, c components) *cobra.Command {
 	return &cobra.Command{
-		Use:   "run",
-		Short: "Run the worker and the ingest in one process",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
-			set, err := a.loadTriggers(cfg.Triggers.Path)
-			if err != nil {
-				return err
+			if c.ingest {
+				if c.triggers, err = a.loadTriggers(cfg.Triggers.Path); err != nil {
+					return err
+				}
 			}
-			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), components{worker: true, ingest: true, triggers: set, apiListen: cfg.API.Listen})
+			c.apiListen = cfg.API.Listen
+			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), c)
 		},
 	}
 }
