@@ -14,6 +14,7 @@
 package config
 
 import (
+	"path/filepath"
 	"time"
 )
 
@@ -34,8 +35,23 @@ const (
 	DefaultNamespace      = "default"
 	DefaultTaskQueue      = "triggerd"
 	DefaultAPIListen      = "127.0.0.1:8080"
-	DefaultTriggersPath   = "triggers"
-	DefaultDataDir        = ".triggerd"
+	// DefaultTriggersPath is where `triggerd validate` looks for
+	// definitions when neither --triggers nor triggers.path says: the
+	// running processes read them from the store, so triggers.path itself
+	// has no default.
+	DefaultTriggersPath = "triggers"
+	DefaultDataDir      = ".triggerd"
+	DefaultStoreDriver  = StoreSQLite
+	// DefaultStoreFile is the SQLite file's name inside dataDir.
+	DefaultStoreFile    = "triggers.db"
+	DefaultPollInterval = 2 * time.Second
+)
+
+// Values of Store.Driver.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+	StoreMemory   = "memory"
 )
 
 // Values of Kafka.SnapshotReads.
@@ -64,6 +80,7 @@ type Config struct {
 	RabbitMQ RabbitMQ `yaml:"rabbitmq"`
 	API      API      `yaml:"api"`
 	Triggers Triggers `yaml:"triggers"`
+	Store    Store    `yaml:"store"`
 	// DataDir holds local state, such as the dev server's database.
 	DataDir string `yaml:"dataDir"`
 }
@@ -134,14 +151,29 @@ type RabbitMQ struct {
 	URL string `yaml:"url"`
 }
 
-// API configures the HTTP API (health, metrics).
+// API configures the HTTP API (triggers, dry runs, health, metrics).
 type API struct {
 	Listen string `yaml:"listen"`
 }
 
-// Triggers says where the trigger definitions are.
+// Triggers says how a process gets its trigger definitions: they live in
+// the store; Path optionally names files applied to the store at start-up
+// (the GitOps path), and PollInterval is how often a running process checks
+// the store for changes.
 type Triggers struct {
-	// Path is a file or a directory.
+	// Path is a file or a directory; empty applies nothing.
+	Path         string        `yaml:"path"`
+	PollInterval time.Duration `yaml:"pollInterval"`
+}
+
+// Store configures where trigger definitions and their versions persist.
+type Store struct {
+	// Driver is sqlite (a file under dataDir), postgres or memory (lost
+	// at exit: tests and throwaway setups only).
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL connection string (postgres only).
+	DSN string `yaml:"dsn"`
+	// Path is the SQLite file (sqlite only), default <dataDir>/triggers.db.
 	Path string `yaml:"path"`
 }
 
@@ -179,6 +211,12 @@ func (c *Config) setDefaults() {
 	def(&c.Temporal.Namespace, DefaultNamespace)
 	def(&c.Temporal.TaskQueue, DefaultTaskQueue)
 	def(&c.API.Listen, DefaultAPIListen)
-	def(&c.Triggers.Path, DefaultTriggersPath)
+	if c.Triggers.PollInterval == 0 {
+		c.Triggers.PollInterval = DefaultPollInterval
+	}
 	def(&c.DataDir, DefaultDataDir)
+	def(&c.Store.Driver, DefaultStoreDriver)
+	if c.Store.Driver == StoreSQLite {
+		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
+	}
 }

@@ -53,7 +53,8 @@ func TestDefaults(t *testing.T) {
 			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore"},
 		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd"},
 		API:      API{Listen: "127.0.0.1:8080"},
-		Triggers: Triggers{Path: "triggers"},
+		Triggers: Triggers{PollInterval: 2 * time.Second},
+		Store:    Store{Driver: "sqlite", Path: filepath.Join(".triggerd", "triggers.db")},
 		DataDir:  ".triggerd",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -266,7 +267,13 @@ func TestValidationRules(t *testing.T) {
 		{"rabbit host", func(c *Config) { c.RabbitMQ.URL = "amqp://" }, "rabbitmq.url", "host"},
 		{"rabbit invalid", func(c *Config) { c.RabbitMQ.URL = "amqp://u:p@[::1" }, "rabbitmq.url", "not a valid URL"},
 		{"api listen", func(c *Config) { c.API.Listen = "8080" }, "api.listen", "host:port"},
-		{"triggers path", func(c *Config) { c.Triggers.Path = "" }, "triggers.path", "must not be empty"},
+		{"poll interval", func(c *Config) { c.Triggers.PollInterval = -time.Second }, "triggers.pollInterval", "positive"},
+		{"store driver", func(c *Config) { c.Store.Driver = "bbolt" }, "store.driver", "must be one of"},
+		{"postgres dsn", func(c *Config) { c.Store = Store{Driver: "postgres"} }, "store.dsn", "must not be empty"},
+		{"postgres path", func(c *Config) { c.Store.Driver = "postgres"; c.Store.DSN = "postgres://x" }, "store.path", "only for the sqlite"},
+		{"sqlite path", func(c *Config) { c.Store.Path = "" }, "store.path", "must not be empty"},
+		{"sqlite dsn", func(c *Config) { c.Store.DSN = "postgres://x" }, "store.dsn", "only for the postgres"},
+		{"memory extras", func(c *Config) { c.Store = Store{Driver: "memory", Path: "x"} }, "store.driver", "neither"},
 		{"data dir", func(c *Config) { c.DataDir = "" }, "dataDir", "must not be empty"},
 	}
 	for _, tc := range cases {
@@ -322,5 +329,39 @@ func TestSecretsNotInErrors(t *testing.T) {
 	c.Kafka.SASL = SASL{Mechanism: "nope", Password: "s3cret"}
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("error leaks secret or is nil: %v", err)
+	}
+}
+
+func TestStoreConfig(t *testing.T) {
+	base := []string{"TRIGGERD_KAFKA_BROKERS=k:9092", "TRIGGERD_KAFKA_TOPICS=t"}
+	c, err := Load("", append(base, "TRIGGERD_DATA_DIR=/data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Driver != StoreSQLite || c.Store.Path != filepath.Join("/data", "triggers.db") || c.Triggers.Path != "" {
+		t.Fatalf("defaults %+v %+v", c.Store, c.Triggers)
+	}
+	c, err = Load("", append(base, "TRIGGERD_STORE_DRIVER=postgres", "TRIGGERD_STORE_DSN=postgres://u@db/triggerd",
+		"TRIGGERD_TRIGGERS_POLL_INTERVAL=500ms", "TRIGGERD_TRIGGERS_PATH=deploy/triggers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Driver != StorePostgres || c.Store.DSN != "postgres://u@db/triggerd" || c.Store.Path != "" ||
+		c.Triggers.PollInterval != 500*time.Millisecond || c.Triggers.Path != "deploy/triggers" {
+		t.Fatalf("env %+v %+v", c.Store, c.Triggers)
+	}
+	_, err = Load("", append(base, "TRIGGERD_STORE_DRIVER=postgres"))
+	if !hasProblem(problemsOf(t, err), "store.dsn", "must not be empty") {
+		t.Fatalf("postgres without dsn: %v", err)
+	}
+}
+
+func TestExampleFileLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "config.example.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Driver != StoreSQLite || c.Triggers.PollInterval != 2*time.Second || c.Triggers.Path != "" {
+		t.Fatalf("example: %+v %+v", c.Store, c.Triggers)
 	}
 }

@@ -195,7 +195,27 @@ func (c *Config) Validate() error {
 	}
 
 	v.hostPort("api.listen", c.API.Listen, true)
-	v.required("triggers.path", c.Triggers.Path)
+	if c.Triggers.PollInterval <= 0 {
+		v.add("triggers.pollInterval", "must be positive, got %s", c.Triggers.PollInterval)
+	}
+	st := c.Store
+	v.oneOf("store.driver", st.Driver, StoreSQLite, StorePostgres, StoreMemory)
+	switch st.Driver {
+	case StorePostgres:
+		v.required("store.dsn", st.DSN)
+		if st.Path != "" {
+			v.add("store.path", "only for the sqlite driver")
+		}
+	case StoreSQLite:
+		v.required("store.path", st.Path)
+		if st.DSN != "" {
+			v.add("store.dsn", "only for the postgres driver")
+		}
+	case StoreMemory:
+		if st.DSN != "" || st.Path != "" {
+			v.add("store.driver", "memory takes neither store.dsn nor store.path")
+		}
+	}
 	v.required("dataDir", c.DataDir)
 
 	if len(v.probs) > 0 {

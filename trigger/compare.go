@@ -1,9 +1,11 @@
 package trigger
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -66,11 +68,69 @@ func toNumber(v any) (float64, bool) {
 	return f, true
 }
 
-// decodeDecimal is the hook for Debezium's default decimal encoding,
-// {"scale": 2, "value": "<base64 big-endian two's complement>"}. It is not
-// decoded yet (connectors are expected to use decimal.handling.mode=string
-// or double), so such values compare as maps.
-func decodeDecimal(map[string]any) (float64, bool) { return 0, false }
+// decodeDecimal reads Debezium's binary decimal encoding (decimal.handling.mode
+// =precise, and VariableScaleDecimal): {"scale": 2, "value": "<base64 of the
+// unscaled value, big-endian two's complement>"}. "AQ==" with scale 2 is
+// 0.01; "/w==" with scale 0 is -1. Any other map is not a number.
+func decodeDecimal(m map[string]any) (float64, bool) {
+	if len(m) != 2 {
+		return 0, false
+	}
+	s, ok := m["value"].(string)
+	if !ok {
+		return 0, false
+	}
+	var scale int64
+	switch x := m["scale"].(type) {
+	case int:
+		scale = int64(x)
+	case int64:
+		scale = x
+	case float64:
+		if x != math.Trunc(x) {
+			return 0, false
+		}
+		scale = int64(x)
+	case json.Number:
+		n, err := x.Int64()
+		if err != nil {
+			return 0, false
+		}
+		scale = n
+	default:
+		return 0, false
+	}
+	if scale < -1000 || scale > 1000 {
+		return 0, false
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) == 0 {
+		return 0, false
+	}
+	n := new(big.Int).SetBytes(raw)
+	if raw[0]&0x80 != 0 { // negative: subtract 2^(8*len)
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(raw))))
+	}
+	r := new(big.Rat).SetInt(n)
+	pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(abs64(scale)), nil)
+	if scale >= 0 {
+		r.Quo(r, new(big.Rat).SetInt(pow))
+	} else {
+		r.Mul(r, new(big.Rat).SetInt(pow))
+	}
+	f, _ := r.Float64()
+	if math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+func abs64(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
 
 // isRealNumber is true for values that are numbers in their own right (not
 // numeric strings).
@@ -82,12 +142,22 @@ func isRealNumber(v any) bool {
 	return ok
 }
 
-// toTime reads an RFC 3339 timestamp (or a time.Time).
+// toTime reads a timestamp string: RFC 3339 with or without fractional
+// seconds ("2026-01-02T10:00:00Z", "2026-01-02T10:00:00.5+01:00") or a
+// date ("2026-01-02", midnight UTC), or a time.Time. Numbers are never
+// times: epoch values compare as numbers.
 func toTime(v any) (time.Time, bool) {
 	switch x := v.(type) {
 	case time.Time:
 		return x, true
 	case string:
+		if len(x) < 10 || x[4] != '-' {
+			return time.Time{}, false
+		}
+		if len(x) == 10 {
+			t, err := time.Parse(time.DateOnly, x)
+			return t, err == nil
+		}
 		t, err := time.Parse(time.RFC3339Nano, x)
 		return t, err == nil
 	}
@@ -98,7 +168,7 @@ func toTime(v any) (time.Time, bool) {
 //   - null equals only null (a missing field is null);
 //   - numbers compare numerically, and a numeric string equals a number
 //     with the same value ("12.50" == 12.5), but two strings compare as
-//     strings unless both are RFC 3339 timestamps;
+//     strings unless both are timestamps (RFC 3339 or dates);
 //   - lists and maps compare element by element with these same rules.
 func valuesEqual(a, b any) bool {
 	if a == nil || b == nil {
@@ -225,6 +295,9 @@ func describe(v any) string {
 	case []any:
 		return fmt.Sprintf("list of %d", len(x))
 	case map[string]any:
+		if f, ok := decodeDecimal(x); ok {
+			return "decimal " + strconv.FormatFloat(f, 'f', -1, 64)
+		}
 		return fmt.Sprintf("object with %d keys", len(x))
 	}
 	if f, ok := toNumber(v); ok {

@@ -176,22 +176,32 @@ func compileCondition(c *Condition, field string, p problems) *compiled {
 // Trace records how a condition evaluated, node by node, so a dry run can
 // show which sub-condition failed and why.
 type Trace struct {
-	// Condition describes the node: "and", "or", "not" or
-	// `record.status CHANGED_TO "cancelled"`.
-	Condition string
-	Result    bool
+	// Condition describes the node: "and", "or", "not",
+	// `record.status CHANGED_TO "cancelled"` or, for CEL, the expression.
+	Condition string `json:"condition"`
+	Result    bool   `json:"result"`
 	// Actual is the field's value for leaves (nil when missing).
-	Actual any `json:",omitempty"`
+	Actual any `json:"actual,omitempty"`
 	// Reason explains the result of a leaf that did not simply compare
-	// (null field, type mismatch, not an update...).
-	Reason   string  `json:",omitempty"`
-	Children []Trace `json:",omitempty"`
+	// (null field, type mismatch, not an update, a CEL runtime error...).
+	Reason   string  `json:"reason,omitempty"`
+	Children []Trace `json:"children,omitempty"`
 }
 
 // evalEnv is what a condition reads from an event.
 type evalEnv struct {
 	ev    *run.Event
 	event string
+	// lazy caches what is derived from the event once for every trigger
+	// evaluated against it (nil: nothing is cached).
+	lazy *lazyEnv
+}
+
+// lazyEnv is per-event, per-goroutine state; never shared across events.
+type lazyEnv struct {
+	celVars     map[string]any
+	celAct      any // the CEL activation over celVars
+	changedDone bool
 }
 
 func (e evalEnv) lookup(pt path) any {
@@ -347,18 +357,25 @@ func (c *compiled) leaf(env evalEnv, a any) (bool, string) {
 	case OpIsNotEmpty:
 		return !isEmpty(a), ""
 	}
-	// The CHANGED family compares the record and the previous record at the
-	// same path, and only means something on an update with a before image.
-	if env.ev.Operation != run.OperationUpdate {
-		return false, fmt.Sprintf("%s applies to updates only (operation is %s)", c.op, env.ev.Operation)
+	return changeCheck(c.op, env.ev, c.field.segs, c.value)
+}
+
+// changeCheck evaluates the CHANGED family (CHANGED, NOT_CHANGED,
+// CHANGED_TO, CHANGED_FROM) for the field at segs; the CEL helpers
+// changed, changedTo and changedFrom use it too, so both forms agree.
+// The family compares the record and the previous record at the same
+// path, and only means something on an update with a before image.
+func changeCheck(op string, ev *run.Event, segs []segment, value any) (bool, string) {
+	if ev.Operation != run.OperationUpdate {
+		return false, fmt.Sprintf("%s applies to updates only (operation is %s)", op, ev.Operation)
 	}
-	if env.ev.PreviousRecord == nil {
+	if ev.PreviousRecord == nil {
 		return false, "previousRecord is not available (is the table's replica identity full?)"
 	}
-	cur, _ := walk(mapOrNil(env.ev.Record), c.field.segs)
-	old, _ := walk(mapOrNil(env.ev.PreviousRecord), c.field.segs)
+	cur, _ := walk(mapOrNil(ev.Record), segs)
+	old, _ := walk(mapOrNil(ev.PreviousRecord), segs)
 	changed := !valuesEqual(old, cur)
-	switch c.op {
+	switch op {
 	case OpChanged:
 		return changed, ""
 	case OpNotChanged:
@@ -367,10 +384,10 @@ func (c *compiled) leaf(env evalEnv, a any) (bool, string) {
 		if !changed {
 			return false, "not changed"
 		}
-		return valuesEqual(cur, c.value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
+		return valuesEqual(cur, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
 	}
 	if !changed {
 		return false, "not changed"
 	}
-	return valuesEqual(old, c.value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
+	return valuesEqual(old, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
 }

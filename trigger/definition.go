@@ -111,7 +111,17 @@ type Definition struct {
 	Enabled   bool
 	Priority  int
 	Condition *Condition
-	Actions   []Action
+	// When is a CEL expression that must also hold (see docs/triggers.md).
+	When    string
+	Actions []Action
+
+	// Version, UpdatedBy and UpdatedAt describe the stored revision of the
+	// definition (set by a store, zero for files). They are not part of the
+	// document (Document, MarshalJSON); Plan copies Version into
+	// run.Input.Trigger.Version so a run records what it executed.
+	Version   int64
+	UpdatedBy string
+	UpdatedAt time.Time
 
 	// pos locates the definition in its file ("triggers[2]"); problems of
 	// a trigger without a tag use it, since there is no tag to name it by.
@@ -180,22 +190,41 @@ func Parse(data []byte, file string) ([]Definition, error) {
 }
 
 func parseInto(data []byte, file string, list *[]Problem) []Definition {
+	doc, ok := decodeDocument(data, file, strings.EqualFold(filepath.Ext(file), ".json"), list)
+	if !ok {
+		return nil
+	}
+	return definitionsOf(doc, file, list)
+}
+
+// decodeDocument decodes JSON or YAML into plain values (maps, lists,
+// strings, int, float64, bool, nil).
+func decodeDocument(data []byte, file string, isJSON bool, list *[]Problem) (any, bool) {
 	top := problems{file: file, list: list}
 	var doc any
-	if strings.EqualFold(filepath.Ext(file), ".json") {
+	if isJSON {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		if err := dec.Decode(&doc); err != nil {
 			top.add("", "invalid JSON: %v", err)
-			return nil
+			return nil, false
+		}
+		if dec.More() {
+			top.add("", "invalid JSON: data after the top-level value")
+			return nil, false
 		}
 		doc = normalizeJSON(doc)
 	} else if err := yaml.Unmarshal(data, &doc); err != nil {
 		top.add("", "invalid YAML: %v", err)
-		return nil
+		return nil, false
 	} else {
 		doc = normalizeYAML(doc)
 	}
+	return doc, true
+}
+
+func definitionsOf(doc any, file string, list *[]Problem) []Definition {
+	top := problems{file: file, list: list}
 	var items []any
 	field := ""
 	switch x := doc.(type) {
@@ -289,7 +318,7 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = []string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "actions"}
+var definitionFields = []string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}
 var actionFields = []string{"type", "name", "config", "retry", "continueOnError", "timeout"}
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
@@ -356,6 +385,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 	if v, ok := m["condition"]; ok && v != nil {
 		d.Condition = decodeCondition(v, f("condition"), p)
 	}
+	d.When = getString(m, "when", f("when"), p)
 	if v, ok := m["actions"]; ok && v != nil {
 		l, ok := v.([]any)
 		if !ok {

@@ -18,6 +18,7 @@ var tagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 type Set struct {
 	defs     []Definition
 	entries  []*entry // enabled triggers, ordered by priority then tag
+	all      []*entry // every valid trigger, disabled ones too, same order
 	byTable  map[string][]*entry
 	warnings []string
 }
@@ -29,6 +30,7 @@ type entry struct {
 	tables  []tableRef
 	after   map[string]bool // after* events listed
 	cond    *compiled
+	when    whenProgram
 	actions []run.Action
 }
 
@@ -171,8 +173,11 @@ func build(defs []Definition, list *[]Problem) *Set {
 			s.warnings = append(s.warnings, fmt.Sprintf("%s: trigger %q: %s never fire: triggerd sees changes after they are committed",
 				d.File, d.Tag, strings.Join(be, ", ")))
 		}
-		if e != nil && d.Enabled {
-			s.entries = append(s.entries, e)
+		if e != nil {
+			s.all = append(s.all, e)
+			if d.Enabled {
+				s.entries = append(s.entries, e)
+			}
 		}
 	}
 	less := func(a, b Definition) bool {
@@ -183,6 +188,7 @@ func build(defs []Definition, list *[]Problem) *Set {
 	}
 	sort.SliceStable(s.defs, func(i, j int) bool { return less(s.defs[i], s.defs[j]) })
 	sort.SliceStable(s.entries, func(i, j int) bool { return less(s.entries[i].def, s.entries[j].def) })
+	sort.SliceStable(s.all, func(i, j int) bool { return less(s.all[i].def, s.all[j].def) })
 	for _, e := range s.entries {
 		names := map[string]bool{}
 		for _, t := range e.tables {
@@ -237,6 +243,9 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 	}
 	d.Events = events
 	e.cond = compileCondition(d.Condition, "condition", p)
+	if d.When != "" {
+		e.when = compileWhen(d.When, "when", p)
+	}
 	if len(d.Actions) == 0 {
 		p.add("actions", "must list at least one action")
 	}
@@ -260,7 +269,7 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 	}
 	d.Actions = actions
 	e.def = d
-	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name}
+	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name, Version: d.Version}
 	if len(*list) > before {
 		return d, nil
 	}
@@ -357,8 +366,9 @@ func (s *Set) Plan(ev run.Event) []run.Input {
 		return nil
 	}
 	var out []run.Input
+	lazy := &lazyEnv{}
 	for _, e := range s.byTable[strings.ToLower(ev.Table)] {
-		if ok, _ := e.match(&ev, name, false); ok {
+		if ok, _, _ := e.match(&ev, name, false, lazy); ok {
 			out = append(out, run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: copyActions(e.actions)})
 		}
 	}
@@ -373,6 +383,8 @@ type MatchResult struct {
 	Reason string
 	// Condition is the condition's trace, when it was evaluated.
 	Condition *Trace
+	// When is the `when:` expression's trace, when it was evaluated.
+	When *Trace
 }
 
 // Match explains, for every enabled trigger in plan order, whether ev
@@ -380,16 +392,15 @@ type MatchResult struct {
 func (s *Set) Match(ev run.Event) []MatchResult {
 	name := eventName(ev.Operation)
 	out := make([]MatchResult, 0, len(s.entries))
+	lazy := &lazyEnv{}
 	for _, e := range s.entries {
 		r := MatchResult{Trigger: e.ref}
 		if name == "" {
 			r.Reason = fmt.Sprintf("operation %q raises no trigger event", ev.Operation)
 		} else {
-			var tr *Trace
-			r.Matched, tr = e.match(&ev, name, true)
-			r.Condition = tr
+			r.Matched, r.Condition, r.When = e.match(&ev, name, true, lazy)
 			if !r.Matched {
-				r.Reason = e.whyNot(&ev, name, tr)
+				r.Reason = e.whyNot(&ev, name, r.Condition, r.When)
 			}
 		}
 		out = append(out, r)
@@ -397,38 +408,62 @@ func (s *Set) Match(ev run.Event) []MatchResult {
 	return out
 }
 
-func (e *entry) match(ev *run.Event, name string, trace bool) (bool, *Trace) {
-	if !e.after[name] && !e.after[EventAfterWrite] {
-		return false, nil
+// match says whether ev (raising trigger event name) matches e. With
+// trace, it also returns the traces of the condition and of `when:` that
+// were evaluated: the condition first, and `when:` only if it held.
+func (e *entry) match(ev *run.Event, name string, trace bool, lazy *lazyEnv) (bool, *Trace, *Trace) {
+	if !e.eventOK(name) || !e.tableOK(ev) {
+		return false, nil, nil
 	}
-	tableOK := false
-	for _, t := range e.tables {
-		if t.matches(ev) {
-			tableOK = true
-			break
+	env := evalEnv{ev: ev, event: name, lazy: lazy}
+	var ct, wt *Trace
+	if e.cond != nil {
+		t := e.cond.eval(env)
+		if trace {
+			ct = &t
+		}
+		if !t.Result {
+			return false, ct, nil
 		}
 	}
-	if !tableOK {
-		return false, nil
+	if e.when != nil {
+		t := e.when.eval(env)
+		if trace {
+			wt = &t
+		}
+		if !t.Result {
+			return false, ct, wt
+		}
 	}
-	if e.cond == nil {
-		return true, nil
-	}
-	t := e.cond.eval(evalEnv{ev: ev, event: name})
-	if trace {
-		return t.Result, &t
-	}
-	return t.Result, nil
+	return true, ct, wt
 }
 
-func (e *entry) whyNot(ev *run.Event, name string, tr *Trace) string {
-	switch {
-	case !e.after[name] && !e.after[EventAfterWrite]:
-		return fmt.Sprintf("event %s is not one of %s", name, strings.Join(e.def.Events, ", "))
-	case tr == nil:
-		return fmt.Sprintf("table %s is not one of %s", ev.QualifiedTable(), strings.Join(e.def.Tables, ", "))
+func (e *entry) eventOK(name string) bool { return e.after[name] || e.after[EventAfterWrite] }
+
+func (e *entry) tableOK(ev *run.Event) bool {
+	for _, t := range e.tables {
+		if t.matches(ev) {
+			return true
+		}
 	}
-	return "condition is false"
+	return false
+}
+
+func (e *entry) whyNot(ev *run.Event, name string, ct, wt *Trace) string {
+	switch {
+	case !e.eventOK(name):
+		return fmt.Sprintf("event %s is not one of %s", name, strings.Join(e.def.Events, ", "))
+	case !e.tableOK(ev):
+		return fmt.Sprintf("table %s is not one of %s", ev.QualifiedTable(), strings.Join(e.def.Tables, ", "))
+	case ct != nil && !ct.Result:
+		return "condition is false"
+	case wt != nil && !wt.Result:
+		if wt.Reason != "" {
+			return "when is false: " + wt.Reason
+		}
+		return "when is false"
+	}
+	return ""
 }
 
 func copyActions(as []run.Action) []run.Action {

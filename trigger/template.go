@@ -98,7 +98,7 @@ func checkTemplates(v any, field string, earlier map[string]bool, p problems) {
 }
 
 func checkPlaceholder(expr string, earlier map[string]bool) error {
-	pt, err := parsePath(expr)
+	pt, _, err := parsePipeline(expr)
 	if err != nil {
 		return err
 	}
@@ -134,42 +134,59 @@ func sortedKeys[V any](m map[string]V) []string {
 // It is deterministic and has no side effects, as Temporal workflow code
 // requires.
 func RenderConfig(cfg map[string]any, scope Scope) (map[string]any, error) {
-	if cfg == nil {
-		return nil, nil
-	}
-	out, err := renderValue(cfg, "", &scope)
-	if err != nil {
-		return nil, err
-	}
-	return out.(map[string]any), nil
+	out, _, err := RenderConfigTrace(cfg, scope)
+	return out, err
 }
 
-func renderValue(v any, field string, sc *Scope) (any, error) {
+// RenderConfigTrace is RenderConfig that also returns notes on what
+// rendered as null or empty because it was missing, one per placeholder,
+// located by the key path inside cfg:
+// "url: record.nickname is missing". A placeholder whose pipeline has a
+// default is not noted.
+func RenderConfigTrace(cfg map[string]any, scope Scope) (map[string]any, []string, error) {
+	if cfg == nil {
+		return nil, nil, nil
+	}
+	r := renderer{sc: &scope}
+	out, err := r.value(cfg, "")
+	if err != nil {
+		return nil, r.notes, err
+	}
+	return out.(map[string]any), r.notes, nil
+}
+
+type renderer struct {
+	sc    *Scope
+	notes []string
+}
+
+func (r *renderer) value(v any, field string) (any, error) {
 	switch x := v.(type) {
 	case string:
-		r, err := renderString(x, sc)
+		out, err := r.str(x, field)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", orTop(field), err)
 		}
-		return r, nil
+		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, e := range x {
-			r, err := renderValue(e, joinField(field, k), sc)
+		// Sorted so that notes come in a stable order.
+		for _, k := range sortedKeys(x) {
+			e, err := r.value(x[k], joinField(field, k))
 			if err != nil {
 				return nil, err
 			}
-			out[k] = r
+			out[k] = e
 		}
 		return out, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			r, err := renderValue(e, fmt.Sprintf("%s[%d]", field, i), sc)
+			e, err := r.value(e, fmt.Sprintf("%s[%d]", field, i))
 			if err != nil {
 				return nil, err
 			}
-			out[i] = r
+			out[i] = e
 		}
 		return out, nil
 	}
@@ -183,19 +200,19 @@ func orTop(field string) string {
 	return field
 }
 
-func renderString(s string, sc *Scope) (any, error) {
+func (r *renderer) str(s, field string) (any, error) {
 	phs, err := scanTemplate(s)
 	if err != nil || len(phs) == 0 {
 		return s, err
 	}
 	if len(phs) == 1 && phs[0].start == 0 && phs[0].end == len(s) {
-		return resolve(phs[0].expr, sc)
+		return r.resolve(phs[0].expr, field)
 	}
 	var b strings.Builder
 	last := 0
 	for _, ph := range phs {
 		b.WriteString(s[last:ph.start])
-		v, err := resolve(ph.expr, sc)
+		v, err := r.resolve(ph.expr, field)
 		if err != nil {
 			return nil, err
 		}
@@ -210,12 +227,35 @@ func renderString(s string, sc *Scope) (any, error) {
 	return b.String(), nil
 }
 
+func (r *renderer) resolve(expr, field string) (any, error) {
+	pt, fns, err := parsePipeline(expr)
+	if err != nil {
+		return nil, fmt.Errorf("{{%s}}: %w", expr, err)
+	}
+	v, found, err := lookupScope(pt, r.sc)
+	if err != nil {
+		return nil, fmt.Errorf("{{%s}}: %w", expr, err)
+	}
+	if !found && !hasDefault(fns) {
+		r.notes = append(r.notes, fmt.Sprintf("%s: %s is missing", orTop(field), pt.src))
+	}
+	for _, f := range fns {
+		if v, err = f.apply(v); err != nil {
+			return nil, fmt.Errorf("{{%s}}: %s: %w", expr, f.name, err)
+		}
+	}
+	return v, nil
+}
+
 // resolve evaluates one placeholder expression. Missing fields are null.
 func resolve(expr string, sc *Scope) (any, error) {
-	pt, err := parsePath(expr)
-	if err != nil {
-		return nil, err
-	}
+	r := renderer{sc: sc}
+	return r.resolve(expr, "")
+}
+
+// lookupScope reads a path from the scope; found is false when a step of
+// the path is missing (the value is then null).
+func lookupScope(pt path, sc *Scope) (any, bool, error) {
 	var root any
 	switch pt.root {
 	case "record":
@@ -247,13 +287,13 @@ func resolve(expr string, sc *Scope) (any, error) {
 	case "changedFields":
 		root = changedFields(sc.PreviousRecord, sc.Record)
 	default:
-		return nil, fmt.Errorf("{{%s}}: unknown root %q", expr, pt.root)
+		return nil, false, fmt.Errorf("unknown root %q", pt.root)
 	}
 	v, ok := walk(root, pt.segs)
-	if !ok {
-		return nil, nil
+	if !ok || (root == nil && len(pt.segs) == 0) {
+		return nil, false, nil
 	}
-	return v, nil
+	return v, true, nil
 }
 
 // mapOrNil keeps a nil map from becoming a non-nil interface.

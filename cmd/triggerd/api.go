@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/run"
 )
@@ -29,6 +30,9 @@ type metrics struct {
 	startLatency prometheus.Histogram
 	deadLetters  *prometheus.CounterVec
 	committed    *prometheus.GaugeVec
+	reloads      prometheus.Counter
+	revision     prometheus.Gauge
+	loaded       prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -50,13 +54,30 @@ func newMetrics() *metrics {
 		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "triggerd_committed_offset", Help: "Offset of the last done message committed, by partition.",
 		}, []string{"topic", "partition"}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "triggerd_trigger_reloads_total", Help: "Loads of the triggers from the store (start-up, changes, POST /v1/triggers/load).",
+		}),
+		revision: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "triggerd_trigger_store_revision", Help: "Store revision of the triggers this process runs.",
+		}),
+		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "triggerd_triggers_loaded", Help: "Triggers (enabled or not) this process has loaded.",
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.runsStarted, m.startFailed, m.startLatency, m.deadLetters, m.committed,
+		m.reloads, m.revision, m.loaded,
 	)
 	return m
+}
+
+// reloaded feeds the metrics from the reloader.
+func (m *metrics) reloaded(revision int64, triggers int) {
+	m.reloads.Inc()
+	m.revision.Set(float64(revision))
+	m.loaded.Set(float64(triggers))
 }
 
 // ingestHooks feeds the metrics from the consumer.
@@ -76,15 +97,15 @@ func (m *metrics) ingestHooks() ingest.Hooks {
 	}
 }
 
-// apiServer serves /healthz (200 once every component started, 503 before)
-// and /metrics.
+// apiServer serves /healthz (200 once every component started, 503 before),
+// /metrics and, when the process runs one, the trigger API.
 type apiServer struct {
 	srv   *http.Server
 	ln    net.Listener
 	ready atomic.Bool
 }
 
-func startAPI(listen string, m *metrics, log *slog.Logger) (*apiServer, error) {
+func startAPI(listen string, m *metrics, triggers *api.Server, log *slog.Logger) (*apiServer, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("api.listen: %w", err)
@@ -99,6 +120,9 @@ func startAPI(listen string, m *metrics, log *slog.Logger) (*apiServer, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	if triggers != nil {
+		triggers.Register(mux)
+	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -28,8 +28,10 @@ func (a *app) runCmd() *cobra.Command {
 }
 
 // componentsCmd is a long-running command that runs the given components
-// from the config file: triggers are loaded only when ingest runs, since
-// the worker executes whatever snapshot a run carries.
+// from the config file. Ingest loads the triggers from the store (after
+// applying triggers.path, if set) and keeps them in step with it; the
+// worker needs none, since it executes whatever snapshot a run carries.
+// A process that matches triggers also serves the trigger API.
 func (a *app) componentsCmd(use, short string, c components) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
@@ -40,32 +42,12 @@ func (a *app) componentsCmd(use, short string, c components) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.ingest {
-				if c.triggers, err = a.loadTriggers(cfg.Triggers.Path); err != nil {
-					return err
-				}
-			}
 			c.apiListen = cfg.API.Listen
+			c.api = c.ingest
+			c.problems = a.stderr
 			return runComponents(cmd.Context(), cfg, newLogger(cfg.Log, a.stderr), c)
 		},
 	}
-}
-
-// loadTriggers loads the definitions, printing every problem on its own
-// line when there are any.
-func (a *app) loadTriggers(path string) (*trigger.Set, error) {
-	set, err := trigger.Load(path)
-	if err == nil {
-		return set, nil
-	}
-	var ve *trigger.ValidationError
-	if !errors.As(err, &ve) {
-		return nil, fmt.Errorf("load triggers: %w", err)
-	}
-	for _, p := range ve.Problems {
-		fmt.Fprintln(a.stderr, p.String())
-	}
-	return nil, reportedError{fmt.Sprintf("invalid triggers: %d problem(s)", len(ve.Problems))}
 }
 
 func (a *app) validateCmd() *cobra.Command {
@@ -90,11 +72,13 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 			case err != nil:
 				return err
 			}
+			if triggersPath == "" && cfg != nil {
+				triggersPath = cfg.Triggers.Path
+			}
 			if triggersPath == "" {
+				// triggers.path is optional (the store holds the triggers);
+				// validate still checks the conventional directory.
 				triggersPath = config.DefaultTriggersPath
-				if cfg != nil {
-					triggersPath = cfg.Triggers.Path
-				}
 			}
 			set, err := trigger.Load(triggersPath)
 			var ve *trigger.ValidationError

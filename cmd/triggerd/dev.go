@@ -41,14 +41,18 @@ type devOptions struct {
 	uiPort       int // 0 disables the UI
 	kafkaPort    int
 	webhookPort  int
-	triggers     string
-	redis        string
-	rabbitmq     string
+	// apiPort is the trigger API's port; 0 picks a free one.
+	apiPort  int
+	triggers string
+	redis    string
+	rabbitmq string
 	// onWebhook, if set, sees every request the built-in receiver gets
 	// (tests use it).
 	onWebhook func(webhookRequest)
 	// ready, if set, is called with the addresses once everything runs.
 	ready func(devAddrs)
+	// problems receives the problems of invalid trigger files.
+	problems io.Writer
 }
 
 // devAddrs is where the dev environment's parts listen.
@@ -57,6 +61,7 @@ type devAddrs struct {
 	UI       string
 	Kafka    string
 	Webhook  string
+	API      string
 }
 
 func (a *app) devCmd() *cobra.Command {
@@ -68,7 +73,10 @@ func (a *app) devCmd() *cobra.Command {
 <data-dir>/temporal.db), an in-memory Kafka-compatible broker (unless --kafka
 names a real one) with the sample topics, a webhook receiver on
 127.0.0.1:8099 that logs every request, and triggerd's worker and ingest
-reading the sample triggers. Redis and RabbitMQ actions work only with
+reading the sample triggers, and the trigger API on 127.0.0.1:8080. The
+triggers live in a SQLite store in the data dir (<data-dir>/triggers.db);
+--triggers files are applied to it at start, and changes made through the
+API or ` + "`triggerd triggers`" + ` take effect within seconds. Redis and RabbitMQ actions work only with
 --redis/--rabbitmq (or redis.addr/rabbitmq.url in --config); without them
 those actions fail at once with a "not configured" error.`,
 		Args: cobra.NoArgs,
@@ -79,6 +87,7 @@ those actions fail at once with a "not configured" error.`,
 			}
 			logger := newLogger(cfg.Log, a.stderr)
 			o.ready = func(d devAddrs) { printDevBanner(a.stdout, d) }
+			o.problems = a.stderr
 			return runDev(cmd.Context(), cfg, o, logger)
 		},
 	}
@@ -89,7 +98,8 @@ those actions fail at once with a "not configured" error.`,
 	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal web UI port (0 disables the UI)")
 	f.IntVar(&o.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka-compatible broker")
 	f.IntVar(&o.webhookPort, "webhook-port", 8099, "port of the built-in webhook receiver (the sample triggers post to 8099)")
-	f.StringVar(&o.triggers, "triggers", "examples/triggers", "trigger definitions, a file or a directory")
+	f.IntVar(&o.apiPort, "api-port", 8080, "port of the trigger API, /healthz and /metrics")
+	f.StringVar(&o.triggers, "triggers", "examples/triggers", "trigger definitions applied to the store at start, a file or a directory")
 	f.StringVar(&o.redis, "redis", "", "Redis address for cache.* actions (default: redis.addr)")
 	f.StringVar(&o.rabbitmq, "rabbitmq", "", "RabbitMQ amqp:// URL for rabbitmq: targets (default: rabbitmq.url)")
 	return cmd
@@ -105,7 +115,8 @@ func (a *app) devConfig() (*config.Config, error) {
 	if errors.As(err, &ce) {
 		var kept []config.Problem
 		for _, p := range ce.Problems {
-			if !strings.HasPrefix(p.Field, "kafka.") && !strings.HasPrefix(p.Field, "temporal.") && p.Field != "triggers.path" {
+			if !strings.HasPrefix(p.Field, "kafka.") && !strings.HasPrefix(p.Field, "temporal.") && !strings.HasPrefix(p.Field, "triggers.") &&
+				!strings.HasPrefix(p.Field, "store.") && p.Field != "api.listen" {
 				kept = append(kept, p)
 			}
 		}
@@ -174,6 +185,12 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	cfg.Kafka.TLS, cfg.Kafka.SASL = config.TLS{}, config.SASL{}
 	cfg.Temporal = config.Temporal{Address: addrs.Temporal, Namespace: "default", TaskQueue: cfg.Temporal.TaskQueue}
 	cfg.Triggers.Path = o.triggers
+	if cfg.Triggers.PollInterval <= 0 {
+		cfg.Triggers.PollInterval = config.DefaultPollInterval
+	}
+	// dev keeps its triggers next to its Temporal database, whatever the
+	// config's store says.
+	cfg.Store = config.Store{Driver: config.StoreSQLite, Path: filepath.Join(o.dataDir, config.DefaultStoreFile)}
 	if o.redis != "" {
 		cfg.Redis = config.Redis{Addr: o.redis}
 	}
@@ -183,6 +200,9 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	// Set after validation: port 0 (a free port, for tests) is not a valid
+	// api.listen in a config file.
+	cfg.API.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(o.apiPort))
 	if cfg.RabbitMQ.URL != "" {
 		if err := declareDevQueues(cfg.RabbitMQ.URL, set); err != nil {
 			return err
@@ -192,8 +212,9 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 		logger.Info("cache.* actions need --redis, rabbitmq: targets need --rabbitmq; without them they fail with a not-configured error")
 	}
 	return runComponents(ctx, cfg, logger, components{
-		worker: true, ingest: true, triggers: set,
-		ready: func() {
+		worker: true, ingest: true, api: true, apiListen: cfg.API.Listen, problems: o.problems,
+		ready: func(apiAddr string) {
+			addrs.API = apiAddr
 			if o.ready != nil {
 				o.ready(addrs)
 			}
@@ -373,6 +394,11 @@ func printDevBanner(w io.Writer, d devAddrs) {
 	fmt.Fprintf(w, "  Temporal:         %s (namespace default)\n", d.Temporal)
 	fmt.Fprintf(w, "  Kafka:            %s (topics %s)\n", d.Kafka, strings.Join(devTopics, ", "))
 	fmt.Fprintf(w, "  Webhook receiver: http://%s\n", d.Webhook)
+	fmt.Fprintf(w, "  Trigger API:      http://%s (OpenAPI at /openapi.yaml)\n", d.API)
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "List, change and dry-run the triggers (store: SQLite in the data dir):")
+	fmt.Fprintf(w, "  go run ./cmd/triggerd triggers list --server http://%s\n", d.API)
+	fmt.Fprintf(w, "  go run ./cmd/triggerd test --server http://%s -f examples/events/user-insert.debezium.json\n", d.API)
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "Send the sample event:")
 	fmt.Fprintf(w, "  go run ./cmd/triggerd publish --brokers %s --topic dbserver1.public.users --file examples/events/user-insert.debezium.json\n", strings.Split(d.Kafka, ",")[0])

@@ -124,6 +124,12 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatalf("UI: status %d", resp.StatusCode)
 	}
 
+	// The sample triggers were applied to the store and the API serves them.
+	code0, listed, listErr := runCLI(t, nil, "triggers", "list", "--server", "http://"+addrs.API)
+	if code0 != 0 || !strings.Contains(listed, "send-welcome-webhook") || !strings.Contains(listed, "file:") {
+		t.Fatalf("triggers list: %d\n%s%s", code0, listed, listErr)
+	}
+
 	// Publish the sample event through the CLI, as the banner says.
 	var out, errOut bytes.Buffer
 	code := execute([]string{"publish", "--brokers", addrs.Kafka, "--topic", "dbserver1.public.users",

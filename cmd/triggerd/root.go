@@ -47,6 +47,8 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.ingestCmd(),
 		a.runCmd(),
 		a.devCmd(),
+		a.triggersCmd(),
+		a.testCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

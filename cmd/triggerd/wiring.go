@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -18,10 +19,12 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/triggerstore"
 	"github.com/triggerd/triggerd/workflows"
 )
 
@@ -33,12 +36,19 @@ import (
 type components struct {
 	worker bool
 	ingest bool
-	// triggers is required when ingest is set.
-	triggers *trigger.Set
+	// api serves the trigger API next to /healthz and /metrics; it needs
+	// apiListen.
+	api bool
 	// apiListen, if set, is where /healthz and /metrics are served.
 	apiListen string
-	// ready, if set, is called once everything is started.
-	ready func()
+	// store, if set, is used instead of opening cfg.Store (tests).
+	store triggerstore.Store
+	// problems receives the problems of invalid trigger files, one per
+	// line (the terminal); nil discards them, the error still counts them.
+	problems io.Writer
+	// ready, if set, is called once everything is started, with the
+	// address the API listens on ("" without one).
+	ready func(apiAddr string)
 }
 
 // workerStopTimeout is how long a stopping worker lets running activities
@@ -48,6 +58,41 @@ const workerStopTimeout = 10 * time.Second
 // runComponents connects to Temporal and runs the requested components
 // until ctx is done or one of them fails.
 func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger, comp components) error {
+	m := newMetrics()
+	// The triggers first: a broken store or trigger file fails the start
+	// before anything connects.
+	var reg *trigger.Registry
+	var reloader *api.Reloader
+	var triggersAPI *api.Server
+	if comp.ingest || comp.api {
+		st := comp.store
+		if st == nil {
+			var err error
+			if st, err = openStore(ctx, cfg.Store, logger); err != nil {
+				return err
+			}
+			defer st.Close()
+		}
+		if cfg.Triggers.Path != "" {
+			problems := comp.problems
+			if problems == nil {
+				problems = io.Discard
+			}
+			if err := applyFiles(ctx, st, cfg.Triggers.Path, problems, logger.With("component", "store")); err != nil {
+				return err
+			}
+		}
+		reg = trigger.NewRegistry()
+		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
+		reloader.OnReload = m.reloaded
+		if _, _, err := reloader.Reload(ctx); err != nil {
+			return err
+		}
+		if comp.api {
+			triggersAPI = api.New(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload})
+		}
+	}
+
 	opts, err := temporalOptions(cfg.Temporal, logger)
 	if err != nil {
 		return err
@@ -58,22 +103,26 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	}
 	defer c.Close()
 
-	m := newMetrics()
-	var api *apiServer
+	var srv *apiServer
+	apiAddr := ""
 	if comp.apiListen != "" {
-		if api, err = startAPI(comp.apiListen, m, logger.With("component", "api")); err != nil {
+		if srv, err = startAPI(comp.apiListen, m, triggersAPI, logger.With("component", "api")); err != nil {
 			return err
 		}
-		defer api.stop()
+		defer srv.stop()
+		apiAddr = srv.ln.Addr().String()
 	}
 
 	g, gctx := newGroup(ctx)
+	if reloader != nil {
+		g.Go(func() error { return reloader.Run(gctx) })
+	}
 	started := make(chan struct{}, 2)
 	if comp.worker {
 		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started) })
 	}
 	if comp.ingest {
-		g.Go(func() error { return runIngest(gctx, c, cfg, comp.triggers, m, logger, started) })
+		g.Go(func() error { return runIngest(gctx, c, cfg, reg, m, logger, started) })
 	}
 	g.Go(func() error {
 		n := 0
@@ -89,11 +138,11 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 				return nil
 			}
 		}
-		if api != nil {
-			api.ready.Store(true)
+		if srv != nil {
+			srv.ready.Store(true)
 		}
 		if comp.ready != nil {
-			comp.ready()
+			comp.ready(apiAddr)
 		}
 		return nil
 	})
@@ -204,8 +253,10 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 }
 
 // runIngest consumes the configured topics and starts the runs of the
-// matching triggers until ctx is done.
-func runIngest(ctx context.Context, c client.Client, cfg *config.Config, set *trigger.Set, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+// matching triggers until ctx is done. It matches against reg, which the
+// reloader keeps in step with the store: each event is planned against
+// the set current when it is read.
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
 	log := logger.With("component", "ingest")
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
@@ -228,11 +279,11 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, set *tr
 		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
 		Dialer:         kc.dialer,
 		Transport:      kc.transport,
-	}, set, ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue), log, ingest.WithHooks(m.ingestHooks()))
+	}, reg, ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}
-	log.Info("ingest started", "topics", topics, "group", cfg.Kafka.GroupID, "triggers", len(set.Definitions()))
+	log.Info("ingest started", "topics", topics, "group", cfg.Kafka.GroupID, "triggers", reg.Snapshot().Len())
 	started <- struct{}{}
 	return consumer.Run(ctx)
 }

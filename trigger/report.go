@@ -1,0 +1,119 @@
+package trigger
+
+import (
+	"fmt"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// DryRunID is the run id templates see in a dry run ({{run.id}}).
+const DryRunID = "dry-run"
+
+// Report is the result of a dry run (Set.Test): the body of
+// POST /v1/triggers/test and the output of `triggerd test`.
+type Report struct {
+	// EventName is the trigger event the operation raises (afterInsert...),
+	// empty for operations that raise none (snapshot reads).
+	EventName string `json:"eventName,omitempty"`
+	Table     string `json:"table"`
+	Operation string `json:"operation"`
+	// Matched lists the tags of the triggers that would run, in plan order.
+	Matched []string `json:"matched"`
+	// Triggers has one entry per trigger on the event's table, enabled or
+	// not, in plan order.
+	Triggers []TriggerReport `json:"triggers"`
+}
+
+// TriggerReport explains one trigger of a dry run.
+type TriggerReport struct {
+	Tag     string `json:"tag"`
+	Name    string `json:"name,omitempty"`
+	Version int64  `json:"version,omitempty"`
+	Enabled bool   `json:"enabled"`
+	// Matched is true when the trigger would run.
+	Matched bool `json:"matched"`
+	// WouldMatch is true when the event satisfies the trigger, whether or
+	// not it is enabled: a disabled trigger can be debugged before it is
+	// turned on.
+	WouldMatch bool `json:"wouldMatch"`
+	// Reason says why it does not run: disabled, event, table, condition
+	// or when.
+	Reason string `json:"reason,omitempty"`
+	// Condition and When are the traces of what was evaluated.
+	Condition *Trace `json:"condition,omitempty"`
+	When      *Trace `json:"when,omitempty"`
+	// Actions are rendered for triggers that would match.
+	Actions []ActionReport `json:"actions,omitempty"`
+}
+
+// ActionReport is one action of a dry run with its config rendered.
+type ActionReport struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Config is rendered with run id "dry-run" and the event's timestamp;
+	// outputs of earlier actions are unknown and render as missing.
+	Config map[string]any `json:"config,omitempty"`
+	// Notes list what rendered empty or null because it was missing,
+	// e.g. "actions[0].config.url: record.nickname is missing".
+	Notes []string `json:"notes,omitempty"`
+	Error string   `json:"error,omitempty"`
+}
+
+// Test is a dry run: it says, for every trigger on ev's table (disabled
+// ones included), whether ev matches it and why not, with the traces of
+// its condition and `when:`, and renders the actions of the triggers that
+// would match. It executes nothing.
+func (s *Set) Test(ev run.Event) Report {
+	name := eventName(ev.Operation)
+	rep := Report{EventName: name, Table: ev.QualifiedTable(), Operation: string(ev.Operation), Matched: []string{}, Triggers: []TriggerReport{}}
+	lazy := &lazyEnv{}
+	for _, e := range s.all {
+		if !e.tableOK(&ev) {
+			continue
+		}
+		tr := TriggerReport{Tag: e.def.Tag, Name: e.def.Name, Version: e.def.Version, Enabled: e.def.Enabled}
+		if name == "" {
+			tr.Reason = fmt.Sprintf("operation %q raises no trigger event", ev.Operation)
+			rep.Triggers = append(rep.Triggers, tr)
+			continue
+		}
+		tr.WouldMatch, tr.Condition, tr.When = e.match(&ev, name, true, lazy)
+		switch {
+		case !tr.WouldMatch:
+			tr.Reason = e.whyNot(&ev, name, tr.Condition, tr.When)
+		case !e.def.Enabled:
+			tr.Reason = "disabled (the event would match it)"
+		default:
+			tr.Matched = true
+			rep.Matched = append(rep.Matched, e.def.Tag)
+		}
+		if tr.WouldMatch {
+			tr.Actions = renderDryRun(e, &ev, name)
+		}
+		rep.Triggers = append(rep.Triggers, tr)
+	}
+	return rep
+}
+
+func renderDryRun(e *entry, ev *run.Event, name string) []ActionReport {
+	sc := Scope{
+		Record: ev.Record, PreviousRecord: ev.PreviousRecord, Event: name, Table: ev.Table,
+		Database: ev.Database, Operation: string(ev.Operation), Timestamp: ev.Timestamp,
+		User: ev.User, Trigger: e.ref, RunID: DryRunID,
+	}
+	out := make([]ActionReport, 0, len(e.actions))
+	for i, a := range e.actions {
+		ar := ActionReport{Name: a.Name, Type: a.Type}
+		cfg, notes, err := RenderConfigTrace(a.Config, sc)
+		prefix := fmt.Sprintf("actions[%d].config", i)
+		for _, n := range notes {
+			ar.Notes = append(ar.Notes, joinField(prefix, n))
+		}
+		if err != nil {
+			ar.Error = err.Error()
+		}
+		ar.Config = cfg
+		out = append(out, ar)
+	}
+	return out
+}

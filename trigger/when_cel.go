@@ -1,0 +1,315 @@
+package trigger
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
+	"github.com/google/cel-go/parser"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// celBuilt says whether `when:` is supported by this build.
+const celBuilt = true
+
+// celEnv is the one CEL environment every `when:` is compiled in. The
+// helpers changed(f), changedTo(f, v) and changedFrom(f, v) are macros
+// that expand to hidden functions taking the record, the previous record,
+// the operation and whether a previous image exists, so they are pure
+// functions of the activation and share changeCheck with the CHANGED
+// operators.
+var celEnv = func() *cel.Env {
+	mapType := cel.MapType(cel.StringType, cel.DynType)
+	hidden := []*cel.Type{mapType, mapType, cel.StringType, cel.BoolType, cel.StringType}
+	expand := func(fn string) cel.MacroFactory {
+		return func(eh parser.ExprHelper, _ ast.Expr, args []ast.Expr) (ast.Expr, *common.Error) {
+			all := []ast.Expr{eh.NewIdent("record"), eh.NewIdent("previousRecord"), eh.NewIdent("operation"), eh.NewIdent("__hasPrevious")}
+			return eh.NewCall(fn, append(all, args...)...), nil
+		}
+	}
+	binding := func(op string) cel.OverloadOpt {
+		return cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+			ev := run.Event{Operation: run.Operation(fmt.Sprint(args[2].Value()))}
+			ev.Record, _ = args[0].Value().(map[string]any)
+			if b, _ := args[3].Value().(bool); b {
+				ev.PreviousRecord, _ = args[1].Value().(map[string]any)
+			}
+			f, _ := args[4].Value().(string)
+			pt, err := helperPath(f)
+			if err != nil {
+				return types.NewErr("%s: %v", op, err)
+			}
+			var v any
+			if len(args) > 5 {
+				v = celToGo(args[5])
+			}
+			ok, _ := changeCheck(op, &ev, pt.segs, v)
+			return types.Bool(ok)
+		})
+	}
+	env, err := cel.NewEnv(
+		cel.Variable("record", mapType),
+		cel.Variable("previousRecord", mapType),
+		cel.Variable("user", mapType),
+		cel.Variable("event", cel.StringType),
+		cel.Variable("table", cel.StringType),
+		cel.Variable("database", cel.StringType),
+		cel.Variable("schema", cel.StringType),
+		cel.Variable("operation", cel.StringType),
+		cel.Variable("changedFields", cel.ListType(cel.StringType)),
+		cel.Variable("__hasPrevious", cel.BoolType),
+		cel.CrossTypeNumericComparisons(true),
+		cel.Macros(
+			cel.GlobalMacro("changed", 1, expand("__changed")),
+			cel.GlobalMacro("changedTo", 2, expand("__changedTo")),
+			cel.GlobalMacro("changedFrom", 2, expand("__changedFrom")),
+		),
+		cel.Function("__changed", cel.Overload("__changed_f", hidden, cel.BoolType, binding(OpChanged))),
+		cel.Function("__changedTo", cel.Overload("__changedTo_f", append(hidden, cel.DynType), cel.BoolType, binding(OpChangedTo))),
+		cel.Function("__changedFrom", cel.Overload("__changedFrom_f", append(hidden, cel.DynType), cel.BoolType, binding(OpChangedFrom))),
+	)
+	if err != nil {
+		panic("trigger: CEL environment: " + err.Error())
+	}
+	return env
+}()
+
+// helperPaths caches the parsed field paths of changed()/changedTo()/
+// changedFrom() (their arguments are almost always literals).
+// The cache is bounded in case arguments are computed.
+var (
+	helperPaths sync.Map // string -> path
+	helperCount atomic.Int32
+)
+
+func helperPath(f string) (path, error) {
+	if v, ok := helperPaths.Load(f); ok {
+		return v.(path), nil
+	}
+	pt, err := parsePath("record." + f)
+	if err == nil && helperCount.Add(1) <= 1024 {
+		helperPaths.Store(f, pt)
+	}
+	return pt, err
+}
+
+// celProgram is a type-checked, planned `when:` expression.
+type celProgram struct {
+	src         string
+	prg         cel.Program
+	wantChanged bool // the expression reads changedFields
+}
+
+// compileWhen compiles and type-checks src. Problems carry CEL's
+// "ERROR: <input>:line:column: message" lines; a result that is not bool
+// (or dyn, checked at run time) is refused.
+func compileWhen(src, field string, p problems) whenProgram {
+	if strings.TrimSpace(src) == "" {
+		p.add(field, "must not be empty (leave it out instead)")
+		return nil
+	}
+	checked, iss := celEnv.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		p.add(field, "%s", celIssues(iss.Err().Error()))
+		return nil
+	}
+	if t := checked.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
+		p.add(field, "must be a boolean expression, %q is of type %s", src, t)
+		return nil
+	}
+	prg, err := celEnv.Program(checked, cel.CostLimit(WhenCostLimit), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		p.add(field, "%v", err)
+		return nil
+	}
+	return &celProgram{src: src, prg: prg, wantChanged: strings.Contains(src, "changedFields")}
+}
+
+// celIssues keeps the ERROR lines of CEL's report and drops the source
+// excerpt and caret lines, which are noise in a one-line problem.
+func celIssues(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "ERROR:") {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return s
+	}
+	return strings.Join(out, "; ")
+}
+
+var emptyMap = map[string]any{}
+
+func (c *celProgram) eval(env evalEnv) Trace {
+	t := Trace{Condition: c.src}
+	vars := env.celActivation(c.wantChanged)
+	out, _, err := c.prg.Eval(vars)
+	if err != nil {
+		t.Reason = err.Error()
+		return t
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		t.Reason = fmt.Sprintf("expression is %s, not a boolean", out.Type().TypeName())
+		t.Actual = celToGo(out)
+		return t
+	}
+	t.Result = b
+	return t
+}
+
+// celMap makes a record CEL-friendly: nil becomes an empty map (so
+// previousRecord.x on an insert is a "no such key" error, not a null
+// dereference), json.Numbers become int64 or float64 and Debezium binary
+// decimals become doubles. It copies only when something must change.
+func celMap(m map[string]any) map[string]any {
+	if m == nil {
+		return emptyMap
+	}
+	if !needsCEL(m) {
+		return m
+	}
+	return toCEL(m).(map[string]any)
+}
+
+func needsCEL(v any) bool {
+	switch x := v.(type) {
+	case json.Number, int8, int16, uint8, uint16, float32:
+		return true
+	case map[string]any:
+		if _, ok := decodeDecimal(x); ok {
+			return true
+		}
+		for _, e := range x {
+			if needsCEL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if needsCEL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func toCEL(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case int8, int16, uint8, uint16:
+		return reflect.ValueOf(x).Convert(reflect.TypeOf(int64(0))).Interface()
+	case float32:
+		return float64(x)
+	case map[string]any:
+		if f, ok := decodeDecimal(x); ok {
+			return f
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = toCEL(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = toCEL(e)
+		}
+		return l
+	}
+	return v
+}
+
+// celToGo turns a CEL value back into plain Go values (for changedTo's
+// argument and traces).
+func celToGo(v ref.Val) any {
+	switch v.Type() {
+	case types.ListType:
+		if l, err := v.ConvertToNative(reflect.TypeOf([]any{})); err == nil {
+			return l
+		}
+	case types.MapType:
+		if m, err := v.ConvertToNative(reflect.TypeOf(map[string]any{})); err == nil {
+			return m
+		}
+	case types.NullType:
+		return nil
+	}
+	return v.Value()
+}
+
+// celVars returns the CEL activation of the event, built once per event
+// and shared by every `when:` evaluated for it (env.lazy), so a Plan over
+// many CEL triggers converts the record once.
+func (env evalEnv) celVars(wantChanged bool) map[string]any {
+	var vars map[string]any
+	if env.lazy != nil {
+		vars = env.lazy.celVars
+	}
+	ev := env.ev
+	if vars == nil {
+		vars = map[string]any{
+			"record":         celMap(ev.Record),
+			"previousRecord": celMap(ev.PreviousRecord),
+			"user":           celMap(ev.User),
+			"event":          env.event,
+			"table":          ev.Table,
+			"database":       ev.Database,
+			"schema":         ev.Schema,
+			"operation":      string(ev.Operation),
+			"__hasPrevious":  ev.PreviousRecord != nil,
+			"changedFields":  noChangedFields,
+		}
+		if env.lazy != nil {
+			env.lazy.celVars = vars
+		}
+	}
+	if wantChanged && (env.lazy == nil || !env.lazy.changedDone) {
+		cf := changedFields(ev.PreviousRecord, ev.Record)
+		l := make([]string, len(cf))
+		for i, f := range cf {
+			l[i] = f.(string)
+		}
+		vars["changedFields"] = l
+		if env.lazy != nil {
+			env.lazy.changedDone = true
+		}
+	}
+	return vars
+}
+
+var noChangedFields = []string{}
+
+func (env evalEnv) celActivation(wantChanged bool) any {
+	vars := env.celVars(wantChanged)
+	if env.lazy == nil {
+		return vars
+	}
+	if env.lazy.celAct == nil {
+		// The activation reads the map, so a later changedFields is seen.
+		act, err := interpreter.NewActivation(vars)
+		if err != nil {
+			return vars
+		}
+		env.lazy.celAct = act
+	}
+	return env.lazy.celAct
+}
