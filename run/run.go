@@ -134,6 +134,10 @@ type ActionResult struct {
 	Output   any    `json:"output,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Attempts int32  `json:"attempts,omitempty"`
+	// Notes say what the action's templates could not resolve (a missing
+	// field rendered as null or empty), so a surprising request can be
+	// traced to its template.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Result is what a trigger run returns (and what the Temporal UI shows as

@@ -24,18 +24,18 @@ type scopeRecorder struct {
 	fail   string // action config "name" whose render fails
 }
 
-func (r *scopeRecorder) render(cfg map[string]any, scope trigger.Scope) (map[string]any, error) {
+func (r *scopeRecorder) render(cfg map[string]any, scope trigger.Scope) (map[string]any, []string, error) {
 	r.mu.Lock()
 	r.scopes = append(r.scopes, scope)
 	r.mu.Unlock()
 	if cfg["name"] == r.fail && r.fail != "" {
-		return nil, errors.New("unknown variable actions.nope")
+		return nil, nil, errors.New("unknown variable actions.nope")
 	}
 	out := map[string]any{"seen": scope.Actions}
 	for k, v := range cfg {
 		out[k] = v
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 func TestRunTriggerScopeCarriesEarlierOutputs(t *testing.T) {
@@ -113,20 +113,23 @@ func TestRunTriggerRenderErrorFailsActionWithoutCallingIt(t *testing.T) {
 }
 
 // With the real template engine, a template that names an earlier action's
-// output renders to that output. Skipped while trigger.RenderConfig is the
-// stub that returns the config unchanged.
+// output renders to that output, and a field the record lacks is rendered
+// empty with a note in the action's result.
 func TestRunTriggerRendersEarlierOutputsWithRealEngine(t *testing.T) {
-	probe, err := trigger.RenderConfig(map[string]any{"e": "{{event}}"}, trigger.Scope{Event: "afterInsert"})
-	if err != nil || probe["e"] != "afterInsert" {
-		t.Skip("trigger.RenderConfig does not render templates yet (stub)")
-	}
 	env, _ := newEnv(t)
 	env.ExecuteWorkflow(run.WorkflowName, input(
 		run.Action{Name: "first", Type: "echo", Config: map[string]any{"greeting": "Hello {{record.name}}"}},
-		run.Action{Name: "second", Type: "echo", Config: map[string]any{"prev": "{{actions.first.output.greeting}}"}},
+		run.Action{Name: "second", Type: "echo", Config: map[string]any{
+			"prev": "{{actions.first.output.greeting}}",
+			"nick": "aka {{record.nickname}}",
+		}},
 	))
 	require.NoError(t, env.GetWorkflowError())
 	var res run.Result
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, "Hello Alice", res.Actions[1].Output.(map[string]any)["prev"])
+	require.Equal(t, "aka ", res.Actions[1].Output.(map[string]any)["nick"])
+	require.Empty(t, res.Actions[0].Notes)
+	require.Len(t, res.Actions[1].Notes, 1)
+	require.Contains(t, res.Actions[1].Notes[0], "record.nickname")
 }

@@ -36,11 +36,13 @@ func Register(r worker.WorkflowRegistry) {
 
 // RunTrigger runs in's actions in order and returns what each one did.
 func RunTrigger(ctx workflow.Context, in run.Input) (run.Result, error) {
-	return runTrigger(ctx, in, trigger.RenderConfig)
+	return runTrigger(ctx, in, trigger.RenderConfigTrace)
 }
 
-// renderFunc is trigger.RenderConfig's signature; tests pass a recording one.
-type renderFunc func(cfg map[string]any, scope trigger.Scope) (map[string]any, error)
+// renderFunc is trigger.RenderConfigTrace's signature: the rendered config
+// and notes on what did not resolve (a missing field). Tests pass a
+// recording one.
+type renderFunc func(cfg map[string]any, scope trigger.Scope) (map[string]any, []string, error)
 
 func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Result, error) {
 	info := workflow.GetInfo(ctx)
@@ -61,7 +63,8 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 	for i, act := range in.Actions {
 		name := actionName(act, i)
 		ar := run.ActionResult{Name: name, Type: act.Type}
-		out, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, info.WorkflowExecution.RunID)
+		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, info.WorkflowExecution.RunID)
+		ar.Notes = notes
 		if err == nil {
 			ar.Status = run.StatusSucceeded
 			ar.Output = out
@@ -94,9 +97,10 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 }
 
 // runAction renders one action's config and executes its activity. It
-// returns the decoded output, or the failure, and the attempts made.
+// returns the decoded output, or the failure, the render notes and the
+// attempts made.
 func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Action, name string, ts time.Time,
-	outputs map[string]any, wfID, runID string) (any, int32, error) {
+	outputs map[string]any, wfID, runID string) (any, []string, int32, error) {
 	scope := trigger.Scope{
 		Record:         in.Event.Record,
 		PreviousRecord: in.Event.PreviousRecord,
@@ -112,9 +116,9 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		RunID:   wfID,
 		Actions: copyOutputs(outputs),
 	}
-	cfg, err := render(act.Config, scope)
+	cfg, notes, err := render(act.Config, scope)
 	if err != nil {
-		return nil, 0, temporal.NewNonRetryableApplicationError(
+		return nil, notes, 0, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("render config: %v", err), errtype.RenderFailed, err)
 	}
 	timeout := act.Timeout
@@ -136,9 +140,9 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	}
 	var out any
 	if err := workflow.ExecuteActivity(actx, act.Type, req).Get(actx, &out); err != nil {
-		return nil, attemptsOf(err, act.Retry), err
+		return nil, notes, attemptsOf(err, act.Retry), err
 	}
-	return out, 0, nil
+	return out, notes, 0, nil
 }
 
 // actionName is the action's name, or for an unnamed one its type and
