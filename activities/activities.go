@@ -41,6 +41,23 @@ type Activities struct {
 	// options that configure them.
 	publishers map[string]publisher
 
+	// Templates and providers of the notification.* actions, apps of
+	// action.execute, agents of agent.run (WithNotifications,
+	// WithIntegrations, WithAgents).
+	notifications *Notifications
+	integrations  *integrations
+	agents        map[string]Agent
+
+	// Custom action functions by name (RegisterAction, WithCustom).
+	custom map[string]CustomFunc
+
+	// Named buckets of the storage.* actions (WithStorage).
+	storage map[string]blobStore
+
+	// Named database connections of the database.* actions, with their
+	// catalog caches (WithDatabases).
+	databases map[string]*database
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -104,11 +121,25 @@ func New(opts ...Option) *Activities {
 // application errors but no attempt details (Register adds those).
 func (a *Activities) Actions() map[string]run.ActionFunc {
 	return map[string]run.ActionFunc{
-		TypeHTTP:        a.HTTP,
-		TypePublish:     a.Publish,
-		TypeCacheSet:    a.CacheSet,
-		TypeCacheDelete: a.CacheDelete,
-		TypeLog:         a.Log,
+		TypeHTTP:           a.HTTP,
+		TypePublish:        a.Publish,
+		TypeCacheSet:       a.CacheSet,
+		TypeCacheDelete:    a.CacheDelete,
+		TypeLog:            a.Log,
+		TypeNotifyEmail:    a.NotifyEmail,
+		TypeNotifySMS:      a.NotifySMS,
+		TypeNotifyPush:     a.NotifyPush,
+		TypeNotifyCallback: a.NotifyCallback,
+		TypeAppAction:      a.AppAction,
+		TypeAgentRun:       a.AgentRun,
+		TypeCustom:         a.Custom,
+		TypeStorageUpload:  a.StorageUpload,
+		TypeStorageDelete:  a.StorageDelete,
+		TypeStorageCopy:    a.StorageCopy,
+		TypeDatabaseInsert: a.DatabaseInsert,
+		TypeDatabaseUpdate: a.DatabaseUpdate,
+		TypeDatabaseUpsert: a.DatabaseUpsert,
+		TypeDatabaseDelete: a.DatabaseDelete,
 	}
 }
 

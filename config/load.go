@@ -91,6 +91,20 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, probs *[]Problem) {
 		}
 		return
 	}
+	// A named map (databases: {name: {...}}) is decoded entry by entry so
+	// that an unknown key inside an entry is reported with its path too.
+	if v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String && n.Kind == yaml.MappingNode {
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			e := reflect.New(v.Type().Elem()).Elem()
+			decodeNode(val, e, join(path, key.Value), probs)
+			v.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), e)
+		}
+		return
+	}
 	// A single string where a list is expected is accepted as a
 	// one-element list: "brokers: kafka:9092" is what people write.
 	if v.Kind() == reflect.Slice && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
@@ -162,6 +176,11 @@ func leaves(v reflect.Value, prefix string) []leaf {
 		}
 		f := v.Field(i)
 		p := join(prefix, name)
+		if f.Kind() == reflect.Map {
+			// Named maps have no environment override: the names are
+			// not known in advance.
+			continue
+		}
 		if f.Kind() == reflect.Struct && f.Type() != durationType {
 			out = append(out, leaves(f, p)...)
 			continue

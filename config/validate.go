@@ -217,6 +217,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.required("dataDir", c.DataDir)
+	c.validateDatabases(v)
 
 	if len(v.probs) > 0 {
 		return &Error{Problems: v.probs}

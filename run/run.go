@@ -164,6 +164,8 @@ type ActionRequest struct {
 	// (workflow id + action name), so targets that honour one can drop
 	// duplicates.
 	IdempotencyKey string `json:"idempotencyKey"`
+	// Context is set for custom actions only (see EventContext).
+	Context *EventContext `json:"context,omitempty"`
 }
 
 // ActionFunc executes one action. Activities expose their actions as

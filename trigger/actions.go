@@ -45,6 +45,54 @@ var actionTypes = map[string]actionType{
 		required: []string{"message"},
 		check:    checkLog,
 	},
+	// database.*: values/set may also be written data, Ductape's name, so
+	// their presence is checked by checkDatabase rather than required.
+	"database.insert": {
+		allowed:  []string{"database", "table", "values", "data", "returning", "idempotencyColumn"},
+		required: []string{"table"},
+		check:    checkDatabase("values"),
+	},
+	"database.update": {
+		allowed:  []string{"database", "table", "set", "data", "where", "returning"},
+		required: []string{"table", "where"},
+		check:    checkDatabase("set"),
+	},
+	"database.upsert": {
+		allowed:  []string{"database", "table", "values", "data", "conflict", "returning"},
+		required: []string{"table", "conflict"},
+		check:    checkDatabase("values"),
+	},
+	"database.delete": {
+		allowed:  []string{"database", "table", "where", "returning"},
+		required: []string{"table", "where"},
+		check:    checkDatabase(""),
+	},
+	"workflow.execute": {
+		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
+		required: []string{"workflow"},
+	},
+	"workflow.dispatch": {
+		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
+		required: []string{"workflow"},
+	},
+	// custom hands its whole rendered config (params included) to the Go
+	// function registered under function.
+	"custom": {
+		allowed:  []string{"function", "params"},
+		required: []string{"function"},
+	},
+	"storage.upload": {
+		allowed:  []string{"storage", "path", "dataField", "data", "encoding", "mimeType"},
+		required: []string{"storage", "path"},
+	},
+	"storage.delete": {
+		allowed:  []string{"storage", "path"},
+		required: []string{"storage", "path"},
+	},
+	"storage.copy": {
+		allowed:  []string{"storage", "from", "to"},
+		required: []string{"storage", "from", "to"},
+	},
 }
 
 // actionAliases maps Ductape's log.<level> types to log with that level.

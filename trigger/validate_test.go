@@ -106,7 +106,7 @@ func TestValidationAllTogether(t *testing.T) {
 	require.Nil(t, s)
 	assert.Equal(t, `bad.yaml: trigger "x": condition.operator: unknown operator "nope"
 bad.yaml: trigger "x": actions[0].config.url: is required
-bad.yaml: trigger "x": actions[1].type: unknown action type "bogus" (known: broker.publish, cache.delete, cache.set, http, log)
+bad.yaml: trigger "x": actions[1].type: unknown action type "bogus" (known: `+strings.Join(KnownActionTypes(), ", ")+`)
 bad.yaml: trigger "x": tag: duplicate tag (already defined in bad.yaml)`, err.Error())
 }
 

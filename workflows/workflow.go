@@ -121,6 +121,10 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		return nil, notes, 0, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("render config: %v", err), errtype.RenderFailed, err)
 	}
+	if isChildAction(act.Type) {
+		out, err := runChild(ctx, act, cfg, name, wfID)
+		return out, notes, 0, err
+	}
 	timeout := act.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -137,6 +141,9 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Type:           act.Type,
 		Config:         cfg,
 		IdempotencyKey: wfID + "/" + name,
+	}
+	if act.Type == TypeCustom || act.Type == typeStorageUpload {
+		req.Context = eventContext(in, outputs)
 	}
 	var out any
 	if err := workflow.ExecuteActivity(actx, act.Type, req).Get(actx, &out); err != nil {

@@ -243,7 +243,7 @@ func TestRetryPolicy(t *testing.T) {
 		{"retryOn substring any case", run.RetryPolicy{MaxAttempts: 5, RetryOn: []string{"http_4", "unavailable"}},
 			temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second, BackoffCoefficient: 2,
 				MaximumInterval: time.Minute, NonRetryableErrorTypes: allBut(errtype.HTTP429, errtype.HTTP408,
-					errtype.BrokerUnavailable, errtype.CacheUnavailable)}},
+					errtype.BrokerUnavailable, errtype.CacheUnavailable, errtype.DBUnavailable)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -198,6 +198,16 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 	if rc != nil {
 		opts = append(opts, activities.WithRedis(rc))
 	}
+	pools, err := newDatabases(cfg.Databases)
+	if err != nil {
+		if rc != nil {
+			_ = rc.Close()
+		}
+		return nil, nil, err
+	}
+	if len(pools) > 0 {
+		opts = append(opts, activities.WithDatabases(pools.dbs()))
+	}
 	acts := activities.New(opts...)
 	closeAll := func() {
 		if err := acts.Close(); err != nil {
@@ -206,6 +216,7 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 		if rc != nil {
 			_ = rc.Close()
 		}
+		pools.close()
 	}
 	return acts, closeAll, nil
 }

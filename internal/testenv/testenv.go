@@ -18,6 +18,8 @@ const (
 	RedisAddrVar       = "TRIGGERD_TEST_REDIS_ADDR"
 	RabbitMQURLVar     = "TRIGGERD_TEST_RABBITMQ_URL"
 	PostgresDSNVar     = "TRIGGERD_TEST_POSTGRES_DSN"
+	SMTPAddrVar        = "TRIGGERD_TEST_SMTP_ADDR"
+	SMTPAPIVar         = "TRIGGERD_TEST_SMTP_API"
 )
 
 // Require returns the value of the environment variable name, or ends the
@@ -50,3 +52,18 @@ func RabbitMQURL(t testing.TB) string { return Require(t, RabbitMQURLVar) }
 
 // PostgresDSN returns the connection string of a real PostgreSQL database.
 func PostgresDSN(t testing.TB) string { return Require(t, PostgresDSNVar) }
+
+// SMTPAddr returns the host:port of a real test SMTP server (recipients
+// named reject*@… are refused with 550).
+func SMTPAddr(t testing.TB) string { return Require(t, SMTPAddrVar) }
+
+// SMTPAPI returns the base URL of the test SMTP server's mailbox API
+// (GET /api/v2/messages, MailHog's shape).
+func SMTPAPI(t testing.TB) string { return Require(t, SMTPAPIVar) }
+
+// S3EndpointVar names the http:// URL of a real S3-compatible server (keys
+// and bucket in TRIGGERD_TEST_S3_ACCESS_KEY, _SECRET_KEY, _BUCKET).
+const S3EndpointVar = "TRIGGERD_TEST_S3_ENDPOINT"
+
+// S3Endpoint returns the URL of a real S3-compatible server.
+func S3Endpoint(t testing.TB) string { return Require(t, S3EndpointVar) }

@@ -15,6 +15,9 @@ else
   stop_pidfile redis "$STATE/pids/redis.pid" 20 &
 fi
 
+stop_pidfile smtp "$STATE/pids/smtp.pid" 10 &
+stop_pidfile s3 "$STATE/pids/s3.pid" 10 &
+
 if [[ -s "$STATE/postgres/data/PG_VERSION" ]]; then
   bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   if su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$STATE/postgres/data' status" >/dev/null 2>&1; then

@@ -22,12 +22,12 @@ command -v mvn >/dev/null || need+=(maven)
 # Temporal (slow cold build) and Kafka (maven) first, the rest alongside.
 # Each script logs to $STATE/logs/up-<svc>.<pid>.log; shown once it finishes.
 declare -A pids=()
-for svc in temporal kafka redis postgres rabbitmq; do
+for svc in temporal kafka redis postgres rabbitmq smtp s3; do
   bash "$SERVICES_SRC/$svc.sh" >"$STATE/logs/up-$svc.$$.log" 2>&1 </dev/null &
   pids[$svc]=$!
 done
 failed=()
-for svc in redis postgres rabbitmq kafka temporal; do
+for svc in redis postgres rabbitmq smtp s3 kafka temporal; do
   [[ $svc == temporal && ! -x "$STATE/bin/temporal" ]] &&
     log "up: waiting for the temporal CLI build (several minutes on a cold Go cache)"
   rc=0; wait "${pids[$svc]}" || rc=$?
@@ -48,6 +48,12 @@ export TRIGGERD_TEST_TEMPORAL_ADDRESS=127.0.0.1:7233
 export TRIGGERD_TEST_REDIS_ADDR=127.0.0.1:6379
 export TRIGGERD_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/
 export TRIGGERD_TEST_POSTGRES_DSN='postgres://triggerd:triggerd@127.0.0.1:5432/triggerd?sslmode=disable'
+export TRIGGERD_TEST_S3_ENDPOINT=http://127.0.0.1:9000
+export TRIGGERD_TEST_S3_ACCESS_KEY=triggerd
+export TRIGGERD_TEST_S3_SECRET_KEY=triggerd-secret
+export TRIGGERD_TEST_S3_BUCKET=triggerd-test
+export TRIGGERD_TEST_SMTP_ADDR=127.0.0.1:1025
+export TRIGGERD_TEST_SMTP_API=http://127.0.0.1:8025
 export PATH='$STATE/bin':"\$PATH"
 ENV
 log "up: all services up in $((SECONDS - t0))s; env written to $STATE/env.sh"

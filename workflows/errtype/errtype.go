@@ -17,6 +17,12 @@ const (
 	BrokerUnavailable = "BROKER_UNAVAILABLE"
 	BrokerNack        = "BROKER_NACK"
 	CacheUnavailable  = "CACHE_UNAVAILABLE"
+	// SMTPTransient is a 4xx SMTP reply (mailbox busy, greylisting).
+	SMTPTransient = "SMTP_4XX"
+	// DBUnavailable is a database that could not be reached or that gave
+	// up on the statement for now (serialization failure, deadlock,
+	// shutdown, insufficient resources).
+	DBUnavailable = "DB_UNAVAILABLE"
 	// Unclassified is given to an error an action (or a middleware) returned
 	// without a type. It stays retryable, as Temporal would treat it.
 	Unclassified = "UNCLASSIFIED"
@@ -31,6 +37,12 @@ const (
 	BrokerRejected = "BROKER_REJECTED"
 	Unroutable     = "BROKER_UNROUTABLE"
 	CacheRejected  = "CACHE_REJECTED"
+	// SMTPRejected is a 5xx SMTP reply (550 mailbox unavailable).
+	SMTPRejected = "SMTP_REJECTED"
+	// DBConstraint is a statement refused by a constraint (SQLSTATE class
+	// 23); DBRejected any other SQL error that a retry would repeat.
+	DBConstraint = "DB_CONSTRAINT"
+	DBRejected   = "DB_REJECTED"
 	// RenderFailed is an action whose config templates could not be
 	// rendered; the workflow records it without calling the activity.
 	RenderFailed = "RENDER_FAILED"
@@ -43,7 +55,8 @@ const (
 func Retryable() []string {
 	return []string{
 		ConnRefused, ConnReset, Timeout, HTTP5xx, HTTP429, HTTP408,
-		BrokerUnavailable, BrokerNack, CacheUnavailable, Unclassified,
+		BrokerUnavailable, BrokerNack, CacheUnavailable, SMTPTransient, Unclassified,
+		DBUnavailable,
 	}
 }
 
@@ -51,7 +64,8 @@ func Retryable() []string {
 func Permanent() []string {
 	return []string{
 		HTTP3xx, HTTP4xx, InvalidConfig, NotConfigured, BrokerRejected,
-		Unroutable, CacheRejected, RenderFailed, ActionFailed,
+		Unroutable, CacheRejected, SMTPRejected, RenderFailed, ActionFailed,
+		DBConstraint, DBRejected,
 	}
 }
 

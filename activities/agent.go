@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// TypeAgentRun is Ductape's Trigger.agent.run(agent, prompt, data).
+const TypeAgentRun = "agent.run"
+
+// Agent is an LLM behind an OpenAI-compatible chat completions API.
+type Agent struct {
+	// URL is the API base, e.g. https://api.openai.com/v1; the action
+	// posts to URL/chat/completions.
+	URL     string
+	Model   string
+	APIKey  string
+	System  string
+	Timeout time.Duration
+}
+
+// WithAgents enables agent.run with these agents by name.
+func WithAgents(agents map[string]Agent) Option {
+	return func(a *Activities) { a.agents = agents }
+}
+
+// AgentConfig is the config of agent.run.
+type AgentConfig struct {
+	Agent  string `json:"agent"`
+	Prompt string `json:"prompt"`
+	// Data is appended to the prompt as JSON.
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// AgentOutput is the output of agent.run.
+type AgentOutput struct {
+	Reply string         `json:"reply"`
+	Model string         `json:"model,omitempty"`
+	Usage map[string]any `json:"usage,omitempty"`
+}
+
+// AgentRun sends one chat completion request. It goes through the http
+// action, so 429 and 5xx are retryable and other 4xx are not.
+func (a *Activities) AgentRun(ctx context.Context, req run.ActionRequest) (any, error) {
+	var cfg AgentConfig
+	if err := decodeConfig(req.Config, &cfg); err != nil {
+		return nil, err
+	}
+	ag, ok := a.agents[cfg.Agent]
+	if !ok {
+		return nil, notConfigured(fmt.Sprintf("agent %q", cfg.Agent))
+	}
+	if strings.TrimSpace(cfg.Prompt) == "" {
+		return nil, invalidConfig("prompt: must not be empty")
+	}
+	prompt := cfg.Prompt
+	if len(cfg.Data) > 0 {
+		b, err := json.Marshal(cfg.Data)
+		if err != nil {
+			return nil, invalidConfig("data: %v", err)
+		}
+		prompt += "\n\n" + string(b)
+	}
+	var msgs []map[string]any
+	if ag.System != "" {
+		msgs = append(msgs, map[string]any{"role": "system", "content": ag.System})
+	}
+	msgs = append(msgs, map[string]any{"role": "user", "content": prompt})
+	headers := map[string]any{}
+	if ag.APIKey != "" {
+		headers["Authorization"] = "Bearer " + ag.APIKey
+	}
+	hcfg := map[string]any{
+		"method": "POST", "url": strings.TrimRight(ag.URL, "/") + "/chat/completions",
+		"headers": headers, "body": map[string]any{"model": ag.Model, "messages": msgs},
+	}
+	if ag.Timeout > 0 {
+		hcfg["timeout"] = ag.Timeout.String()
+	}
+	res, err := a.HTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: req.IdempotencyKey})
+	if err != nil {
+		return nil, err
+	}
+	body, _ := res.(HTTPOutput).Body.(map[string]any)
+	var parsed struct {
+		Model   string `json:"model"`
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+		Usage map[string]any `json:"usage"`
+	}
+	raw, _ := json.Marshal(body)
+	if body == nil || json.Unmarshal(raw, &parsed) != nil || len(parsed.Choices) == 0 {
+		// A 2xx without choices is a provider speaking another API: a
+		// retry would get the same answer.
+		return nil, invalidConfig("agent %q: response has no choices (is %s an OpenAI-compatible API?)", cfg.Agent, ag.URL)
+	}
+	return AgentOutput{Reply: parsed.Choices[0].Message.Content, Model: parsed.Model, Usage: parsed.Usage}, nil
+}

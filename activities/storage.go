@@ -1,0 +1,500 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/workflows/errtype"
+)
+
+// Storage action types.
+const (
+	TypeStorageUpload = "storage.upload"
+	TypeStorageDelete = "storage.delete"
+	TypeStorageCopy   = "storage.copy"
+)
+
+// errObjectNotFound is what a blobStore returns for an object that is not
+// there; errBucketNotFound for a bucket (or directory) that is not.
+var (
+	errObjectNotFound = errors.New("object not found")
+	errBucketNotFound = errors.New("bucket not found")
+)
+
+// blobStore is one named bucket. Keys are slash-separated paths.
+type blobStore interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Get(ctx context.Context, key string) (data []byte, contentType string, err error)
+	// Delete reports whether the object existed; deleting a missing object
+	// is not an error, so a retried delete succeeds.
+	Delete(ctx context.Context, key string) (existed bool, err error)
+	Copy(ctx context.Context, from, to string) error
+}
+
+// BucketConfig configures one named bucket: driver "local" (Dir) or "s3"
+// (Endpoint such as http://127.0.0.1:9000, Region, Bucket, keys, PathStyle).
+type BucketConfig struct {
+	Driver    string
+	Dir       string
+	Endpoint  string
+	Region    string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	PathStyle bool
+}
+
+// WithStorage enables storage.* on the named buckets. A bucket whose config
+// cannot be used (unknown driver, bad endpoint) fails each action on it as
+// NOT_CONFIGURED, with the reason.
+func WithStorage(buckets map[string]BucketConfig) Option {
+	return func(a *Activities) {
+		if a.storage == nil {
+			a.storage = map[string]blobStore{}
+		}
+		for name, bc := range buckets {
+			st, err := newBlobStore(bc)
+			if err != nil {
+				st = brokenStore{err: fmt.Errorf("storage %q: %w", name, err)}
+			}
+			a.storage[name] = st
+		}
+	}
+}
+
+func newBlobStore(bc BucketConfig) (blobStore, error) {
+	switch bc.Driver {
+	case "local":
+		if bc.Dir == "" {
+			return nil, errors.New("local driver needs dir")
+		}
+		return localStore{dir: bc.Dir}, nil
+	case "s3":
+		return newS3Store(bc)
+	default:
+		return nil, fmt.Errorf("unknown driver %q (want local or s3)", bc.Driver)
+	}
+}
+
+// StorageUploadConfig is the config of storage.upload. The content is the
+// record field named by DataField, else Data.
+type StorageUploadConfig struct {
+	Storage   string `json:"storage"`
+	Path      string `json:"path"`
+	DataField string `json:"dataField,omitempty"`
+	Data      any    `json:"data,omitempty"`
+	// Encoding is "text" (default: a string as is, anything else as JSON)
+	// or "base64" (standard or URL alphabet, a data: URL prefix allowed).
+	Encoding string `json:"encoding,omitempty"`
+	MimeType string `json:"mimeType,omitempty"`
+}
+
+// StorageUploadOutput is the output of storage.upload.
+type StorageUploadOutput struct {
+	Storage     string `json:"storage"`
+	Path        string `json:"path"`
+	Size        int    `json:"size"`
+	ContentType string `json:"contentType"`
+}
+
+// StorageDeleteConfig is the config of storage.delete.
+type StorageDeleteConfig struct {
+	Storage string `json:"storage"`
+	Path    string `json:"path"`
+}
+
+// StorageDeleteOutput is the output of storage.delete; Existed is false
+// when there was nothing to delete.
+type StorageDeleteOutput struct {
+	Storage string `json:"storage"`
+	Path    string `json:"path"`
+	Existed bool   `json:"existed"`
+}
+
+// StorageCopyConfig is the config of storage.copy (within one bucket).
+type StorageCopyConfig struct {
+	Storage string `json:"storage"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// StorageCopyOutput is the output of storage.copy.
+type StorageCopyOutput struct {
+	Storage string `json:"storage"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+}
+
+// StorageUpload writes an object.
+func (a *Activities) StorageUpload(ctx context.Context, req run.ActionRequest) (any, error) {
+	var cfg StorageUploadConfig
+	if err := decodeConfig(req.Config, &cfg); err != nil {
+		return nil, err
+	}
+	st, key, err := a.bucket(cfg.Storage, cfg.Path, "path")
+	if err != nil {
+		return nil, err
+	}
+	value := cfg.Data
+	if cfg.DataField != "" {
+		var rec map[string]any
+		if req.Context != nil {
+			rec = req.Context.Record
+		}
+		v, ok := rec[cfg.DataField]
+		if !ok || v == nil {
+			return nil, invalidConfig("dataField %q: the record has no such field", cfg.DataField)
+		}
+		value = v
+	}
+	if value == nil {
+		return nil, invalidConfig("storage.upload needs dataField or data")
+	}
+	data, ctype, err := encodeContent(value, cfg.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MimeType != "" {
+		ctype = cfg.MimeType
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	if err := st.Put(ctx, key, data, ctype); err != nil {
+		return nil, storageError(cfg.Storage, "upload "+key, err)
+	}
+	return StorageUploadOutput{Storage: cfg.Storage, Path: key, Size: len(data), ContentType: ctype}, nil
+}
+
+// StorageDelete deletes an object; a missing object is reported, not an
+// error.
+func (a *Activities) StorageDelete(ctx context.Context, req run.ActionRequest) (any, error) {
+	var cfg StorageDeleteConfig
+	if err := decodeConfig(req.Config, &cfg); err != nil {
+		return nil, err
+	}
+	st, key, err := a.bucket(cfg.Storage, cfg.Path, "path")
+	if err != nil {
+		return nil, err
+	}
+	existed, err := st.Delete(ctx, key)
+	if err != nil {
+		return nil, storageError(cfg.Storage, "delete "+key, err)
+	}
+	return StorageDeleteOutput{Storage: cfg.Storage, Path: key, Existed: existed}, nil
+}
+
+// StorageCopy copies an object within a bucket.
+func (a *Activities) StorageCopy(ctx context.Context, req run.ActionRequest) (any, error) {
+	var cfg StorageCopyConfig
+	if err := decodeConfig(req.Config, &cfg); err != nil {
+		return nil, err
+	}
+	st, from, err := a.bucket(cfg.Storage, cfg.From, "from")
+	if err != nil {
+		return nil, err
+	}
+	to, err := cleanKey(cfg.To, "to")
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Copy(ctx, from, to); err != nil {
+		return nil, storageError(cfg.Storage, "copy "+from+" to "+to, err)
+	}
+	return StorageCopyOutput{Storage: cfg.Storage, From: from, To: to}, nil
+}
+
+func (a *Activities) bucket(name, path, field string) (blobStore, string, error) {
+	if name == "" {
+		return nil, "", invalidConfig("storage must name a bucket")
+	}
+	st, ok := a.storage[name]
+	if !ok {
+		return nil, "", notConfigured(fmt.Sprintf("storage %q", name))
+	}
+	if b, ok := st.(brokenStore); ok {
+		return nil, "", permanent(errtype.NotConfigured, b.err)
+	}
+	key, err := cleanKey(path, field)
+	return st, key, err
+}
+
+// cleanKey refuses paths that would leave the bucket's root (.., absolute)
+// so that a templated path cannot reach other files of a local driver.
+func cleanKey(p, field string) (string, error) {
+	k := strings.TrimPrefix(p, "/")
+	if k == "" || !filepath.IsLocal(filepath.FromSlash(k)) || strings.HasSuffix(k, "/") {
+		return "", invalidConfig("%s %q is not a relative object path", field, p)
+	}
+	return k, nil
+}
+
+// encodeContent turns the configured value into bytes and, for a base64
+// data: URL, the content type it names.
+func encodeContent(v any, encoding string) ([]byte, string, error) {
+	switch strings.ToLower(encoding) {
+	case "", "text":
+		if s, ok := v.(string); ok {
+			return []byte(s), "text/plain; charset=utf-8", nil
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, "", invalidConfig("data: %v", err)
+		}
+		return b, "application/json", nil
+	case "base64":
+		s, ok := v.(string)
+		if !ok {
+			return nil, "", invalidConfig("base64 content must be a string, not %T", v)
+		}
+		var ctype string
+		if rest, ok := strings.CutPrefix(s, "data:"); ok {
+			meta, payload, found := strings.Cut(rest, ",")
+			if !found || !strings.HasSuffix(meta, ";base64") {
+				return nil, "", invalidConfig("data: URL is not base64")
+			}
+			ctype, s = strings.TrimSuffix(meta, ";base64"), payload
+		}
+		s = strings.TrimSpace(s)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				return b, ctype, nil
+			}
+		}
+		return nil, "", invalidConfig("content is not valid base64")
+	default:
+		return nil, "", invalidConfig("encoding %q: want base64 or text", encoding)
+	}
+}
+
+// storageError classifies a driver error: a missing bucket or object is
+// permanent (retrying cannot create it), a transport failure or a 5xx is
+// retried, any other refusal is permanent.
+func storageError(bucket, op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	wrapped := fmt.Errorf("storage %q: %s: %w", bucket, op, err)
+	if errors.Is(err, errBucketNotFound) {
+		return permanent(errtype.NotConfigured, wrapped)
+	}
+	if errors.Is(err, errObjectNotFound) {
+		return permanent(errtype.InvalidConfig, wrapped)
+	}
+	if t := networkType(err); t != "" {
+		return transient(t, wrapped, 0)
+	}
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) && resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		return permanent(errtype.HTTP4xx, wrapped)
+	}
+	if errors.As(err, &resp) && resp.StatusCode >= 500 {
+		return transient(errtype.HTTP5xx, wrapped, 0)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		// Permissions, a full disk, a path through a file: not transient.
+		return permanent(errtype.InvalidConfig, wrapped)
+	}
+	return transient(errtype.Unclassified, wrapped, 0)
+}
+
+// brokenStore stands for a bucket whose config could not be used.
+type brokenStore struct{ err error }
+
+func (b brokenStore) Put(context.Context, string, []byte, string) error { return b.err }
+func (b brokenStore) Get(context.Context, string) ([]byte, string, error) {
+	return nil, "", b.err
+}
+func (b brokenStore) Delete(context.Context, string) (bool, error) { return false, b.err }
+func (b brokenStore) Copy(context.Context, string, string) error   { return b.err }
+
+// localStore keeps objects as files under dir, and each object's content
+// type in a file of the same path under dir/.content-type. dir must exist:
+// a missing one is a missing bucket, not something to create silently.
+type localStore struct{ dir string }
+
+const localMetaDir = ".content-type"
+
+func (l localStore) path(key string) string { return filepath.Join(l.dir, filepath.FromSlash(key)) }
+func (l localStore) meta(key string) string {
+	return filepath.Join(l.dir, localMetaDir, filepath.FromSlash(key))
+}
+
+func (l localStore) checkDir() error {
+	if fi, err := os.Stat(l.dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%w: directory %s", errBucketNotFound, l.dir)
+	}
+	return nil
+}
+
+func (l localStore) Put(_ context.Context, key string, data []byte, contentType string) error {
+	if err := l.checkDir(); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(l.meta(key), []byte(contentType)); err != nil {
+		return err
+	}
+	return writeFileAtomic(l.path(key), data)
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a
+// reader (or a crash) never sees half an object.
+func writeFileAtomic(name string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".upload-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+func (l localStore) Get(_ context.Context, key string) ([]byte, string, error) {
+	if err := l.checkDir(); err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(l.path(key))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("%w: %s", errObjectNotFound, key)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	ct, _ := os.ReadFile(l.meta(key))
+	return b, string(ct), nil
+}
+
+func (l localStore) Delete(_ context.Context, key string) (bool, error) {
+	if err := l.checkDir(); err != nil {
+		return false, err
+	}
+	err := os.Remove(l.path(key))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_ = os.Remove(l.meta(key)) // best effort: a stale type is harmless
+	return true, nil
+}
+
+func (l localStore) Copy(ctx context.Context, from, to string) error {
+	b, ct, err := l.Get(ctx, from)
+	if err != nil {
+		return err
+	}
+	return l.Put(ctx, to, b, ct)
+}
+
+// s3Store is a bucket on an S3-compatible server.
+type s3Store struct {
+	c      *minio.Client
+	bucket string
+}
+
+func newS3Store(bc BucketConfig) (blobStore, error) {
+	u, err := url.Parse(bc.Endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("endpoint %q: want http(s)://host[:port]", bc.Endpoint)
+	}
+	if bc.Bucket == "" {
+		return nil, errors.New("s3 driver needs bucket")
+	}
+	lookup := minio.BucketLookupAuto
+	if bc.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	c, err := minio.New(u.Host, &minio.Options{
+		Creds:        credentials.NewStaticV4(bc.AccessKey, bc.SecretKey, ""),
+		Secure:       u.Scheme == "https",
+		Region:       bc.Region,
+		BucketLookup: lookup,
+		// Temporal retries the action; retrying inside it as well would
+		// multiply attempts and hide the failure from the run's result.
+		MaxRetries: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 client: %w", err)
+	}
+	return s3Store{c: c, bucket: bc.Bucket}, nil
+}
+
+// s3Err maps S3's NoSuchBucket/NoSuchKey codes onto the driver sentinels.
+func s3Err(err error) error {
+	switch minio.ToErrorResponse(err).Code {
+	case "NoSuchBucket":
+		return fmt.Errorf("%w: %w", errBucketNotFound, err)
+	case "NoSuchKey":
+		return fmt.Errorf("%w: %w", errObjectNotFound, err)
+	}
+	return err
+}
+
+func (s s3Store) Put(ctx context.Context, key string, data []byte, contentType string) error {
+	_, err := s.c.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: contentType})
+	return s3Err(err)
+}
+
+func (s s3Store) Get(ctx context.Context, key string) ([]byte, string, error) {
+	obj, err := s.c.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, "", s3Err(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		return nil, "", s3Err(err)
+	}
+	st, err := obj.Stat()
+	if err != nil {
+		return nil, "", s3Err(err)
+	}
+	return b, st.ContentType, nil
+}
+
+// Delete stats the object first: S3's delete succeeds on a missing key and
+// so cannot say whether there was anything to delete.
+func (s s3Store) Delete(ctx context.Context, key string) (bool, error) {
+	_, err := s.c.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	existed := true
+	if err != nil {
+		if err := s3Err(err); !errors.Is(err, errObjectNotFound) {
+			return false, err
+		}
+		existed = false
+	}
+	if err := s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return false, s3Err(err)
+	}
+	return existed, nil
+}
+
+func (s s3Store) Copy(ctx context.Context, from, to string) error {
+	_, err := s.c.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: s.bucket, Object: to},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: from})
+	return s3Err(err)
+}

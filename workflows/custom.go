@@ -1,0 +1,35 @@
+package workflows
+
+import (
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
+)
+
+// TypeCustom is the type of actions that call a Go function registered by
+// the program embedding the worker; the workflow hands them the event.
+const TypeCustom = "custom"
+
+// typeStorageUpload also gets the event: its content may be a record field
+// (dataField).
+const typeStorageUpload = "storage.upload"
+
+// eventContext is the run's event and earlier outputs for a custom action.
+// outputs holds {"output": v} per action (the template scope's shape); the
+// function gets the bare outputs.
+func eventContext(in run.Input, outputs map[string]any) *run.EventContext {
+	outs := make(map[string]any, len(outputs))
+	for k, v := range outputs { // copying only: order does not matter
+		if m, ok := v.(map[string]any); ok {
+			outs[k] = m["output"]
+		}
+	}
+	return &run.EventContext{
+		Record:         in.Event.Record,
+		PreviousRecord: in.Event.PreviousRecord,
+		ChangedFields:  trigger.ChangedFields(in.Event.PreviousRecord, in.Event.Record),
+		Event:          in.EventName,
+		Table:          in.Event.Table,
+		Operation:      string(in.Event.Operation),
+		Outputs:        outs,
+	}
+}
