@@ -45,8 +45,9 @@ type Activities struct {
 	// action.execute, agents of agent.run (WithNotifications,
 	// WithIntegrations, WithAgents).
 	notifications *Notifications
-	integrations  *integrations
+	integrations  map[string]Integration
 	agents        map[string]Agent
+	tokens        tokenCache // OAuth2 tokens of apps and providers
 
 	// Custom action functions by name (RegisterAction, WithCustom).
 	custom map[string]CustomFunc

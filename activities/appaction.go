@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // TypeAppAction is Ductape's Trigger.action.execute(app, operation, input).
@@ -22,13 +25,17 @@ const TypeAppAction = "action.execute"
 
 // Auth types of IntegrationAuth.Type.
 const (
+	AuthNone   = ""
 	AuthBearer = "bearer"
 	AuthBasic  = "basic"
 	AuthAPIKey = "apiKey"
 	AuthOAuth2 = "oauth2"
 )
 
-// IntegrationAuth authenticates the requests of one app.
+// DefaultAPIKeyHeader is the header of apiKey auth when none is named.
+const DefaultAPIKeyHeader = "X-API-Key"
+
+// IntegrationAuth authenticates the requests of one app or provider.
 type IntegrationAuth struct {
 	Type     string
 	Token    string // bearer
@@ -36,20 +43,25 @@ type IntegrationAuth struct {
 	Password string // basic
 	Header   string // apiKey: the header (default X-API-Key)
 	Key      string // apiKey
-	// OAuth2 client credentials; the token is cached until it expires.
+	// OAuth2 client credentials; the token is cached until it expires or
+	// the API answers 401.
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
 	Scopes       []string
 }
 
-// Operation is one named request of an app. Path, header and query values
-// hold {{input.x}} placeholders rendered with the action's input.
+// Operation is one named request of an app. Path, header, query and body
+// values hold {{name}} or {{input.name}} placeholders rendered with the
+// action's input.
 type Operation struct {
 	Method  string
 	Path    string
 	Headers map[string]string
 	Query   map[string]string
+	// Body is the request body template; nil sends the input itself
+	// (except for GET, HEAD and DELETE, which send none).
+	Body any
 }
 
 // Integration is an app the action.execute action can call.
@@ -61,17 +73,34 @@ type Integration struct {
 
 // WithIntegrations enables action.execute with these apps by name.
 func WithIntegrations(apps map[string]Integration) Option {
-	return func(a *Activities) {
-		a.integrations = &integrations{apps: apps, tokens: map[string]oauth2.TokenSource{}}
-	}
+	return func(a *Activities) { a.integrations = apps }
 }
 
-// integrations holds the apps and their OAuth2 token sources, built on
-// first use and kept so that tokens are reused until they expire.
-type integrations struct {
-	apps   map[string]Integration
-	mu     sync.Mutex
-	tokens map[string]oauth2.TokenSource
+// tokenCache holds the OAuth2 token sources by app or provider name. A
+// source is built on first use and kept, so that its token is reused until
+// it expires; renew replaces it after the API refused the token.
+type tokenCache struct {
+	mu      sync.Mutex
+	sources map[string]oauth2.TokenSource
+}
+
+func (c *tokenCache) source(name string, au IntegrationAuth, hc *http.Client, renew bool) oauth2.TokenSource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ts, ok := c.sources[name]; ok && !renew {
+		return ts
+	}
+	if c.sources == nil {
+		c.sources = map[string]oauth2.TokenSource{}
+	}
+	cc := clientcredentials.Config{
+		ClientID: au.ClientID, ClientSecret: au.ClientSecret, TokenURL: au.TokenURL, Scopes: au.Scopes,
+	}
+	// The source outlives this call, so it gets a context of its own; it
+	// carries the worker's HTTP client.
+	ts := cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, hc))
+	c.sources[name] = ts
+	return ts
 }
 
 // AppActionConfig is the config of action.execute.
@@ -88,47 +117,39 @@ func (a *Activities) AppAction(ctx context.Context, req run.ActionRequest) (any,
 	if err := decodeConfig(req.Config, &cfg); err != nil {
 		return nil, err
 	}
-	if a.integrations == nil {
-		return nil, notConfigured("integrations")
-	}
-	app, ok := a.integrations.apps[cfg.App]
+	app, ok := a.integrations[cfg.App]
 	if !ok {
-		return nil, notConfigured(fmt.Sprintf("app %q", cfg.App))
+		return nil, notConfigured(fmt.Sprintf("app %q (integrations.%s)", cfg.App, cfg.App))
 	}
 	op, ok := app.Operations[cfg.Operation]
 	if !ok {
-		return nil, notConfigured(fmt.Sprintf("operation %q of app %q", cfg.Operation, cfg.App))
+		return nil, notConfigured(fmt.Sprintf("operation %q of app %q (integrations.%s.operations.%s)", cfg.Operation, cfg.App, cfg.App, cfg.Operation))
 	}
-	vars := map[string]any{"input": cfg.Input}
-	path := renderPath(op.Path, vars)
+	// {{id}} and {{input.id}} both name input.id.
+	vars := mergeVars(cfg.Input, map[string]any{"input": cfg.Input})
 	headers := map[string]any{}
 	for k, v := range op.Headers {
 		headers[k] = renderMessage(v, vars)
-	}
-	auth, err := a.authHeader(cfg.App, app.Auth)
-	if err != nil {
-		return nil, err
-	}
-	if auth[0] != "" {
-		headers[auth[0]] = auth[1]
 	}
 	query := map[string]any{}
 	for k, v := range op.Query {
 		query[k] = renderMessage(v, vars)
 	}
-	method := op.Method
+	method := strings.ToUpper(op.Method)
 	if method == "" {
 		method = http.MethodPost
 	}
 	hcfg := map[string]any{
-		"method": method, "url": strings.TrimRight(app.BaseURL, "/") + path,
+		"method": method, "url": strings.TrimRight(app.BaseURL, "/") + renderPath(op.Path, vars),
 		"headers": headers, "query": query,
 	}
-	// The input is the body of requests that have one.
-	if method != http.MethodGet && method != http.MethodHead && method != http.MethodDelete && cfg.Input != nil {
+	switch {
+	case op.Body != nil:
+		hcfg["body"] = renderValue(op.Body, vars)
+	case method != http.MethodGet && method != http.MethodHead && method != http.MethodDelete && cfg.Input != nil:
 		hcfg["body"] = cfg.Input
 	}
-	return a.HTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: req.IdempotencyKey})
+	return a.authedHTTP(ctx, "integrations."+cfg.App, app.Auth, req.IdempotencyKey, hcfg)
 }
 
 // renderPath renders a path template, escaping each value as a path
@@ -139,55 +160,122 @@ func renderPath(tpl string, vars map[string]any) string {
 	})
 }
 
-// authHeader returns the header name and value authenticating app.
-func (a *Activities) authHeader(name string, au IntegrationAuth) ([2]string, error) {
-	switch au.Type {
-	case "":
-		return [2]string{}, nil
-	case AuthBearer:
-		return [2]string{"Authorization", "Bearer " + au.Token}, nil
-	case AuthBasic:
-		return [2]string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password))}, nil
-	case AuthAPIKey:
-		h := au.Header
-		if h == "" {
-			h = "X-API-Key"
+// renderValue renders the strings of a body template. A string that is a
+// single placeholder takes the value's type (a number stays a number, a
+// mapping a mapping), as whole-value templates do in trigger definitions.
+func renderValue(v any, vars map[string]any) any {
+	switch x := v.(type) {
+	case string:
+		if m := placeholder.FindStringSubmatchIndex(x); m != nil && m[0] == 0 && m[1] == len(x) {
+			val, _ := lookupPath(vars, x[m[2]:m[3]])
+			return val
 		}
-		return [2]string{h, au.Key}, nil
-	case AuthOAuth2:
-		tok, err := a.oauthToken(name, au)
-		if err != nil {
-			return [2]string{}, err
+		return renderMessage(x, vars)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = renderValue(e, vars)
 		}
-		return [2]string{"Authorization", "Bearer " + tok}, nil
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = renderValue(e, vars)
+		}
+		return out
 	default:
-		return [2]string{}, invalidConfig("app %q: unknown auth type %q", name, au.Type)
+		return v
 	}
 }
 
-// oauthToken returns a client-credentials token of app name, fetching a
-// new one only when the cached one expired.
-func (a *Activities) oauthToken(name string, au IntegrationAuth) (string, error) {
-	in := a.integrations
-	in.mu.Lock()
-	ts, ok := in.tokens[name]
-	if !ok {
-		cc := clientcredentials.Config{ClientID: au.ClientID, ClientSecret: au.ClientSecret, TokenURL: au.TokenURL, Scopes: au.Scopes}
-		// The source outlives this call, so it gets a context of its own;
-		// it carries the worker's HTTP client.
-		ts = cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, a.http))
-		in.tokens[name] = ts
-	}
-	in.mu.Unlock()
-	tok, err := ts.Token()
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil {
-			if cerr := classifyHTTPStatus(re.Response.StatusCode, re.Response.Header, re.Body, time.Now()); cerr != nil {
-				return "", cerr
-			}
+// authedHTTP sends hcfg through the http action with the auth of name.
+// An OAuth2 token refused with 401 (revoked or rotated before it expired)
+// is renewed and the request sent once more; a second 401 is final.
+func (a *Activities) authedHTTP(ctx context.Context, name string, au IntegrationAuth, idemKey string, hcfg map[string]any) (any, error) {
+	send := func(renew bool) (any, error) {
+		h, v, err := a.authHeader(name, au, renew)
+		if err != nil {
+			return nil, err
 		}
-		return "", classifyTransport(fmt.Errorf("app %q: oauth2 token: %w", name, err), "")
+		if h != "" {
+			headers, _ := hcfg["headers"].(map[string]any)
+			if headers == nil {
+				headers = map[string]any{}
+			}
+			headers[h] = v
+			hcfg["headers"] = headers
+		}
+		return a.HTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: idemKey})
 	}
-	return tok.AccessToken, nil
+	out, err := send(false)
+	if err != nil && au.Type == AuthOAuth2 && httpStatus(err) == http.StatusUnauthorized {
+		a.logger.Info("oauth2 token refused, renewing", "integration", name)
+		return send(true)
+	}
+	return out, err
+}
+
+// httpStatus is the status of a failed http action ("HTTP 401 ..."), or 0.
+func httpStatus(err error) int {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != errtype.HTTP4xx {
+		return 0
+	}
+	f := strings.Fields(appErr.Message())
+	if len(f) < 2 || f[0] != "HTTP" {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// authHeader returns the header name and value authenticating name.
+func (a *Activities) authHeader(name string, au IntegrationAuth, renew bool) (string, string, error) {
+	switch au.Type {
+	case AuthNone:
+		return "", "", nil
+	case AuthBearer:
+		return "Authorization", "Bearer " + au.Token, nil
+	case AuthBasic:
+		return "Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password)), nil
+	case AuthAPIKey:
+		h := au.Header
+		if h == "" {
+			h = DefaultAPIKeyHeader
+		}
+		return h, au.Key, nil
+	case AuthOAuth2:
+		tok, err := a.tokens.source(name, au, a.http, renew).Token()
+		if err != nil {
+			return "", "", classifyTokenError(name, err)
+		}
+		return "Authorization", "Bearer " + tok.AccessToken, nil
+	default:
+		return "", "", invalidConfig("%s: unknown auth type %q", name, au.Type)
+	}
+}
+
+// classifyTokenError types a failed token request like an http action's
+// failure: a refused client (400/401) is permanent, 429/5xx and transport
+// failures retryable.
+func classifyTokenError(name string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		if cerr := classifyHTTPStatus(re.Response.StatusCode, re.Response.Header, re.Body, time.Now()); cerr != nil {
+			var appErr *temporal.ApplicationError
+			if errors.As(cerr, &appErr) {
+				msg := fmt.Sprintf("%s: oauth2 token: %s", name, appErr.Message())
+				if appErr.NonRetryable() {
+					return permanent(appErr.Type(), errors.New(msg))
+				}
+				return transient(appErr.Type(), errors.New(msg), appErr.NextRetryDelay())
+			}
+			return cerr
+		}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return classifyTransport(fmt.Errorf("%s: oauth2 token: %w", name, err), "")
 }

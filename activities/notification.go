@@ -2,7 +2,10 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,25 +42,32 @@ type SMTPSettings struct {
 	Port     int
 	Username string
 	Password string
-	From     string
+	// From is the envelope sender and From header; its domain is the
+	// right-hand side of the Message-ID.
+	From string
 	// TLS is none, starttls or tls (implicit TLS, usually port 465).
 	TLS string
+	// TLSConfig verifies the server (CA, server name); nil means the
+	// system roots and Host.
+	TLSConfig *tls.Config
 	// Timeout bounds the whole SMTP exchange (default 30s).
 	Timeout time.Duration
 }
 
-// MessageTemplate is one message of a notification. Subject and Body hold
-// {{name}} placeholders (see renderMessage).
+// MessageTemplate is one message of a notification. Subject (the title of
+// a push) and Body hold {{name}} placeholders (see renderMessage).
 type MessageTemplate struct {
 	Subject string
 	Body    string
 	HTML    bool
 }
 
-// Endpoint is an HTTP provider (SMS gateway, push service, callback).
+// Endpoint is an HTTP provider (SMS gateway, push service, callback). Auth
+// works as an app's (bearer, basic, API key, OAuth2 client credentials).
 type Endpoint struct {
 	URL     string
 	Headers map[string]string
+	Auth    IntegrationAuth
 }
 
 // Notifications configures the notification.* actions.
@@ -67,6 +77,8 @@ type Notifications struct {
 	Templates map[string]map[string]MessageTemplate
 	SMS       Endpoint
 	Push      Endpoint
+	// Callbacks by notification tag: notification.callback with
+	// "webhooks:order-created" posts to Callbacks["webhooks"].
 	Callbacks map[string]Endpoint
 }
 
@@ -75,7 +87,8 @@ func WithNotifications(n Notifications) Option {
 	return func(a *Activities) { a.notifications = &n }
 }
 
-// NotificationConfig is the config of the notification.* actions.
+// NotificationConfig is the config of the notification.* actions, with
+// Ductape's key names.
 type NotificationConfig struct {
 	// Notification is "notification_tag:message_tag", resolved against the
 	// worker's templates (for callbacks, the tag names the callback).
@@ -83,13 +96,16 @@ type NotificationConfig struct {
 	// Recipients is a list or a single string (emails, phone numbers).
 	Recipients   any `json:"recipients,omitempty"`
 	DeviceTokens any `json:"device_tokens,omitempty"`
-	// Subject and Title are the variables of the subject template.
-	Subject map[string]any `json:"subject,omitempty"`
+	// Subject is either the variables of the subject template (a mapping)
+	// or the subject itself (a string), as in Ductape's complete example.
+	Subject any            `json:"subject,omitempty"`
 	Title   map[string]any `json:"title,omitempty"`
-	// Template and Variables are the variables of the body template;
-	// Variables wins on a clash.
+	// Template, Variables and Body are the variables of the body template
+	// (Ductape's email, complete example and sms/push spellings); on a
+	// clash the later one wins.
 	Template  map[string]any `json:"template,omitempty"`
 	Variables map[string]any `json:"variables,omitempty"`
+	Body      map[string]any `json:"body,omitempty"`
 	Data      map[string]any `json:"data,omitempty"`
 	Callback  *struct {
 		Body    any            `json:"body,omitempty"`
@@ -107,22 +123,29 @@ type EmailOutput struct {
 // placeholder is a {{name}} or {{a.b.c}} of a message template.
 var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
 
+// lookupPath follows a dotted path into nested maps.
+func lookupPath(vars map[string]any, path string) (any, bool) {
+	var cur any = vars
+	for _, part := range strings.Split(path, ".") {
+		mp, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = mp[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
 // renderMessage substitutes {{name}} placeholders with vars, following
 // dotted paths into maps. It is deliberately tiny (no sections, no
 // escaping): message templates are worker configuration, and a missing
 // variable renders empty like mustache does. Non-string values are JSON.
 func renderMessage(tpl string, vars map[string]any) string {
 	return placeholder.ReplaceAllStringFunc(tpl, func(m string) string {
-		path := placeholder.FindStringSubmatch(m)[1]
-		var cur any = vars
-		for _, part := range strings.Split(path, ".") {
-			mp, ok := cur.(map[string]any)
-			if !ok {
-				return ""
-			}
-			cur = mp[part]
-		}
-		switch v := cur.(type) {
+		v, _ := lookupPath(vars, placeholder.FindStringSubmatch(m)[1])
+		switch v := v.(type) {
 		case nil:
 			return ""
 		case string:
@@ -170,22 +193,55 @@ func stringList(v any, field string) ([]string, error) {
 	return out, nil
 }
 
+// SplitNotification splits "notification_tag:message_tag".
+func SplitNotification(name string) (tag, msg string, err error) {
+	tag, msg, ok := strings.Cut(name, ":")
+	if !ok || tag == "" || msg == "" || strings.Contains(msg, ":") {
+		return "", "", fmt.Errorf("notification %q: want notification_tag:message_tag", name)
+	}
+	return tag, msg, nil
+}
+
 // message resolves cfg.Notification and renders its templates.
 func (a *Activities) message(cfg NotificationConfig) (subject, body string, html bool, err error) {
 	if a.notifications == nil {
 		return "", "", false, notConfigured("notifications")
 	}
-	tag, msg, ok := strings.Cut(cfg.Notification, ":")
-	if !ok || tag == "" || msg == "" {
-		return "", "", false, invalidConfig("notification %q: want notification_tag:message_tag", cfg.Notification)
+	tag, msg, err := SplitNotification(cfg.Notification)
+	if err != nil {
+		return "", "", false, invalidConfig("%v", err)
 	}
 	t, ok := a.notifications.Templates[tag][msg]
 	if !ok {
-		return "", "", false, notConfigured(fmt.Sprintf("notification message %q", cfg.Notification))
+		return "", "", false, notConfigured(fmt.Sprintf("notification template %q (notifications.templates.%s.%s)", cfg.Notification, tag, msg))
 	}
-	subject = renderMessage(t.Subject, mergeVars(cfg.Subject, cfg.Title))
-	body = renderMessage(t.Body, mergeVars(cfg.Template, cfg.Variables))
+	subjectVars := cfg.Title
+	switch s := cfg.Subject.(type) {
+	case nil:
+		subject = renderMessage(t.Subject, subjectVars)
+	case string:
+		subject = s
+	case map[string]any:
+		subjectVars = mergeVars(s, cfg.Title)
+		subject = renderMessage(t.Subject, subjectVars)
+	default:
+		return "", "", false, invalidConfig("subject: want a mapping of variables or a string, got %T", cfg.Subject)
+	}
+	body = renderMessage(t.Body, mergeVars(subjectVars, cfg.Template, cfg.Variables, cfg.Body))
 	return subject, body, t.HTML, nil
+}
+
+// messageID derives the Message-ID from the idempotency key, so every
+// retry of an action sends the same one and a receiving system that
+// deduplicates drops a resent mail. The key is hashed: it holds characters
+// (slashes, spaces) that a Message-ID may not.
+func messageID(idempotencyKey, from string) string {
+	domain := "triggerd.local"
+	if _, d, ok := strings.Cut(from, "@"); ok && d != "" {
+		domain = strings.Trim(d, "<> ")
+	}
+	sum := sha256.Sum256([]byte(idempotencyKey))
+	return fmt.Sprintf("<%s@%s>", hex.EncodeToString(sum[:16]), domain)
 }
 
 // NotifyEmail sends one email through the configured SMTP server.
@@ -209,9 +265,7 @@ func (a *Activities) NotifyEmail(ctx context.Context, req run.ActionRequest) (an
 	if len(rcpts) == 0 {
 		return nil, invalidConfig("recipients: want at least one address")
 	}
-	// The idempotency key makes the Message-ID stable across retries, so a
-	// receiving system that deduplicates can drop a resent mail.
-	msgID := fmt.Sprintf("<%s@triggerd>", strings.NewReplacer("/", ".", " ", "_").Replace(req.IdempotencyKey))
+	msgID := messageID(req.IdempotencyKey, s.From)
 	raw := buildMail(s.From, rcpts, subject, body, html, msgID, time.Now())
 	if err := sendMail(ctx, s, rcpts, raw); err != nil {
 		return nil, err
@@ -249,18 +303,26 @@ func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (
 		port = 25
 	}
 	addr := net.JoinHostPort(s.Host, strconv.Itoa(port))
+	tlsConf := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
+	if s.TLSConfig != nil {
+		tlsConf = s.TLSConfig.Clone()
+		if tlsConf.ServerName == "" {
+			tlsConf.ServerName = s.Host
+		}
+	}
 	d := net.Dialer{}
 	var conn net.Conn
 	if s.TLS == SMTPTLSImplicit {
-		td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: s.Host}}
+		td := tls.Dialer{NetDialer: &d, Config: tlsConf}
 		conn, err = td.DialContext(ctx, "tcp", addr)
 	} else {
 		conn, err = d.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
-		return classifyTransport(fmt.Errorf("smtp %s: %w", addr, err), "")
+		return classifySMTP(addr, "connect", err)
 	}
 	defer conn.Close()
+	// net/smtp has no context: the deadline bounds every read and write.
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -270,7 +332,12 @@ func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (
 	}
 	defer c.Close()
 	if s.TLS == SMTPTLSStartTLS {
-		if err := c.StartTLS(&tls.Config{ServerName: s.Host}); err != nil {
+		// Refuse to go on in plaintext: the password and the mail would
+		// cross the network unencrypted, which is what the setting forbids.
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return permanent(errtype.InvalidConfig, fmt.Errorf("smtp %s: server does not offer STARTTLS (notifications.smtp.tls is starttls)", addr))
+		}
+		if err := c.StartTLS(tlsConf); err != nil {
 			return classifySMTP(addr, "STARTTLS", err)
 		}
 	}
@@ -302,6 +369,10 @@ func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (
 	return nil
 }
 
+// classifySMTP types an SMTP failure: a 5xx reply is permanent (the server
+// will refuse again), a 4xx reply retryable; a certificate the worker does
+// not trust is a configuration problem no retry fixes; anything else
+// (refused, reset, timed out) is a transport failure, retryable.
 func classifySMTP(addr, stage string, err error) error {
 	e := fmt.Errorf("smtp %s: %s: %w", addr, stage, err)
 	var tp *textproto.Error
@@ -310,6 +381,17 @@ func classifySMTP(addr, stage string, err error) error {
 			return permanent(errtype.SMTPRejected, e)
 		}
 		return transient(errtype.SMTPTransient, e, 0)
+	}
+	var verr *tls.CertificateVerificationError
+	var uerr x509.UnknownAuthorityError
+	var herr x509.HostnameError
+	if errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) {
+		return permanent(errtype.InvalidConfig, e)
+	}
+	// net/smtp reports a PLAIN auth refused before sending (no TLS, not
+	// localhost) as a plain error: a configuration problem too.
+	if stage == "AUTH" && strings.Contains(err.Error(), "unencrypted connection") {
+		return permanent(errtype.InvalidConfig, e)
 	}
 	return classifyTransport(e, "")
 }
@@ -324,6 +406,9 @@ func (a *Activities) NotifyPush(ctx context.Context, req run.ActionRequest) (any
 	return a.notifyHTTP(ctx, req, "push")
 }
 
+// notifyHTTP posts one rendered message to the SMS or push provider. The
+// JSON body is the same for every provider; a provider with another shape
+// sits behind a small adapter (the usual arrangement for Twilio, FCM...).
 func (a *Activities) notifyHTTP(ctx context.Context, req run.ActionRequest, kind string) (any, error) {
 	var cfg NotificationConfig
 	if err := decodeConfig(req.Config, &cfg); err != nil {
@@ -347,11 +432,14 @@ func (a *Activities) notifyHTTP(ctx context.Context, req run.ActionRequest, kind
 	if len(to) == 0 {
 		return nil, invalidConfig("%s: want at least one", key)
 	}
-	payload := map[string]any{
-		"notification": cfg.Notification, key: to, "title": title, "body": body,
-		"message": body, "data": cfg.Data,
+	payload := map[string]any{"notification": cfg.Notification, key: to, "body": body}
+	if kind == "push" {
+		payload["title"] = title
+		if cfg.Data != nil {
+			payload["data"] = cfg.Data
+		}
 	}
-	return a.postJSON(ctx, req.IdempotencyKey, ep.URL, ep.Headers, nil, payload)
+	return a.postJSON(ctx, req.IdempotencyKey, "notifications."+kind, ep, nil, payload)
 }
 
 // NotifyCallback posts callback.body to the callback named by the
@@ -364,32 +452,31 @@ func (a *Activities) NotifyCallback(ctx context.Context, req run.ActionRequest) 
 	if a.notifications == nil {
 		return nil, notConfigured("notifications")
 	}
-	tag, _, _ := strings.Cut(cfg.Notification, ":")
+	tag, _, err := SplitNotification(cfg.Notification)
+	if err != nil {
+		return nil, invalidConfig("%v", err)
+	}
 	ep, ok := a.notifications.Callbacks[tag]
 	if !ok || ep.URL == "" {
-		return nil, notConfigured(fmt.Sprintf("notification callback %q", tag))
+		return nil, notConfigured(fmt.Sprintf("notification callback %q (notifications.callbacks.%s)", tag, tag))
 	}
 	var body any
 	var headers map[string]any
 	if cfg.Callback != nil {
 		body, headers = cfg.Callback.Body, cfg.Callback.Headers
 	}
-	return a.postJSON(ctx, req.IdempotencyKey, ep.URL, ep.Headers, headers, body)
+	return a.postJSON(ctx, req.IdempotencyKey, "notifications.callbacks."+tag, ep, headers, body)
 }
 
 // postJSON sends a POST through the http action, so that providers' errors
 // are classified exactly like webhooks' (429/5xx retryable, other 4xx not).
-func (a *Activities) postJSON(ctx context.Context, idemKey, url string, base map[string]string, extra map[string]any, body any) (any, error) {
+func (a *Activities) postJSON(ctx context.Context, idemKey, name string, ep Endpoint, extra map[string]any, body any) (any, error) {
 	h := map[string]any{}
-	for k, v := range base {
+	for k, v := range ep.Headers {
 		h[k] = v
 	}
 	for k, v := range extra {
 		h[k] = v
 	}
-	cfg := map[string]any{"method": "POST", "url": url, "headers": h}
-	if body != nil {
-		cfg["body"] = body
-	}
-	return a.HTTP(ctx, run.ActionRequest{Config: cfg, IdempotencyKey: idemKey})
+	return a.authedHTTP(ctx, name, ep.Auth, idemKey, map[string]any{"method": "POST", "url": ep.URL, "headers": h, "body": body})
 }
