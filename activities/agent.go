@@ -17,11 +17,14 @@ const TypeAgentRun = "agent.run"
 type Agent struct {
 	// URL is the API base, e.g. https://api.openai.com/v1; the action
 	// posts to URL/chat/completions.
-	URL     string
-	Model   string
-	APIKey  string
-	System  string
-	Timeout time.Duration
+	URL    string
+	Model  string
+	APIKey string
+	System string
+	// MaxTokens and Temperature are sent when set.
+	MaxTokens   int
+	Temperature *float64
+	Timeout     time.Duration
 }
 
 // WithAgents enables agent.run with these agents by name.
@@ -39,9 +42,10 @@ type AgentConfig struct {
 
 // AgentOutput is the output of agent.run.
 type AgentOutput struct {
-	Reply string         `json:"reply"`
-	Model string         `json:"model,omitempty"`
-	Usage map[string]any `json:"usage,omitempty"`
+	Reply        string         `json:"reply"`
+	Model        string         `json:"model,omitempty"`
+	FinishReason string         `json:"finishReason,omitempty"`
+	Usage        map[string]any `json:"usage,omitempty"`
 }
 
 // AgentRun sends one chat completion request. It goes through the http
@@ -53,7 +57,7 @@ func (a *Activities) AgentRun(ctx context.Context, req run.ActionRequest) (any, 
 	}
 	ag, ok := a.agents[cfg.Agent]
 	if !ok {
-		return nil, notConfigured(fmt.Sprintf("agent %q", cfg.Agent))
+		return nil, notConfigured(fmt.Sprintf("agent %q (agents.%s)", cfg.Agent, cfg.Agent))
 	}
 	if strings.TrimSpace(cfg.Prompt) == "" {
 		return nil, invalidConfig("prompt: must not be empty")
@@ -75,9 +79,16 @@ func (a *Activities) AgentRun(ctx context.Context, req run.ActionRequest) (any, 
 	if ag.APIKey != "" {
 		headers["Authorization"] = "Bearer " + ag.APIKey
 	}
+	body := map[string]any{"model": ag.Model, "messages": msgs}
+	if ag.MaxTokens > 0 {
+		body["max_tokens"] = ag.MaxTokens
+	}
+	if ag.Temperature != nil {
+		body["temperature"] = *ag.Temperature
+	}
 	hcfg := map[string]any{
 		"method": "POST", "url": strings.TrimRight(ag.URL, "/") + "/chat/completions",
-		"headers": headers, "body": map[string]any{"model": ag.Model, "messages": msgs},
+		"headers": headers, "body": body,
 	}
 	if ag.Timeout > 0 {
 		hcfg["timeout"] = ag.Timeout.String()
@@ -86,21 +97,23 @@ func (a *Activities) AgentRun(ctx context.Context, req run.ActionRequest) (any, 
 	if err != nil {
 		return nil, err
 	}
-	body, _ := res.(HTTPOutput).Body.(map[string]any)
+	reply, _ := res.(HTTPOutput).Body.(map[string]any)
 	var parsed struct {
 		Model   string `json:"model"`
 		Choices []struct {
 			Message struct {
 				Content string `json:"content"`
 			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
 		} `json:"choices"`
 		Usage map[string]any `json:"usage"`
 	}
-	raw, _ := json.Marshal(body)
-	if body == nil || json.Unmarshal(raw, &parsed) != nil || len(parsed.Choices) == 0 {
+	raw, _ := json.Marshal(reply)
+	if reply == nil || json.Unmarshal(raw, &parsed) != nil || len(parsed.Choices) == 0 {
 		// A 2xx without choices is a provider speaking another API: a
 		// retry would get the same answer.
 		return nil, invalidConfig("agent %q: response has no choices (is %s an OpenAI-compatible API?)", cfg.Agent, ag.URL)
 	}
-	return AgentOutput{Reply: parsed.Choices[0].Message.Content, Model: parsed.Model, Usage: parsed.Usage}, nil
+	c := parsed.Choices[0]
+	return AgentOutput{Reply: c.Message.Content, Model: parsed.Model, FinishReason: c.FinishReason, Usage: parsed.Usage}, nil
 }
