@@ -86,6 +86,12 @@ type Config struct {
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
+	// Notifications, Integrations and Agents configure the notification.*,
+	// action.execute and agent.run actions (config/notifications.go,
+	// config/integrations.go).
+	Notifications Notifications          `yaml:"notifications"`
+	Integrations  map[string]Integration `yaml:"integrations"`
+	Agents        map[string]Agent       `yaml:"agents"`
 }
 
 // Log configures the process logger.
@@ -222,4 +228,5 @@ func (c *Config) setDefaults() {
 	if c.Store.Driver == StoreSQLite {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
 	}
+	c.Notifications.setDefaults()
 }

@@ -93,6 +93,37 @@ var actionTypes = map[string]actionType{
 		allowed:  []string{"storage", "from", "to"},
 		required: []string{"storage", "from", "to"},
 	},
+	// notification.*, action.execute, agent.run: checks in apps.go.
+	"notification.email": {
+		allowed:  []string{"notification", "recipients", "subject", "template", "variables"},
+		required: []string{"notification", "recipients"},
+		check:    checkNotification("recipients", "template", "variables"),
+	},
+	"notification.sms": {
+		allowed:  []string{"notification", "recipients", "body", "variables"},
+		required: []string{"notification", "recipients"},
+		check:    checkNotification("recipients", "body", "variables"),
+	},
+	"notification.push": {
+		allowed:  []string{"notification", "device_tokens", "title", "body", "data", "variables"},
+		required: []string{"notification", "device_tokens"},
+		check:    checkNotification("device_tokens", "title", "body", "data", "variables"),
+	},
+	"notification.callback": {
+		allowed:  []string{"notification", "callback"},
+		required: []string{"notification", "callback"},
+		check:    checkCallback,
+	},
+	"action.execute": {
+		allowed:  []string{"app", "operation", "input"},
+		required: []string{"app", "operation"},
+		check:    checkAppAction,
+	},
+	"agent.run": {
+		allowed:  []string{"agent", "prompt", "data"},
+		required: []string{"agent", "prompt"},
+		check:    checkAgent,
+	},
 }
 
 // actionAliases maps Ductape's log.<level> types to log with that level.

@@ -180,6 +180,10 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 // and RabbitMQ are optional: without them the actions that need them fail
 // at once with a non-retryable "not configured" error.
 func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activities, func(), error) {
+	appOpts, err := appOptions(cfg) // notification.*, action.execute, agent.run (apps.go)
+	if err != nil {
+		return nil, nil, err
+	}
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
 		return nil, nil, err
@@ -188,10 +192,10 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []activities.Option{
+	opts := append([]activities.Option{
 		activities.WithLogger(logger.With("component", "actions")),
 		activities.WithKafka(cfg.Kafka.Brokers, kc.transport),
-	}
+	}, appOpts...)
 	if cfg.RabbitMQ.URL != "" {
 		opts = append(opts, activities.WithRabbitMQ(cfg.RabbitMQ.URL))
 	}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/trigger"
+)
+
+// appOptions turns the notifications, integrations and agents sections
+// into the options of the notification.*, action.execute and agent.run
+// actions. Only what is configured is enabled: the others fail with a
+// non-retryable "not configured" error.
+func appOptions(cfg *config.Config) ([]activities.Option, error) {
+	var opts []activities.Option
+	sec := &secrets{}
+	n := cfg.Notifications
+	if n.SMTP.Host != "" || len(n.Templates) > 0 || n.SMS.URL != "" || n.Push.URL != "" || len(n.Callbacks) > 0 {
+		an, err := notifications(n, sec)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, activities.WithNotifications(an))
+	}
+	if len(cfg.Integrations) > 0 {
+		apps := map[string]activities.Integration{}
+		for name, in := range cfg.Integrations {
+			ops := map[string]activities.Operation{}
+			for opName, op := range in.Operations {
+				ops[opName] = activities.Operation{Method: op.Method, Path: op.Path, Headers: op.Headers, Query: op.Query, Body: op.Body}
+			}
+			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: sec.auth("integrations."+name+".auth", in.Auth), Operations: ops}
+		}
+		opts = append(opts, activities.WithIntegrations(apps))
+	}
+	if len(cfg.Agents) > 0 {
+		agents := map[string]activities.Agent{}
+		for name, ag := range cfg.Agents {
+			agents[name] = activities.Agent{
+				URL: ag.URL, Model: ag.Model, APIKey: sec.value("agents."+name+".apiKey", ag.APIKey), System: ag.System,
+				MaxTokens: ag.MaxTokens, Temperature: ag.Temperature, Timeout: ag.Timeout,
+			}
+		}
+		opts = append(opts, activities.WithAgents(agents))
+	}
+	if sec.err != nil {
+		return nil, sec.err
+	}
+	return opts, nil
+}
+
+func notifications(n config.Notifications, sec *secrets) (activities.Notifications, error) {
+	s := n.SMTP
+	out := activities.Notifications{
+		SMTP: activities.SMTPSettings{
+			Host: s.Host, Port: s.Port, Username: s.Username, Password: sec.value("notifications.smtp.password", s.Password),
+			From: s.From, TLS: s.TLS, Timeout: s.Timeout,
+		},
+		Templates: map[string]map[string]activities.MessageTemplate{},
+		SMS:       provider("notifications.sms", n.SMS, sec),
+		Push:      provider("notifications.push", n.Push, sec),
+		Callbacks: map[string]activities.Endpoint{},
+	}
+	if s.CAFile != "" || s.InsecureSkipVerify {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.InsecureSkipVerify} //nolint:gosec // opt-in, for test servers
+		if s.CAFile != "" {
+			pem, err := os.ReadFile(s.CAFile)
+			if err != nil {
+				return out, fmt.Errorf("notifications.smtp.caFile: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return out, fmt.Errorf("notifications.smtp.caFile: no PEM certificate in %s", s.CAFile)
+			}
+		}
+		out.SMTP.TLSConfig = tc
+	}
+	for tag, msgs := range n.Templates {
+		out.Templates[tag] = map[string]activities.MessageTemplate{}
+		for msg, t := range msgs {
+			out.Templates[tag][msg] = activities.MessageTemplate{Subject: t.Subject, Body: t.Body, HTML: t.HTML}
+		}
+	}
+	for name, p := range n.Callbacks {
+		out.Callbacks[name] = provider("notifications.callbacks."+name, p, sec)
+	}
+	return out, nil
+}
+
+func provider(field string, p config.Provider, sec *secrets) activities.Endpoint {
+	return activities.Endpoint{URL: p.URL, Headers: p.Headers, Auth: sec.auth(field+".auth", p.Auth)}
+}
+
+// envRef is a whole value "${NAME}": the secret lives in the environment
+// variable NAME, not in the file. Named sections (integrations, agents,
+// callbacks) have no TRIGGERD_* override, so this is how their secrets stay
+// out of the config.
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// secrets resolves ${NAME} references, keeping the first failure.
+type secrets struct{ err error }
+
+func (s *secrets) value(field, v string) string {
+	m := envRef.FindStringSubmatch(v)
+	if m == nil {
+		return v
+	}
+	val, ok := os.LookupEnv(m[1])
+	if !ok && s.err == nil {
+		s.err = fmt.Errorf("%s: environment variable %s is not set", field, m[1])
+	}
+	return val
+}
+
+func (s *secrets) auth(field string, a config.Auth) activities.IntegrationAuth {
+	return activities.IntegrationAuth{
+		Type: a.Type, Token: s.value(field+".token", a.Token), Username: a.Username,
+		Password: s.value(field+".password", a.Password), Header: a.Header, Key: s.value(field+".key", a.Key),
+		TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: s.value(field+".clientSecret", a.ClientSecret), Scopes: a.Scopes,
+	}
+}
+
+// appReferences lists the actions of defs that name a notification
+// template, callback, integration operation or agent that cfg does not
+// configure, each as "file: trigger "tag": field: reason". Only names
+// written literally are checked; a templated name is known at run time.
+func appReferences(cfg *config.Config, defs []trigger.Definition) []string {
+	var out []string
+	for _, d := range defs {
+		for i, act := range d.Actions {
+			lit := func(key string) (string, bool) {
+				s, ok := act.Config[key].(string)
+				return s, ok && s != "" && !strings.Contains(s, "{{")
+			}
+			report := func(key, format string, args ...any) {
+				out = append(out, fmt.Sprintf("%s: trigger %q: actions[%d].config.%s: %s", d.File, d.Tag, i, key, fmt.Sprintf(format, args...)))
+			}
+			switch act.Type {
+			case activities.TypeNotifyEmail, activities.TypeNotifySMS, activities.TypeNotifyPush:
+				if name, ok := lit("notification"); ok && !cfg.Notifications.HasTemplate(name) {
+					tag, msg, _ := strings.Cut(name, ":")
+					report("notification", "no template %q in the config (notifications.templates.%s.%s)", name, tag, msg)
+				}
+			case activities.TypeNotifyCallback:
+				if name, ok := lit("notification"); ok {
+					tag, _, _ := strings.Cut(name, ":")
+					if _, found := cfg.Notifications.Callbacks[tag]; !found {
+						report("notification", "no callback %q in the config (notifications.callbacks.%s)", tag, tag)
+					}
+				}
+			case activities.TypeAppAction:
+				app, okApp := lit("app")
+				op, okOp := lit("operation")
+				if okApp && okOp {
+					if err := cfg.AppOperation(app, op); err != nil {
+						report("operation", "%v", err)
+					}
+				}
+			case activities.TypeAgentRun:
+				if name, ok := lit("agent"); ok {
+					if _, found := cfg.Agents[name]; !found {
+						report("agent", "no agent %q in the config (agents.%s)", name, name)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// printAppReferences prints appReferences and returns their count; it
+// needs both a valid config and a valid set.
+func (a *app) printAppReferences(cfg *config.Config, set *trigger.Set) int {
+	if cfg == nil || set == nil {
+		return 0
+	}
+	refs := appReferences(cfg, set.Definitions())
+	for _, r := range refs {
+		fmt.Fprintln(a.stderr, r)
+	}
+	return len(refs)
+}

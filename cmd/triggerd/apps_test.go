@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/triggerd/triggerd/config"
+)
+
+const appsConfig = `
+kafka: {brokers: [127.0.0.1:9092], topics: [orders]}
+notifications:
+  smtp: {host: 127.0.0.1, port: 1025, tls: none, from: orders@shop.example}
+  callbacks: {webhooks: {url: "http://127.0.0.1:1/hooks"}}
+  templates:
+    order-emails:
+      confirmation: {subject: "Order #{{orderNumber}}", body: "Thanks"}
+integrations:
+  stripe:
+    baseUrl: http://127.0.0.1:1/v1
+    auth: {type: bearer, token: "${TEST_STRIPE_KEY}"}
+    operations: {refund-payment: {path: /refunds}}
+agents:
+  support-agent: {url: "http://127.0.0.1:1/v1", model: local}
+`
+
+func TestValidateChecksAppReferences(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	trig := filepath.Join(dir, "t.yaml")
+	if err := os.WriteFile(cfg, []byte(appsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trig, []byte(`
+tag: orders
+tables: [orders]
+events: [afterInsert]
+actions:
+  - {type: notification.email, config: {notification: "order-emails:confirmation", recipients: a@b.c}}
+  - {type: notification.email, config: {notification: "order-emails:refund", recipients: a@b.c}}
+  - {type: notification.email, config: {notification: "{{record.kind}}:x", recipients: a@b.c}}
+  - {type: notification.callback, config: {notification: "hooks:created", callback: {body: {}}}}
+  - {type: action.execute, config: {app: stripe, operation: refund-payment}}
+  - {type: action.execute, config: {app: stripe, operation: charge}}
+  - {type: action.execute, config: {app: paypal, operation: refund}}
+  - {type: agent.run, config: {agent: sales-agent, prompt: hi}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "validate", "--config", cfg, "--triggers", trig)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := []string{
+		`trigger "orders": actions[1].config.notification: no template "order-emails:refund" in the config (notifications.templates.order-emails.refund)`,
+		`actions[3].config.notification: no callback "hooks" in the config (notifications.callbacks.hooks)`,
+		`actions[5].config.operation: integration "stripe" has no operation "charge"`,
+		`actions[6].config.operation: no integration "paypal"`,
+		`actions[7].config.agent: no agent "sales-agent" in the config (agents.sales-agent)`,
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("missing %q in:\n%s", w, errOut)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(errOut), "\n") + 1; n != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", n, len(want), errOut)
+	}
+}
+
+func TestAppOptionsResolveEnvSecrets(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(appsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = appOptions(cfg)
+	if err == nil || !strings.Contains(err.Error(), "integrations.stripe.auth.token: environment variable TEST_STRIPE_KEY is not set") {
+		t.Fatalf("missing env secret: %v", err)
+	}
+	t.Setenv("TEST_STRIPE_KEY", "sk_test")
+	opts, err := appOptions(cfg)
+	if err != nil || len(opts) != 3 {
+		t.Fatalf("options: %d, %v", len(opts), err)
+	}
+
+	cfg.Notifications.SMTP.TLS = config.SMTPTLSStartTLS
+	cfg.Notifications.SMTP.CAFile = p // not PEM
+	if _, err := appOptions(cfg); err == nil || !strings.Contains(err.Error(), "notifications.smtp.caFile: no PEM certificate") {
+		t.Fatalf("bad CA file: %v", err)
+	}
+}

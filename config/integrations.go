@@ -1,0 +1,121 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Integration is an app of the action.execute action, Ductape's
+// Trigger.action.execute('stripe', 'refund-payment', {...}):
+//
+//	integrations:
+//	  stripe:
+//	    baseUrl: https://api.stripe.com/v1
+//	    auth: {type: bearer, token: "sk_live_…"}
+//	    operations:
+//	      refund-payment:
+//	        method: POST
+//	        path: /refunds
+//	        body: {payment_intent: "{{paymentIntentId}}", amount: "{{amount}}"}
+//
+// Placeholders in path, headers, query and body name the action's input.
+type Integration struct {
+	BaseURL    string               `yaml:"baseUrl"`
+	Auth       Auth                 `yaml:"auth"`
+	Operations map[string]Operation `yaml:"operations"`
+}
+
+// Operation maps a named operation to one HTTP request. Without body, the
+// input is the body of requests that have one.
+type Operation struct {
+	Method  string            `yaml:"method"`
+	Path    string            `yaml:"path"`
+	Headers map[string]string `yaml:"headers"`
+	Query   map[string]string `yaml:"query"`
+	Body    any               `yaml:"body"`
+}
+
+// Agent is an LLM of agent.run behind an OpenAI-compatible chat
+// completions API (URL is the API base; the action posts to
+// URL/chat/completions):
+//
+//	agents:
+//	  support-agent: {url: https://api.openai.com/v1, model: gpt-4o-mini, apiKey: "sk-…"}
+type Agent struct {
+	URL         string        `yaml:"url"`
+	Model       string        `yaml:"model"`
+	APIKey      string        `yaml:"apiKey"`
+	System      string        `yaml:"system"`
+	MaxTokens   int           `yaml:"maxTokens"`
+	Temperature *float64      `yaml:"temperature"`
+	Timeout     time.Duration `yaml:"timeout"`
+}
+
+var operationMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+func (c *Config) validateApps(v *validator) {
+	c.Notifications.validate(v)
+	for _, name := range slices.Sorted(maps.Keys(c.Integrations)) {
+		in := c.Integrations[name]
+		field := "integrations." + name
+		v.httpURL(field+".baseUrl", in.BaseURL)
+		v.auth(field+".auth", in.Auth)
+		if len(in.Operations) == 0 {
+			v.add(field+".operations", "must name at least one operation")
+		}
+		for _, opName := range slices.Sorted(maps.Keys(in.Operations)) {
+			op := in.Operations[opName]
+			of := field + ".operations." + opName
+			if op.Method != "" {
+				v.oneOf(of+".method", strings.ToUpper(op.Method), operationMethods...)
+			}
+			if !strings.HasPrefix(op.Path, "/") {
+				v.add(of+".path", "must start with /, got %q", op.Path)
+			}
+			v.placeholders(of+".path", op.Path)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Agents)) {
+		ag := c.Agents[name]
+		field := "agents." + name
+		v.httpURL(field+".url", ag.URL)
+		v.required(field+".model", ag.Model)
+		if ag.MaxTokens < 0 {
+			v.add(field+".maxTokens", "must not be negative, got %d", ag.MaxTokens)
+		}
+		if ag.Temperature != nil && (*ag.Temperature < 0 || *ag.Temperature > 2) {
+			v.add(field+".temperature", "must be 0..2, got %g", *ag.Temperature)
+		}
+		if ag.Timeout < 0 {
+			v.add(field+".timeout", "must not be negative, got %s", ag.Timeout)
+		}
+	}
+}
+
+// httpURL checks an absolute http(s) URL. A bad URL's text is not quoted:
+// it may hold credentials.
+func (v *validator) httpURL(field, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case s == "":
+		v.add(field, "must not be empty")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		v.add(field, "must be an absolute http or https URL")
+	}
+}
+
+// AppOperation reports whether the integration app has the operation.
+func (c *Config) AppOperation(app, op string) error {
+	in, ok := c.Integrations[app]
+	if !ok {
+		return fmt.Errorf("no integration %q in the config (integrations.%s)", app, app)
+	}
+	if _, ok := in.Operations[op]; !ok {
+		return fmt.Errorf("integration %q has no operation %q (integrations.%s.operations.%s)", app, op, app, op)
+	}
+	return nil
+}
