@@ -10,7 +10,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -19,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,37 +42,6 @@ func smtpServer(t *testing.T) SMTPSettings {
 	p, err := strconv.Atoi(port)
 	require.NoError(t, err)
 	return SMTPSettings{Host: host, Port: p, From: "orders@shop.example", TLS: SMTPTLSNone}
-}
-
-// mailboxMessage is one message of the test server's MailHog-style API.
-type mailboxMessage struct {
-	To      []string `json:"To"`
-	Content struct {
-		Headers map[string][]string `json:"Headers"`
-		Body    string              `json:"Body"`
-	} `json:"Content"`
-}
-
-// mailbox returns the messages of the shared test server addressed to rcpt
-// (other tests use the same server; each uses its own recipients).
-func mailbox(t *testing.T, rcpt string) []mailboxMessage {
-	t.Helper()
-	resp, err := http.Get(testenv.SMTPAPI(t) + "/api/v2/messages")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var page struct {
-		Items []mailboxMessage `json:"items"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
-	var out []mailboxMessage
-	for _, m := range page.Items {
-		for _, to := range m.To {
-			if strings.EqualFold(to, rcpt) {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
 }
 
 func uniqueAddr(t *testing.T, local string) string {
@@ -103,7 +70,7 @@ func TestNotifyEmailDeliversRenderedTemplate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, email.MessageID, out2.(EmailOutput).MessageID)
 
-	msgs := mailbox(t, rcpt)
+	msgs := testenv.Mailbox(t, rcpt)
 	require.Len(t, msgs, 2)
 	for _, m := range msgs {
 		h := m.Content.Headers
@@ -131,7 +98,7 @@ func TestNotifyEmailSubjectStringOverridesTemplate(t *testing.T) {
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "Order Cancelled #A-7", out.(EmailOutput).Subject)
-	msgs := mailbox(t, rcpt)
+	msgs := testenv.Mailbox(t, rcpt)
 	require.Len(t, msgs, 1)
 	require.Equal(t, []string{"Order Cancelled #A-7"}, msgs[0].Content.Headers["Subject"])
 }

@@ -1,0 +1,413 @@
+// Package ecommerce_test runs the e-commerce example end to end: the built
+// triggerd binary (worker and ingest in one process, `triggerd run`) with
+// this directory's config.yaml and triggers.yaml, against the real Kafka,
+// Temporal, Redis, RabbitMQ, PostgreSQL and SMTP server that
+// scripts/services/up.sh starts, and a Stripe stand-in on httptest.
+package ecommerce_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/triggerd/triggerd/internal/testenv"
+	"github.com/triggerd/triggerd/run"
+)
+
+// item is one line of an order, as the orders table stores it (JSON).
+type item struct {
+	SKU string `json:"sku"`
+	Qty int    `json:"qty"`
+}
+
+// inventoryInput is what the triggers pass to the inventory workflows.
+type inventoryInput struct {
+	OrderID any    `json:"orderId"`
+	Items   []item `json:"items"`
+}
+
+// inventory is the shop's own code: the update-inventory and
+// restore-inventory workflows and their activity on PostgreSQL.
+type inventory struct {
+	pool  *pgxpool.Pool
+	table string
+}
+
+func (inv *inventory) AdjustStock(ctx context.Context, items []item, sign int) (int, error) {
+	n := 0
+	for _, it := range items {
+		tag, err := inv.pool.Exec(ctx, fmt.Sprintf(`UPDATE %q SET quantity = quantity + $1 WHERE sku = $2`, inv.table), sign*it.Qty, it.SKU)
+		if err != nil {
+			return n, err
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}
+
+func adjust(ctx workflow.Context, in inventoryInput, sign int) (map[string]any, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	var n int
+	if err := workflow.ExecuteActivity(ctx, "AdjustStock", in.Items, sign).Get(ctx, &n); err != nil {
+		return nil, err
+	}
+	return map[string]any{"orderId": in.OrderID, "lines": n}, nil
+}
+
+func updateInventory(ctx workflow.Context, in inventoryInput) (map[string]any, error) {
+	return adjust(ctx, in, -1)
+}
+
+func restoreInventory(ctx workflow.Context, in inventoryInput) (map[string]any, error) {
+	return adjust(ctx, in, +1)
+}
+
+// stripe is a stand-in for POST /v1/refunds that records each request.
+type stripe struct {
+	mu   sync.Mutex
+	reqs []stripeRequest
+}
+
+type stripeRequest struct {
+	Path, Auth, IdempotencyKey string
+	Body                       map[string]any
+}
+
+func (s *stripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	_ = json.Unmarshal(b, &body)
+	s.mu.Lock()
+	s.reqs = append(s.reqs, stripeRequest{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
+	n := len(s.reqs)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"id":"re_%d","object":"refund","status":"succeeded","amount":%v}`, n, body["amount"])
+}
+
+func (s *stripe) requests() []stripeRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]stripeRequest(nil), s.reqs...)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// setup holds the per-test names and clients.
+type setup struct {
+	suffix, topic, dlq, queue, taskQueue, stockTable string
+	brokers                                          []string
+	temporal                                         client.Client
+	redis                                            *redis.Client
+	amqp                                             *amqp.Channel
+	pg                                               *pgxpool.Pool
+	stripe                                           *stripe
+	stripeURL                                        string
+}
+
+func newSetup(t *testing.T) *setup {
+	ctx := context.Background()
+	s := &setup{suffix: strconv.FormatInt(time.Now().UnixNano(), 36), stripe: &stripe{}}
+	s.topic, s.dlq = "shop-"+s.suffix+".public.orders", "shop-"+s.suffix+".dlq"
+	s.queue, s.taskQueue, s.stockTable = "warehouse-queue-"+s.suffix, "ecommerce-inventory-"+s.suffix, "stock_"+s.suffix
+	s.brokers = strings.Split(testenv.KafkaBrokers(t), ",")
+
+	tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
+	s.temporal = tc
+
+	s.redis = redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
+	t.Cleanup(func() { _ = s.redis.Close() })
+
+	conn, err := amqp.Dial(testenv.RabbitMQURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	s.amqp, err = conn.Channel()
+	require.NoError(t, err)
+	_, err = s.amqp.QueueDeclare(s.queue, false, true, false, false, nil)
+	require.NoError(t, err)
+
+	s.pg, err = pgxpool.New(ctx, testenv.PostgresDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(s.pg.Close)
+	_, err = s.pg.Exec(ctx, fmt.Sprintf(`CREATE TABLE %q (sku text PRIMARY KEY, quantity int NOT NULL);
+		INSERT INTO %q VALUES ('MUG-1', 10), ('TEA-9', 5)`, s.stockTable, s.stockTable))
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = s.pg.Exec(context.Background(), fmt.Sprintf(`DROP TABLE %q`, s.stockTable)) })
+
+	kc, err := kafka.Dial("tcp", s.brokers[0])
+	require.NoError(t, err)
+	defer kc.Close()
+	ctrl, err := kc.Controller()
+	require.NoError(t, err)
+	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	require.NoError(t, err)
+	defer cc.Close()
+	require.NoError(t, cc.CreateTopics(
+		kafka.TopicConfig{Topic: s.topic, NumPartitions: 2, ReplicationFactor: 1},
+		kafka.TopicConfig{Topic: s.dlq, NumPartitions: 1, ReplicationFactor: 1}))
+
+	srv := httptest.NewServer(s.stripe)
+	t.Cleanup(srv.Close)
+	s.stripeURL = srv.URL + "/v1"
+	return s
+}
+
+// startInventoryWorker runs the shop's inventory workflows.
+func (s *setup) startInventoryWorker(t *testing.T) {
+	w := worker.New(s.temporal, s.taskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(updateInventory, workflow.RegisterOptions{Name: "update-inventory"})
+	w.RegisterWorkflowWithOptions(restoreInventory, workflow.RegisterOptions{Name: "restore-inventory"})
+	w.RegisterActivityWithOptions((&inventory{pool: s.pg, table: s.stockTable}).AdjustStock, activity.RegisterOptions{Name: "AdjustStock"})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+}
+
+// startTriggerd builds the binary and runs `triggerd run` with the
+// example's files. The shared services get per-test names: environment
+// overrides for the keys that have them, and the few names written in the
+// example's files (queue, task queue, Stripe's URL) replaced in a copy.
+func (s *setup) startTriggerd(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "triggerd")
+	build := exec.Command("go", "build", "-o", bin, "github.com/triggerd/triggerd/cmd/triggerd")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run(), "go build")
+
+	replace := strings.NewReplacer(
+		"rabbitmq:warehouse-queue", "rabbitmq:"+s.queue,
+		"taskQueue: ecommerce-inventory", "taskQueue: "+s.taskQueue,
+		"http://127.0.0.1:12111/v1", s.stripeURL,
+	)
+	for _, f := range []string{"config.yaml", "triggers.yaml"} {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(replace.Replace(string(b))), 0o600))
+	}
+	cmd := exec.Command(bin, "run", "--config", filepath.Join(dir, "config.yaml"))
+	cmd.Env = append(os.Environ(),
+		"STRIPE_SECRET_KEY=sk_test_"+s.suffix,
+		"TRIGGERD_KAFKA_BROKERS="+strings.Join(s.brokers, ","),
+		"TRIGGERD_KAFKA_TOPICS="+s.topic,
+		"TRIGGERD_KAFKA_DLQ_TOPIC="+s.dlq,
+		"TRIGGERD_KAFKA_GROUP_ID=ecommerce-"+s.suffix,
+		"TRIGGERD_TEMPORAL_ADDRESS="+testenv.TemporalAddress(t),
+		"TRIGGERD_TEMPORAL_TASK_QUEUE=ecommerce-"+s.suffix,
+		"TRIGGERD_REDIS_ADDR="+testenv.RedisAddr(t),
+		"TRIGGERD_RABBITMQ_URL="+testenv.RabbitMQURL(t),
+		"TRIGGERD_API_LISTEN="+freePort(t),
+		"TRIGGERD_TRIGGERS_PATH="+filepath.Join(dir, "triggers.yaml"),
+		"TRIGGERD_DATA_DIR="+dir,
+		"TRIGGERD_LOG_LEVEL=warn",
+	)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+}
+
+func (s *setup) publish(t *testing.T, events ...map[string]any) {
+	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Topic: s.topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.Hash{}}
+	defer w.Close()
+	var msgs []kafka.Message
+	for _, ev := range events {
+		b, err := json.Marshal(ev)
+		require.NoError(t, err)
+		rec := ev["record"].(map[string]any)
+		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint(rec["id"])), Value: b})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+}
+
+// result waits for the run of tag for eventID and returns its result.
+func (s *setup) result(t *testing.T, tag, eventID string) run.Result {
+	id := run.WorkflowID(tag, eventID)
+	ctx := context.Background()
+	eventually(t, "run "+id+" to start", func() bool {
+		_, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			t.Fatalf("describe %s: %v", id, err)
+		}
+		return err == nil
+	})
+	var res run.Result
+	require.NoError(t, s.temporal.GetWorkflow(ctx, id, "").Get(ctx, &res), "run %s", id)
+	return res
+}
+
+// outputs maps each action's name to its output, after checking every
+// action succeeded.
+func outputs(t *testing.T, res run.Result) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, a := range res.Actions {
+		require.Equal(t, run.StatusSucceeded, a.Status, "action %s: %s", a.Name, a.Error)
+		m, _ := a.Output.(map[string]any)
+		out[a.Name] = m
+	}
+	return out
+}
+
+func (s *setup) stock(t *testing.T) map[string]int {
+	rows, err := s.pg.Query(context.Background(), fmt.Sprintf(`SELECT sku, quantity FROM %q`, s.stockTable))
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var sku string
+		var q int
+		require.NoError(t, rows.Scan(&sku, &q))
+		out[sku] = q
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// TestEcommerce places an order, then cancels it, and checks every effect
+// of both triggers.
+func TestEcommerce(t *testing.T) {
+	testenv.SMTPAPI(t)
+	s := newSetup(t)
+	s.startInventoryWorker(t)
+	s.startTriggerd(t)
+	ctx := context.Background()
+
+	orderID := time.Now().UnixNano() % 1_000_000_000
+	customer := "ada-" + s.suffix + "@shop.example"
+	order := map[string]any{
+		"id": orderID, "order_number": "A-" + s.suffix, "status": "confirmed", "customer_email": customer,
+		"total": 129.9, "items": []any{map[string]any{"sku": "MUG-1", "qty": 2}, map[string]any{"sku": "TEA-9", "qty": 1}},
+		"shipping_address": "1 Analytical Row, London", "shipping_priority": "express",
+		"payment_intent_id": "pi_" + s.suffix,
+	}
+	placed, cancelled := "ev-placed-"+s.suffix, "ev-cancelled-"+s.suffix
+	s.publish(t, map[string]any{
+		"id": placed, "table": "public.orders", "operation": "insert", "database": "shop",
+		"timestamp": time.Now().UTC().Format(time.RFC3339), "record": order,
+	})
+
+	// process-new-order
+	res := s.result(t, "process-new-order", placed)
+	require.Equal(t, run.StatusSucceeded, res.Status)
+	out := outputs(t, res)
+	require.Len(t, out, 5)
+
+	mails := testenv.Mailbox(t, customer)
+	require.Len(t, mails, 1)
+	m := mails[0]
+	require.Equal(t, []string{"Order Confirmation #A-" + s.suffix}, m.Content.Headers["Subject"])
+	require.Equal(t, []string{out["send-confirmation-email"]["messageId"].(string)}, m.Content.Headers["Message-ID"])
+	require.Contains(t, m.Content.Body, "Thank you for your order A-"+s.suffix)
+	require.Contains(t, m.Content.Body, "Total: 129.9")
+	require.Contains(t, m.Content.Body, `"sku":"MUG-1"`)
+
+	// The dispatched inventory workflow outlives the run: wait for its own
+	// result, then for the stock it reserved.
+	child := out["update-inventory"]["workflowId"].(string)
+	var reserved map[string]any
+	require.NoError(t, s.temporal.GetWorkflow(ctx, child, "").Get(ctx, &reserved))
+	require.EqualValues(t, 2, reserved["lines"])
+	require.Equal(t, map[string]int{"MUG-1": 8, "TEA-9": 4}, s.stock(t))
+
+	msg, ok, err := s.amqp.Get(s.queue, true)
+	require.NoError(t, err)
+	require.True(t, ok, "a message on %s", s.queue)
+	var warehouse map[string]any
+	require.NoError(t, json.Unmarshal(msg.Body, &warehouse))
+	require.Equal(t, map[string]any{"type": "new-order", "orderId": float64(orderID), "shippingAddress": "1 Analytical Row, London", "priority": "express"}, warehouse)
+
+	key := fmt.Sprintf("order:%d", orderID)
+	cached, err := s.redis.Get(ctx, key).Result()
+	require.NoError(t, err)
+	var cachedOrder map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cached), &cachedOrder))
+	require.Equal(t, "A-"+s.suffix, cachedOrder["order_number"])
+	ttl, err := s.redis.TTL(ctx, key).Result()
+	require.NoError(t, err)
+	require.True(t, ttl > 0 && ttl <= 86400*time.Second, "ttl %s", ttl)
+
+	// process-order-cancellation
+	was := order
+	now := map[string]any{}
+	for k, v := range order {
+		now[k] = v
+	}
+	now["status"] = "cancelled"
+	s.publish(t, map[string]any{
+		"id": cancelled, "table": "public.orders", "operation": "update", "database": "shop",
+		"timestamp": time.Now().UTC().Format(time.RFC3339), "record": now, "previousRecord": was,
+	})
+	res = s.result(t, "process-order-cancellation", cancelled)
+	require.Equal(t, run.StatusSucceeded, res.Status)
+	out = outputs(t, res)
+
+	refunds := s.stripe.requests()
+	require.Len(t, refunds, 1)
+	require.Equal(t, stripeRequest{
+		Path: "/v1/refunds", Auth: "Bearer sk_test_" + s.suffix,
+		IdempotencyKey: run.WorkflowID("process-order-cancellation", cancelled) + "/refund-payment",
+		Body:           map[string]any{"payment_intent": "pi_" + s.suffix, "amount": 129.9, "reason": "requested_by_customer"},
+	}, refunds[0])
+	refundID := out["refund-payment"]["body"].(map[string]any)["id"].(string)
+	require.Equal(t, "re_1", refundID)
+
+	mails = testenv.Mailbox(t, customer)
+	require.Len(t, mails, 2)
+	m = mails[0] // newest first
+	require.Equal(t, []string{"Order Cancelled #A-" + s.suffix}, m.Content.Headers["Subject"])
+	require.Contains(t, m.Content.Body, "Refund: re_1")
+
+	restored := out["restore-inventory"]["result"].(map[string]any)
+	require.EqualValues(t, 2, restored["lines"])
+	require.Equal(t, map[string]int{"MUG-1": 10, "TEA-9": 5}, s.stock(t))
+
+	require.Equal(t, int64(0), s.redis.Exists(ctx, key).Val(), "cached order dropped")
+}
