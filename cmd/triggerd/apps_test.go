@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/trigger"
 )
 
 const appsConfig = `
@@ -94,4 +95,56 @@ func TestAppOptionsResolveEnvSecrets(t *testing.T) {
 	if _, err := appOptions(cfg); err == nil || !strings.Contains(err.Error(), "notifications.smtp.caFile: no PEM certificate") {
 		t.Fatalf("bad CA file: %v", err)
 	}
+}
+
+// TestActionDocsExamples checks that every YAML example of the
+// notification, action.execute and agent.run sections of docs/actions.md
+// is valid: config sections load, action lists validate as a trigger's.
+func TestActionDocsExamples(t *testing.T) {
+	b, err := os.ReadFile("../../docs/actions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "\n## notification.")
+	if start < 0 {
+		t.Fatal("no notification section in docs/actions.md")
+	}
+	blocks := strings.Split(doc[start:], "```yaml\n")[1:]
+	var configs, actions int
+	for i, blk := range blocks {
+		yml := blk[:strings.Index(blk, "```")]
+		switch {
+		case strings.HasPrefix(yml, "- "):
+			actions++
+			def := "tag: docs\ntables: [orders]\nevents: [afterInsert]\nactions:\n" + indent(yml)
+			defs, err := trigger.Parse([]byte(def), "actions.md")
+			if err == nil {
+				_, err = trigger.NewSet(defs)
+			}
+			if err != nil {
+				t.Errorf("example %d:\n%s\n%v", i, yml, err)
+			}
+		default:
+			configs++
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte("kafka: {brokers: [127.0.0.1:9092], topics: [t]}\n"+yml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.Load(p, nil); err != nil {
+				t.Errorf("config example %d:\n%s\n%v", i, yml, err)
+			}
+		}
+	}
+	if configs < 3 || actions < 6 {
+		t.Errorf("found %d config and %d action examples", configs, actions)
+	}
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
