@@ -30,6 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -39,6 +40,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/workflows"
 )
 
 // item is one line of an order, as the orders table stores it (JSON).
@@ -89,10 +91,14 @@ func restoreInventory(ctx workflow.Context, in inventoryInput) (map[string]any, 
 	return adjust(ctx, in, +1)
 }
 
-// stripe is a stand-in for POST /v1/refunds that records each request.
+// stripe is a stand-in for POST /v1/refunds that records each request. Like
+// Stripe, it creates one refund per Idempotency-Key and answers a repeated
+// key with the same refund. Its first answer is a 503, as a flaky API's
+// would be: the action is retried, with the same key.
 type stripe struct {
-	mu   sync.Mutex
-	reqs []stripeRequest
+	mu      sync.Mutex
+	reqs    []stripeRequest
+	refunds map[string]string // idempotency key → refund id
 }
 
 type stripeRequest struct {
@@ -104,12 +110,21 @@ func (s *stripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	_ = json.Unmarshal(b, &body)
+	key := r.Header.Get("Idempotency-Key")
 	s.mu.Lock()
-	s.reqs = append(s.reqs, stripeRequest{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
-	n := len(s.reqs)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.reqs = append(s.reqs, stripeRequest{r.URL.Path, r.Header.Get("Authorization"), key, body})
+	if len(s.reqs) == 1 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	id, ok := s.refunds[key]
+	if !ok {
+		id = fmt.Sprintf("re_%d", len(s.refunds)+1)
+		s.refunds[key] = id
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"id":"re_%d","object":"refund","status":"succeeded","amount":%v}`, n, body["amount"])
+	_, _ = fmt.Fprintf(w, `{"id":%q,"object":"refund","status":"succeeded","amount":%v}`, id, body["amount"])
 }
 
 func (s *stripe) requests() []stripeRequest {
@@ -150,7 +165,7 @@ type setup struct {
 
 func newSetup(t *testing.T) *setup {
 	ctx := context.Background()
-	s := &setup{suffix: strconv.FormatInt(time.Now().UnixNano(), 36), stripe: &stripe{}}
+	s := &setup{suffix: strconv.FormatInt(time.Now().UnixNano(), 36), stripe: &stripe{refunds: map[string]string{}}}
 	s.topic, s.dlq = "shop-"+s.suffix+".public.orders", "shop-"+s.suffix+".dlq"
 	s.queue, s.taskQueue, s.stockTable = "warehouse-queue-"+s.suffix, "ecommerce-inventory-"+s.suffix, "stock_"+s.suffix
 	s.brokers = strings.Split(testenv.KafkaBrokers(t), ",")
@@ -267,21 +282,38 @@ func (s *setup) publish(t *testing.T, events ...map[string]any) {
 	require.NoError(t, w.WriteMessages(ctx, msgs...))
 }
 
-// result waits for the run of tag for eventID and returns its result.
-func (s *setup) result(t *testing.T, tag, eventID string) run.Result {
-	id := run.WorkflowID(tag, eventID)
-	ctx := context.Background()
+// waitStarted waits until ingest has started the workflow id.
+func (s *setup) waitStarted(t *testing.T, id string) {
 	eventually(t, "run "+id+" to start", func() bool {
-		_, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
+		_, err := s.temporal.DescribeWorkflowExecution(context.Background(), id, "")
 		var nf *serviceerror.NotFound
 		if err != nil && !errors.As(err, &nf) {
 			t.Fatalf("describe %s: %v", id, err)
 		}
 		return err == nil
 	})
+}
+
+// result waits for the run of tag for eventID and returns its result.
+func (s *setup) result(t *testing.T, tag, eventID string) run.Result {
+	id := run.WorkflowID(tag, eventID)
+	ctx := context.Background()
+	s.waitStarted(t, id)
 	var res run.Result
 	require.NoError(t, s.temporal.GetWorkflow(ctx, id, "").Get(ctx, &res), "run %s", id)
 	return res
+}
+
+// failedResult waits for a run that fails on an action and returns the
+// result its failure carries.
+func (s *setup) failedResult(t *testing.T, tag, eventID string) (run.Result, error) {
+	id := run.WorkflowID(tag, eventID)
+	ctx := context.Background()
+	s.waitStarted(t, id)
+	err := s.temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	res, ok := workflows.ResultFromError(err)
+	require.True(t, ok, "run %s: want a failed action, got %v", id, err)
+	return res, err
 }
 
 // outputs maps each action's name to its output, after checking every
@@ -389,13 +421,18 @@ func TestEcommerce(t *testing.T) {
 	require.Equal(t, run.StatusSucceeded, res.Status)
 	out = outputs(t, res)
 
+	// The first refund request got a 503 and was retried with the same
+	// idempotency key: one refund.
 	refunds := s.stripe.requests()
-	require.Len(t, refunds, 1)
-	require.Equal(t, stripeRequest{
+	require.Len(t, refunds, 2)
+	want := stripeRequest{
 		Path: "/v1/refunds", Auth: "Bearer sk_test_" + s.suffix,
 		IdempotencyKey: run.WorkflowID("process-order-cancellation", cancelled) + "/refund-payment",
 		Body:           map[string]any{"payment_intent": "pi_" + s.suffix, "amount": 129.9, "reason": "requested_by_customer"},
-	}, refunds[0])
+	}
+	require.Equal(t, want, refunds[0])
+	require.Equal(t, want, refunds[1])
+	require.EqualValues(t, 2, s.lastAttempt(t, run.WorkflowID("process-order-cancellation", cancelled), "action.execute"))
 	refundID := out["refund-payment"]["body"].(map[string]any)["id"].(string)
 	require.Equal(t, "re_1", refundID)
 
@@ -410,4 +447,49 @@ func TestEcommerce(t *testing.T) {
 	require.Equal(t, map[string]int{"MUG-1": 10, "TEA-9": 5}, s.stock(t))
 
 	require.Equal(t, int64(0), s.redis.Exists(ctx, key).Val(), "cached order dropped")
+
+	// An order whose customer's mailbox the server refuses (550): the
+	// email is not retried and the run stops there, before the inventory.
+	bad := map[string]any{}
+	for k, v := range order {
+		bad[k] = v
+	}
+	bad["id"], bad["customer_email"] = orderID+1, "reject-"+s.suffix+"@shop.example"
+	refused := "ev-refused-" + s.suffix
+	s.publish(t, map[string]any{
+		"id": refused, "table": "public.orders", "operation": "insert", "database": "shop",
+		"timestamp": time.Now().UTC().Format(time.RFC3339), "record": bad,
+	})
+	res, err = s.failedResult(t, "process-new-order", refused)
+	require.Error(t, err)
+	require.Equal(t, run.StatusFailed, res.Status)
+	email := res.Actions[0]
+	require.Equal(t, "send-confirmation-email", email.Name)
+	require.Equal(t, run.StatusFailed, email.Status)
+	require.EqualValues(t, 1, email.Attempts, "a 550 is not retried")
+	require.Contains(t, email.Error, "550")
+	for _, a := range res.Actions[1:] {
+		require.NotEqual(t, run.StatusSucceeded, a.Status, "action %s ran after the failure", a.Name)
+	}
+	require.Equal(t, map[string]int{"MUG-1": 10, "TEA-9": 5}, s.stock(t), "no stock reserved")
+}
+
+// lastAttempt reads the run's history in Temporal: the attempt number of
+// the activity of type typ when it last started (the result of a
+// succeeded action does not say).
+func (s *setup) lastAttempt(t *testing.T, wfID, typ string) int32 {
+	it := s.temporal.GetWorkflowHistory(context.Background(), wfID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	types := map[int64]string{}
+	var attempt int32
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			types[ev.GetEventId()] = a.GetActivityType().GetName()
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && types[a.GetScheduledEventId()] == typ {
+			attempt = a.GetAttempt()
+		}
+	}
+	return attempt
 }
