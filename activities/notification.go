@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
+	"mime/quotedprintable"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"regexp"
@@ -265,6 +268,15 @@ func (a *Activities) NotifyEmail(ctx context.Context, req run.ActionRequest) (an
 	if len(rcpts) == 0 {
 		return nil, invalidConfig("recipients: want at least one address")
 	}
+	// A malformed address (or one carrying CR/LF to inject headers) would
+	// be refused at RCPT time on every retry: refuse it here, once.
+	for i, r := range rcpts {
+		addr, err := mail.ParseAddress(r)
+		if err != nil {
+			return nil, invalidConfig("recipients[%d]: %q is not an email address: %v", i, r, err)
+		}
+		rcpts[i] = addr.Address
+	}
 	msgID := messageID(req.IdempotencyKey, s.From)
 	raw := buildMail(s.From, rcpts, subject, body, html, msgID, time.Now())
 	if err := sendMail(ctx, s, rcpts, raw); err != nil {
@@ -273,15 +285,20 @@ func (a *Activities) NotifyEmail(ctx context.Context, req run.ActionRequest) (an
 	return EmailOutput{Recipients: rcpts, Subject: subject, MessageID: msgID}, nil
 }
 
+// buildMail formats one message. The subject is RFC 2047-encoded when it is
+// not ASCII and the body quoted-printable, so any UTF-8 text crosses any
+// server (no 8BITMIME needed, no line over 998 octets).
 func buildMail(from string, to []string, subject, body string, html bool, msgID string, now time.Time) []byte {
 	ctype := "text/plain; charset=utf-8"
 	if html {
 		ctype = "text/html; charset=utf-8"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\nContent-Type: %s\r\n\r\n",
-		from, strings.Join(to, ", "), headerSafe(subject), now.UTC().Format(time.RFC1123Z), msgID, ctype)
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n"))
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\nContent-Type: %s\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+		from, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", headerSafe(subject)), now.UTC().Format(time.RFC1123Z), msgID, ctype)
+	qp := quotedprintable.NewWriter(&b)
+	_, _ = qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")))
+	_ = qp.Close()
 	return []byte(b.String())
 }
 
@@ -346,7 +363,11 @@ func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (
 			return classifySMTP(addr, "AUTH", err)
 		}
 	}
-	if err := c.Mail(s.From); err != nil {
+	from, err := mail.ParseAddress(s.From)
+	if err != nil {
+		return permanent(errtype.InvalidConfig, fmt.Errorf("notifications.smtp.from %q: %v", s.From, err))
+	}
+	if err := c.Mail(from.Address); err != nil {
 		return classifySMTP(addr, "MAIL FROM", err)
 	}
 	for _, r := range rcpts {

@@ -11,13 +11,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
+	"mime"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,14 +186,14 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // startTLSServer starts a private aiosmtpd (the shared one speaks neither
 // STARTTLS nor AUTH) that requires both, and returns its port and the
 // directory it writes accepted messages to.
-func startTLSServer(t *testing.T, certFile, keyFile, password string) (int, string) {
+func startTLSServer(t *testing.T, certFile, keyFile, password, mode string) (int, string) {
 	testenv.SMTPAddr(t) // the service scripts install aiosmtpd
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	port := l.Addr().(*net.TCPAddr).Port
 	require.NoError(t, l.Close())
 	out := t.TempDir()
-	cmd := exec.Command("/usr/bin/python3", "testdata/smtp_tls_server.py", strconv.Itoa(port), certFile, keyFile, out)
+	cmd := exec.Command("/usr/bin/python3", "testdata/smtp_tls_server.py", strconv.Itoa(port), certFile, keyFile, out, mode)
 	cmd.Env = append(os.Environ(), "SMTP_PASSWORD="+password)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -214,7 +219,7 @@ func startTLSServer(t *testing.T, certFile, keyFile, password string) (int, stri
 func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	port, out := startTLSServer(t, certFile, keyFile, "s3cret")
+	port, out := startTLSServer(t, certFile, keyFile, "s3cret", "starttls")
 	settings := SMTPSettings{
 		Host: "127.0.0.1", Port: port, From: "orders@shop.example", TLS: SMTPTLSStartTLS,
 		Username: "mailer", Password: "s3cret", TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
@@ -359,4 +364,49 @@ func headerValues(h http.Header, names ...string) map[string]string {
 		out[n] = h.Get(n)
 	}
 	return out
+}
+
+func TestNotifyEmailImplicitTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	port, out := startTLSServer(t, certFile, keyFile, "pw", "tls")
+	a := New(WithNotifications(Notifications{
+		SMTP: SMTPSettings{
+			Host: "127.0.0.1", Port: port, From: "Café Shop <orders@shop.example>", TLS: SMTPTLSImplicit,
+			Username: "mailer", Password: "pw", TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		},
+		Templates: map[string]map[string]MessageTemplate{"news": {"html": {
+			Subject: "Grüße, {{name}}", Body: "<p>Hallo {{name}} – schön, dass du da bist.</p>", HTML: true,
+		}}},
+	}))
+	out1, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+		"notification": "news:html", "recipients": "Erin <erin@shop.example>", "subject": map[string]any{"name": "Jürgen"},
+		"variables": map[string]any{"name": "Jürgen"},
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"erin@shop.example"}, out1.(EmailOutput).Recipients)
+	files, err := filepath.Glob(filepath.Join(out, "*.eml"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	raw, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	require.NoError(t, err)
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	require.NoError(t, err)
+	require.Equal(t, "Grüße, Jürgen", subject)
+	require.Equal(t, "text/html; charset=utf-8", msg.Header.Get("Content-Type"))
+	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	require.NoError(t, err)
+	require.Equal(t, "<p>Hallo Jürgen – schön, dass du da bist.</p>", strings.TrimRight(string(body), "\r\n"))
+	require.Equal(t, "mailer", msg.Header.Get("X-Test-Login"))
+}
+
+func TestNotifyEmailMalformedRecipientIsPermanent(t *testing.T) {
+	a := New(WithNotifications(Notifications{SMTP: SMTPSettings{Host: "127.0.0.1", Port: 1, From: "a@b.example"}, Templates: orderTemplates}))
+	for _, r := range []string{"not an address", "x@y.example\r\nBcc: victim@z.example"} {
+		_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+			"notification": "order-emails:confirmation", "recipients": []any{r},
+		}))
+		require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "recipients[0]")
+	}
 }

@@ -116,3 +116,27 @@ agents:
 		}
 	}
 }
+
+func TestSMTPFromMustBeAnAddress(t *testing.T) {
+	p := writeFile(t, "c.yaml", `
+kafka: {brokers: [a:1], topics: [t]}
+notifications:
+  smtp: {host: mail, from: "orders at shop"}
+`)
+	_, err := Load(p, nil)
+	if probs := problemsOf(t, err); !hasProblem(probs, "notifications.smtp.from", "must be an email address") {
+		t.Fatalf("problems %v", probs)
+	}
+	p = writeFile(t, "c.yaml", `
+kafka: {brokers: [a:1], topics: [t]}
+notifications:
+  smtp: {host: mail, from: "Shop <orders@shop.example>", tls: tls}
+`)
+	c, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Notifications.SMTP.Port != 465 {
+		t.Fatalf("implicit TLS port %d", c.Notifications.SMTP.Port)
+	}
+}

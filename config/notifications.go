@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -127,6 +128,9 @@ func (n *Notifications) validate(v *validator) {
 	s := n.SMTP
 	if s.Host != "" {
 		v.required("notifications.smtp.from", s.From)
+		if _, err := mail.ParseAddress(s.From); s.From != "" && err != nil {
+			v.add("notifications.smtp.from", "must be an email address such as orders@shop.example or \"Shop <orders@shop.example>\": %v", err)
+		}
 		if s.Port < 1 || s.Port > 65535 {
 			v.add("notifications.smtp.port", "must be 1..65535, got %d", s.Port)
 		}

@@ -1,7 +1,8 @@
 """A private aiosmtpd for the STARTTLS/AUTH test: it requires STARTTLS
 and AUTH (user "mailer", password given in SMTP_PASSWORD) and writes each
-accepted message, with the login that sent it, to OUT_DIR. Usage:
-smtp_tls_server.py PORT CERT KEY OUT_DIR"""
+accepted message, with the login that sent it, to OUT_DIR. MODE is
+starttls, or tls for implicit TLS (the whole session encrypted). Usage:
+smtp_tls_server.py PORT CERT KEY OUT_DIR MODE"""
 import os
 import ssl
 import sys
@@ -10,7 +11,7 @@ import time
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-port, cert, key, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+port, cert, key, out, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 password = os.environ["SMTP_PASSWORD"].encode()
 
 
@@ -29,8 +30,14 @@ class Handler:
 
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 ctx.load_cert_chain(cert, key)
-c = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=ctx,
-               require_starttls=True, authenticator=authenticator, auth_required=True)
+if mode == "tls":
+    # aiosmtpd does not count implicit TLS as encryption for AUTH; the
+    # session is TLS from its first byte all the same.
+    c = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=ctx,
+                   authenticator=authenticator, auth_required=True, auth_require_tls=False)
+else:
+    c = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=ctx,
+                   require_starttls=True, authenticator=authenticator, auth_required=True)
 c.start()
 print("ready", flush=True)
 sys.stdin.read()  # run until the test closes our stdin
