@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -206,7 +207,7 @@ func SplitNotification(name string) (tag, msg string, err error) {
 }
 
 // message resolves cfg.Notification and renders its templates.
-func (a *Activities) message(cfg NotificationConfig) (subject, body string, html bool, err error) {
+func (a *Activities) message(cfg NotificationConfig) (subject, body string, isHTML bool, err error) {
 	if a.notifications == nil {
 		return "", "", false, notConfigured("notifications")
 	}
@@ -230,7 +231,16 @@ func (a *Activities) message(cfg NotificationConfig) (subject, body string, html
 	default:
 		return "", "", false, invalidConfig("subject: want a mapping of variables or a string, got %T", cfg.Subject)
 	}
-	body = renderMessage(t.Body, mergeVars(subjectVars, cfg.Template, cfg.Variables, cfg.Body))
+	bodyVars := mergeVars(subjectVars, cfg.Template, cfg.Variables, cfg.Body)
+	if t.HTML {
+		// Values come from records: in an HTML body they are text, not
+		// markup (a customer named <script> stays a name).
+		body = placeholder.ReplaceAllStringFunc(t.Body, func(m string) string {
+			return html.EscapeString(renderMessage(m, bodyVars))
+		})
+	} else {
+		body = renderMessage(t.Body, bodyVars)
+	}
 	return subject, body, t.HTML, nil
 }
 
