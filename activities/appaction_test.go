@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"sync"
@@ -39,8 +40,7 @@ func TestAppActionBuildsTheOperationRequest(t *testing.T) {
 	require.Equal(t, map[string]any{"id": "re_1", "status": "succeeded"}, out.(HTTPOutput).Body)
 	got := onlyRequest(t, stripe)
 	require.Equal(t, "POST", got.Method)
-	// The input is one path segment: it cannot walk the route.
-	require.Equal(t, "/v1/payment_intents/pi/../1/refunds", got.Path)
+	require.Equal(t, "/v1/payment_intents/pi/../1/refunds", got.Path, "decoded")
 	require.Equal(t, "expand=charge", got.Query)
 	require.Equal(t, map[string]string{"Authorization": "Bearer sk_test", "Stripe-Account": "acct_1", "Idempotency-Key": "triggerd/t/ev-1/a"},
 		headerValues(got.Header, "Authorization", "Stripe-Account", "Idempotency-Key"))
@@ -207,4 +207,19 @@ func TestAppActionOAuth2SecondRefusalIsFinal(t *testing.T) {
 	appError(t, err, errtype.HTTP4xx, false)
 	require.Len(t, api.requests(), 2, "one renewal, then the 401 stands")
 	require.Len(t, s.token.requests(), 2)
+}
+
+func TestAppActionPathValuesAreOneSegment(t *testing.T) {
+	escaped := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { escaped <- r.URL.EscapedPath() }))
+	defer srv.Close()
+	a := New(WithIntegrations(map[string]Integration{"crm": {
+		BaseURL: srv.URL, Operations: map[string]Operation{"get": {Method: "GET", Path: "/customers/{{id}}/notes"}},
+	}}))
+	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{
+		"app": "crm", "operation": "get", "input": map[string]any{"id": "../admin?x=1#"},
+	}))
+	require.NoError(t, err)
+	// The input cannot walk the route, add a query or cut the path.
+	require.Equal(t, "/customers/..%2Fadmin%3Fx=1%23/notes", <-escaped)
 }
