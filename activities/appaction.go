@@ -69,6 +69,8 @@ type Integration struct {
 	BaseURL    string
 	Auth       IntegrationAuth
 	Operations map[string]Operation
+	// Timeout bounds each request (0: the activity's timeout only).
+	Timeout time.Duration
 }
 
 // WithIntegrations enables action.execute with these apps by name.
@@ -142,6 +144,9 @@ func (a *Activities) AppAction(ctx context.Context, req run.ActionRequest) (any,
 	hcfg := map[string]any{
 		"method": method, "url": strings.TrimRight(app.BaseURL, "/") + renderPath(op.Path, vars),
 		"headers": headers, "query": query,
+	}
+	if app.Timeout > 0 {
+		hcfg["timeout"] = app.Timeout.String()
 	}
 	switch {
 	case op.Body != nil:

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -222,4 +223,15 @@ func TestAppActionPathValuesAreOneSegment(t *testing.T) {
 	require.NoError(t, err)
 	// The input cannot walk the route, add a query or cut the path.
 	require.Equal(t, "/customers/..%2Fadmin%3Fx=1%23/notes", <-escaped)
+}
+
+func TestAppActionTimeoutIsRetryable(t *testing.T) {
+	release := make(chan struct{})
+	slow := newTarget(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	defer close(release)
+	a := New(WithIntegrations(map[string]Integration{"slow": {
+		BaseURL: slow.URL, Timeout: 50 * time.Millisecond, Operations: map[string]Operation{"op": {Path: "/"}},
+	}}))
+	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": "slow", "operation": "op"}))
+	appError(t, err, errtype.Timeout, true)
 }

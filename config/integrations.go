@@ -27,6 +27,8 @@ type Integration struct {
 	BaseURL    string               `yaml:"baseUrl"`
 	Auth       Auth                 `yaml:"auth"`
 	Operations map[string]Operation `yaml:"operations"`
+	// Timeout bounds each request (default: the action's timeout).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Operation maps a named operation to one HTTP request. Without body, the
@@ -64,6 +66,9 @@ func (c *Config) validateApps(v *validator) {
 		field := "integrations." + name
 		v.httpURL(field+".baseUrl", in.BaseURL)
 		v.auth(field+".auth", in.Auth)
+		if in.Timeout < 0 {
+			v.add(field+".timeout", "must not be negative, got %s", in.Timeout)
+		}
 		if len(in.Operations) == 0 {
 			v.add(field+".operations", "must name at least one operation")
 		}

@@ -35,7 +35,7 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 			for opName, op := range in.Operations {
 				ops[opName] = activities.Operation{Method: op.Method, Path: op.Path, Headers: op.Headers, Query: op.Query, Body: op.Body}
 			}
-			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: sec.auth("integrations."+name+".auth", in.Auth), Operations: ops}
+			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: sec.auth("integrations."+name+".auth", in.Auth), Operations: ops, Timeout: in.Timeout}
 		}
 		opts = append(opts, activities.WithIntegrations(apps))
 	}
