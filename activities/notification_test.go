@@ -238,6 +238,12 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 	require.Contains(t, string(raw), "X-Test-Login: mailer")
 	require.Contains(t, string(raw), "Subject: Order Confirmation #T-1")
 
+	t.Run("greylisted recipient is retryable", func(t *testing.T) {
+		busy := map[string]any{"notification": "order-emails:confirmation", "recipients": "busy@shop.example"}
+		_, err := New(WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
+			NotifyEmail(context.Background(), request(TypeNotifyEmail, busy))
+		require.Contains(t, appError(t, err, errtype.SMTPTransient, true).Message(), "451")
+	})
 	t.Run("wrong password is permanent", func(t *testing.T) {
 		s := settings
 		s.Password = "wrong"

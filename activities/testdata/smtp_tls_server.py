@@ -1,6 +1,7 @@
 """A private aiosmtpd for the STARTTLS/AUTH test: it requires STARTTLS
 and AUTH (user "mailer", password given in SMTP_PASSWORD) and writes each
-accepted message, with the login that sent it, to OUT_DIR. MODE is
+accepted message, with the login that sent it, to OUT_DIR; recipients
+named busy*@… get a 451. MODE is
 starttls, or tls for implicit TLS (the whole session encrypted). Usage:
 smtp_tls_server.py PORT CERT KEY OUT_DIR MODE"""
 import os
@@ -21,6 +22,13 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 
 class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # busy*@… are greylisted: a temporary refusal, worth retrying.
+        if address.split("@")[0].lower().startswith("busy"):
+            return "451 4.7.1 greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         login = session.auth_data.decode()
         with open(os.path.join(out, "%d.eml" % time.time_ns()), "wb") as f:
