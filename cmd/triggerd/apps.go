@@ -147,6 +147,9 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []string {
 					tag, msg, _ := strings.Cut(name, ":")
 					report("notification", "no template %q in the config (notifications.templates.%s.%s)", name, tag, msg)
 				}
+				if missing := missingProvider(cfg.Notifications, act.Type); missing != "" {
+					out = append(out, fmt.Sprintf("%s: trigger %q: actions[%d].type: %s needs %s in the config", d.File, d.Tag, i, act.Type, missing))
+				}
 			case activities.TypeNotifyCallback:
 				if name, ok := lit("notification"); ok {
 					tag, _, _ := strings.Cut(name, ":")
@@ -185,4 +188,18 @@ func (a *app) printAppReferences(cfg *config.Config, set *trigger.Set) int {
 		fmt.Fprintln(a.stderr, r)
 	}
 	return len(refs)
+}
+
+// missingProvider names the config section a notification type needs when
+// it is not configured, else "".
+func missingProvider(n config.Notifications, typ string) string {
+	switch {
+	case typ == activities.TypeNotifyEmail && n.SMTP.Host == "":
+		return "notifications.smtp"
+	case typ == activities.TypeNotifySMS && n.SMS.URL == "":
+		return "notifications.sms"
+	case typ == activities.TypeNotifyPush && n.Push.URL == "":
+		return "notifications.push"
+	}
+	return ""
 }

@@ -47,6 +47,7 @@ actions:
   - {type: action.execute, config: {app: stripe, operation: charge}}
   - {type: action.execute, config: {app: paypal, operation: refund}}
   - {type: agent.run, config: {agent: sales-agent, prompt: hi}}
+  - {type: notification.sms, config: {notification: "order-emails:confirmation", recipients: "+1555"}}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +61,7 @@ actions:
 		`actions[5].config.operation: integration "stripe" has no operation "charge"`,
 		`actions[6].config.operation: no integration "paypal"`,
 		`actions[7].config.agent: no agent "sales-agent" in the config (agents.sales-agent)`,
+		`actions[8].type: notification.sms needs notifications.sms in the config`,
 	}
 	for _, w := range want {
 		if !strings.Contains(errOut, w) {
