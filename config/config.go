@@ -86,6 +86,9 @@ type Config struct {
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
+	// Delivery and Queues configure the delivery semantics (semantics.go).
+	Delivery Delivery         `yaml:"delivery"`
+	Queues   map[string]Queue `yaml:"queues"`
 }
 
 // Log configures the process logger.
@@ -222,4 +225,5 @@ func (c *Config) setDefaults() {
 	if c.Store.Driver == StoreSQLite {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
 	}
+	c.setDeliveryDefaults()
 }

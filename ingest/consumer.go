@@ -344,7 +344,7 @@ func (c *Consumer) handle(ctx context.Context, msg kafka.Message, dlq messageWri
 	if err != nil {
 		return c.deadLetter(ctx, msg, err, dlq, log)
 	}
-	for _, ev := range events {
+	for _, ev := range applyHeaders(msg, events) {
 		for _, in := range c.planner.Plan(ev) {
 			begin := c.now()
 			wfID := run.WorkflowID(in.Trigger.Tag, in.Event.ID)

@@ -45,6 +45,9 @@ func NewTemporalStarter(c client.Client, taskQueue string) *TemporalStarter {
 // ran; an error means the start is not known to be durable and must be
 // retried.
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
+	if in.HasSync() {
+		return s.startInLane(ctx, in)
+	}
 	_, err := s.client.ExecuteWorkflow(ctx, startOptions(in, s.taskQueue), run.WorkflowName, in)
 	if err == nil || isAlreadyStarted(err) {
 		return nil

@@ -1,0 +1,83 @@
+package run
+
+import "strings"
+
+// Action timings (run.Action.Timing). The empty string means TimingAsync.
+const (
+	// TimingSync: the run's events for one (trigger, record key) run one
+	// after another, in commit order (a lane workflow serialises them).
+	TimingSync = "sync"
+	// TimingAsync: ingest only waits for the run's start to be durable.
+	TimingAsync = "async"
+	// TimingQueued: the action is appended to a named durable queue and the
+	// run does not wait for it.
+	TimingQueued = "queued"
+)
+
+// Kafka headers of the delivery semantics.
+const (
+	// HeaderCascade carries the cascade chain of the run whose action
+	// produced a message: trigger tags, oldest first, comma separated.
+	HeaderCascade = "triggerd-cascade"
+	// HeaderSkipTriggers, when "true" (or "1"), tells ingest to run no
+	// trigger for the message (bulk imports, Metrici's import rule).
+	HeaderSkipTriggers = "triggerd-skip-triggers"
+	// FieldSkipTriggers is the record field with the same meaning, for
+	// producers that cannot set headers (Debezium): a truthy value skips.
+	FieldSkipTriggers = "_triggerd_skip"
+)
+
+// DefaultCascadeDepth is the deepest cascade allowed (Stryke's limit): a
+// run whose chain already holds this many triggers fails.
+const DefaultCascadeDepth = 3
+
+// FormatCascade renders a chain as HeaderCascade's value.
+func FormatCascade(chain []string) string { return strings.Join(chain, ",") }
+
+// ParseCascade reads HeaderCascade's value.
+func ParseCascade(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// HasSync reports whether any action of in is TimingSync: such a run goes
+// through its record's lane.
+func (in Input) HasSync() bool {
+	for _, a := range in.Actions {
+		if a.Timing == TimingSync {
+			return true
+		}
+	}
+	return false
+}
+
+// LaneWorkflowName is the workflow that runs a (trigger, record key)'s
+// sync runs one after another; QueueWorkflowName works through a queue.
+const (
+	LaneWorkflowName  = "triggerd.Lane"
+	QueueWorkflowName = "triggerd.Queue"
+	// SignalLaneRun and SignalEnqueue are the signals that feed them.
+	SignalLaneRun = "run"
+	SignalEnqueue = "enqueue"
+)
+
+// LaneWorkflowID names the lane of a trigger and record key.
+func LaneWorkflowID(tag, table, key string) string {
+	return "triggerd-lane/" + tag + "/" + table + "/" + key
+}
+
+// QueueWorkflowID names a queue's workflow.
+func QueueWorkflowID(name string) string { return "triggerd-queue/" + name }
+
+// QueueItem is one queued action: the action with its config rendered,
+// ready to execute, and the request it receives.
+type QueueItem struct {
+	Request ActionRequest `json:"request"`
+	Retry   RetryPolicy   `json:"retry"`
+	Timeout int64         `json:"timeoutMs"`
+}
