@@ -5,6 +5,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -84,9 +85,12 @@ func runInLane(ctx workflow.Context, in run.Input) error {
 		TypedSearchAttributes: RunSearchAttributes(in),
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, in)
-	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
 	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		if errors.As(err, &already) {
+		// The server reports ChildWorkflowExecutionAlreadyStartedError, the
+		// SDK's test environment the service error.
+		var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+		var svcAlready *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &already) || errors.As(err, &svcAlready) {
 			return nil
 		}
 		return err
