@@ -95,7 +95,7 @@ queues: {chaos: {concurrency: 8}}
 	t.Cleanup(func() { ingestP.kill(); workerP.kill() })
 
 	// The events: inserts (half of them queued), then updates, most of them
-	// on 20 "lane" records whose seq grows, which the sync trigger must see
+	// on chaosLanes "lane" records whose seq grows, which the sync trigger must see
 	// in order.
 	msgs, expect := chaosEvents(t, nEvents, topic)
 	waves := 4
@@ -261,6 +261,11 @@ func chaosTriggers(base string) string {
 `, base)
 }
 
+// chaosLanes is the number of records the sync trigger serialises: each
+// lane runs its record's changes one at a time, which is the throughput
+// cost of sync.
+const chaosLanes = 40
+
 type chaosExpect struct {
 	runs  map[string]bool // workflow ids
 	keys  map[string]bool // idempotency keys the webhook must execute
@@ -274,6 +279,7 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 	inserts := n * 3 / 10
 	var msgs []kafka.Message
 	seq := map[int]int{}
+	laneN, otherN := 0, 0
 	add := func(tag, action string, ev run.Event) {
 		id := run.WorkflowID(tag, ev.ID)
 		exp.runs[id] = true
@@ -285,17 +291,19 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 		op := "c"
 		id := i + 1
 		if i < inserts {
-			after = map[string]any{"id": id, "seq": 0, "lane": id <= 20, "queued": id%2 == 0}
+			after = map[string]any{"id": id, "seq": 0, "lane": id <= chaosLanes, "queued": id%2 == 0}
 		} else {
 			op = "u"
-			if i%10 < 7 {
-				id = (i % 20) + 1 // a lane record
+			if i%10 < 3 {
+				id = laneN%chaosLanes + 1 // a lane record
+				laneN++
 			} else {
-				id = 21 + (i % (inserts - 20))
+				id = chaosLanes + 1 + otherN%(inserts-chaosLanes)
+				otherN++
 			}
 			seq[id]++
-			before = map[string]any{"id": id, "seq": seq[id] - 1, "lane": id <= 20, "queued": id%2 == 0}
-			after = map[string]any{"id": id, "seq": seq[id], "lane": id <= 20, "queued": id%2 == 0}
+			before = map[string]any{"id": id, "seq": seq[id] - 1, "lane": id <= chaosLanes, "queued": id%2 == 0}
+			after = map[string]any{"id": id, "seq": seq[id], "lane": id <= chaosLanes, "queued": id%2 == 0}
 		}
 		m := debeziumMessage(t, op, int64(1000+i*10), before, after, false)
 		m.Topic = topic
@@ -304,7 +312,7 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 		require.Len(t, evs, 1)
 		ev := evs[0]
 		add("chaos-async", "notify", ev)
-		if op == "u" && id <= 20 {
+		if op == "u" && id <= chaosLanes {
 			add("chaos-sync", "ordered", ev)
 		}
 		if op == "c" && id%2 == 0 {
