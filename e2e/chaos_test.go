@@ -115,7 +115,10 @@ queues: {chaos: {concurrency: 8}}
 			publishRetrying(t, kaf.addr, topic, msgs[published:end])
 			published = end
 		}
-		time.Sleep(time.Duration(1500+rnd.IntN(3500)) * time.Millisecond)
+		// Faults 3 to 8 seconds apart: a restarted ingest needs a few
+		// seconds to rejoin its group, and each fault should find work
+		// in flight.
+		time.Sleep(time.Duration(3000+rnd.IntN(5000)) * time.Millisecond)
 		counts[f]++
 		switch f {
 		case "ingest":
@@ -161,8 +164,8 @@ queues: {chaos: {concurrency: 8}}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("chaos: %d of %d idempotency keys never executed\ningest log:\n%s\nworker log:\n%s",
-				missing, len(expect.keys), ingestP.tail(), workerP.tail())
+			t.Fatalf("chaos: %d of %d idempotency keys never executed: %s\ningest log:\n%s\nworker log:\n%s",
+				missing, len(expect.keys), diagnoseMissing(c, rcv, expect), ingestP.tail(), workerP.tail())
 		}
 		time.Sleep(time.Second)
 	}
@@ -222,6 +225,29 @@ queues: {chaos: {concurrency: 8}}
 	require.Empty(t, outOfOrder, "sync runs of one record executed in commit order")
 	require.Zero(t, rcv.missing(expect.keys), "every idempotency key reached the target")
 	require.Zero(t, queue.Pending+queue.InFlight, "the queue drained")
+}
+
+// diagnoseMissing says, per trigger, how many keys were not executed and
+// what became of their runs (not started: ingest; running: worker).
+func diagnoseMissing(c client.Client, rcv *idemReceiver, exp chaosExpect) string {
+	byState := map[string]int{}
+	var sample []string
+	for k := range exp.keys {
+		if rcv.missing(map[string]bool{k: true}) == 0 {
+			continue
+		}
+		id := k[:strings.LastIndex(k, "/")]
+		tag := strings.Split(id, "/")[1]
+		state := "not started"
+		if d, err := c.DescribeWorkflowExecution(context.Background(), id, ""); err == nil {
+			state = d.GetWorkflowExecutionInfo().GetStatus().String()
+		}
+		byState[tag+" "+state]++
+		if len(sample) < 5 {
+			sample = append(sample, id+" ("+state+")")
+		}
+	}
+	return fmt.Sprintf("%v, e.g. %v", byState, sample)
 }
 
 func chaosTriggers(base string) string {
@@ -483,7 +509,8 @@ func (p *proc) start(t *testing.T) {
 		// Each start its own port: a killed process's port may linger.
 		p.cmd.Env = append(p.cmd.Env, fmt.Sprintf("TRIGGERD_API_LISTEN=127.0.0.1:%d", freePort(t)))
 	}
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a test killed before its cleanup leaves no process behind.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, p.cmd.Start(), "start %s", p.name)
 	go func(c *exec.Cmd, f *os.File) { _ = c.Wait(); _ = f.Close() }(p.cmd, f)
 }
