@@ -94,9 +94,9 @@ queues: {chaos: {concurrency: 8}}
 	workerP.start(t)
 	t.Cleanup(func() { ingestP.kill(); workerP.kill() })
 
-	// The events: inserts (half of them queued), then updates, most of them
-	// on chaosLanes "lane" records whose seq grows, which the sync trigger must see
-	// in order.
+	// The events: inserts (the even ids queued), then updates, a third of
+	// them on chaosLanes "lane" records whose seq grows, which the sync
+	// trigger must see in order.
 	msgs, expect := chaosEvents(t, nEvents, topic)
 	waves := 4
 	per := (len(msgs) + waves - 1) / waves
@@ -115,10 +115,10 @@ queues: {chaos: {concurrency: 8}}
 			publishRetrying(t, kaf.addr, topic, msgs[published:end])
 			published = end
 		}
-		// Faults 3 to 8 seconds apart: a restarted ingest needs a few
+		// Faults 4 to 10 seconds apart: a restarted ingest needs a few
 		// seconds to rejoin its group, and each fault should find work
 		// in flight.
-		time.Sleep(time.Duration(3000+rnd.IntN(5000)) * time.Millisecond)
+		time.Sleep(time.Duration(4000+rnd.IntN(6000)) * time.Millisecond)
 		counts[f]++
 		switch f {
 		case "ingest":
@@ -255,6 +255,7 @@ func chaosTriggers(base string) string {
 - tag: chaos-async
   tables: [users]
   events: [afterInsert, afterUpdate]
+  condition: {field: record.async, operator: EQUALS, value: true}
   actions:
   - type: http
     name: notify
@@ -306,6 +307,13 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 	var msgs []kafka.Message
 	seq := map[int]int{}
 	laneN, otherN := 0, 0
+	// A record: lane records run the sync trigger on update, even ids the
+	// queued one on insert, and other odd ids the async one; the rest
+	// (a quarter of the events) match nothing.
+	row := func(id, sq int) map[string]any {
+		return map[string]any{"id": id, "seq": sq, "lane": id <= chaosLanes, "queued": id%2 == 0,
+			"async": id > chaosLanes && id%2 == 1}
+	}
 	add := func(tag, action string, ev run.Event) {
 		id := run.WorkflowID(tag, ev.ID)
 		exp.runs[id] = true
@@ -317,7 +325,7 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 		op := "c"
 		id := i + 1
 		if i < inserts {
-			after = map[string]any{"id": id, "seq": 0, "lane": id <= chaosLanes, "queued": id%2 == 0}
+			after = row(id, 0)
 		} else {
 			op = "u"
 			if i%10 < 3 {
@@ -328,8 +336,7 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 				otherN++
 			}
 			seq[id]++
-			before = map[string]any{"id": id, "seq": seq[id] - 1, "lane": id <= chaosLanes, "queued": id%2 == 0}
-			after = map[string]any{"id": id, "seq": seq[id], "lane": id <= chaosLanes, "queued": id%2 == 0}
+			before, after = row(id, seq[id]-1), row(id, seq[id])
 		}
 		m := debeziumMessage(t, op, int64(1000+i*10), before, after, false)
 		m.Topic = topic
@@ -337,7 +344,9 @@ func chaosEvents(t *testing.T, n int, topic string) ([]kafka.Message, chaosExpec
 		require.NoError(t, err)
 		require.Len(t, evs, 1)
 		ev := evs[0]
-		add("chaos-async", "notify", ev)
+		if id > chaosLanes && id%2 == 1 {
+			add("chaos-async", "notify", ev)
+		}
 		if op == "u" && id <= chaosLanes {
 			add("chaos-sync", "ordered", ev)
 		}
