@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // Delivery configures the delivery semantics (docs/semantics.md).
@@ -15,6 +16,11 @@ type Delivery struct {
 	// run when a run of a trigger without its own onError fails. It has no
 	// environment override.
 	OnError []map[string]any `yaml:"onError"`
+	// BatchSize and BatchWindow shape the batches of `for: all` triggers:
+	// at most BatchSize events (also the offset bucket of events without a
+	// transaction id), closed BatchWindow after the last one. Defaults 100, 1s.
+	BatchSize   int           `yaml:"batchSize"`
+	BatchWindow time.Duration `yaml:"batchWindow"`
 }
 
 // Queue configures one named queue of queued actions.
@@ -26,6 +32,8 @@ type Queue struct {
 // Defaults of the delivery semantics.
 const (
 	DefaultMaxCascadeDepth  = 3
+	DefaultBatchSize        = 100
+	DefaultBatchWindow      = time.Second
 	DefaultQueueConcurrency = 4
 	// MaxQueueConcurrency bounds queues.<name>.concurrency: the queue's
 	// workflow keeps that many activities in flight.
@@ -35,6 +43,12 @@ const (
 func (c *Config) setDeliveryDefaults() {
 	if c.Delivery.MaxCascadeDepth == 0 {
 		c.Delivery.MaxCascadeDepth = DefaultMaxCascadeDepth
+	}
+	if c.Delivery.BatchSize == 0 {
+		c.Delivery.BatchSize = DefaultBatchSize
+	}
+	if c.Delivery.BatchWindow == 0 {
+		c.Delivery.BatchWindow = DefaultBatchWindow
 	}
 	for name, q := range c.Queues {
 		if q.Concurrency == 0 {
@@ -47,6 +61,12 @@ func (c *Config) setDeliveryDefaults() {
 func (c *Config) validateDelivery(v *validator) {
 	if c.Delivery.MaxCascadeDepth < 1 {
 		v.add("delivery.maxCascadeDepth", "must be at least 1")
+	}
+	if c.Delivery.BatchSize < 1 {
+		v.add("delivery.batchSize", "must be at least 1")
+	}
+	if c.Delivery.BatchWindow < 0 {
+		v.add("delivery.batchWindow", "must not be negative")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Queues)) {
 		q := c.Queues[name]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
@@ -73,6 +74,42 @@ func (s *TemporalStarter) startInLane(ctx context.Context, in run.Input) error {
 		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.LaneWorkflowName, laneInput{})
 	if err != nil {
 		return fmt.Errorf("signal lane %s: %w", id, err)
+	}
+	return nil
+}
+
+// BatchOptions configure the batches of `for: all` triggers.
+type BatchOptions struct {
+	// Size is the most events in one batch, and the size of the offset
+	// buckets that make a batch when events carry no transaction id.
+	Size int
+	// Window is how long a batch waits after its last event for more.
+	Window time.Duration
+}
+
+// batchInput mirrors workflows.BatchInput, which ingest does not import.
+type batchInput struct {
+	Tag    string        `json:"tag"`
+	Topic  string        `json:"topic"`
+	Key    string        `json:"key"`
+	Window time.Duration `json:"window"`
+	Size   int           `json:"size"`
+}
+
+// startInBatch hands the event of a `for: all` trigger to its batch (one
+// durable signal); the batch starts one run for all its events.
+func (s *TemporalStarter) startInBatch(ctx context.Context, in run.Input) error {
+	ss, ok := s.client.(signalStarter)
+	if !ok {
+		return fmt.Errorf("start batch: client cannot signal-with-start")
+	}
+	key := run.BatchKey(in.Event, s.Batch.Size)
+	id := run.BatchWorkflowID(in.Trigger.Tag, in.Event.Source.Topic, key)
+	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalBatchAdd, in,
+		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.BatchWorkflowName,
+		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size})
+	if err != nil {
+		return fmt.Errorf("signal batch %s: %w", id, err)
 	}
 	return nil
 }

@@ -130,6 +130,10 @@ type Input struct {
 	Cascade []string `json:"cascade,omitempty"`
 	// MaxCascadeDepth overrides DefaultCascadeDepth when positive.
 	MaxCascadeDepth int `json:"maxCascadeDepth,omitempty"`
+	// ForAll marks the input of a `for: all` trigger for one event, which
+	// ingest hands to its batch; Batch is set on the batch's run.
+	ForAll bool   `json:"forAll,omitempty"`
+	Batch  *Batch `json:"batch,omitempty"`
 }
 
 // Action statuses reported in a run's result.

@@ -1,6 +1,9 @@
 package run
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Action timings (run.Action.Timing). The empty string means TimingAsync.
 const (
@@ -80,4 +83,41 @@ type QueueItem struct {
 	Request ActionRequest `json:"request"`
 	Retry   RetryPolicy   `json:"retry"`
 	Timeout int64         `json:"timeoutMs"`
+}
+
+// Batch is what a `for: all` run covers: the records of its events in
+// commit order, as the templates' records and previousRecords.
+type Batch struct {
+	// Key names the batch: "tx-<transaction id>" or "<partition>-<offset
+	// bucket>".
+	Key             string           `json:"key"`
+	EventIDs        []string         `json:"eventIds"`
+	Records         []map[string]any `json:"records"`
+	PreviousRecords []map[string]any `json:"previousRecords"`
+}
+
+// BatchWorkflowName gathers the events of a `for: all` batch; SignalBatchAdd
+// feeds it.
+const (
+	BatchWorkflowName = "triggerd.Batch"
+	SignalBatchAdd    = "add"
+)
+
+// BatchKey is the batch an event of a `for: all` trigger belongs to: its
+// source transaction when the envelope has one, else the bucket of size
+// consecutive offsets of its partition. Both are the same when the event is
+// delivered again, so a redelivery joins the batch it was part of.
+func BatchKey(ev Event, size int) string {
+	if ev.Transaction != "" {
+		return "tx-" + ev.Transaction
+	}
+	if size <= 0 {
+		size = 1
+	}
+	return fmt.Sprintf("p%d-o%d", ev.Source.Partition, ev.Source.Offset/int64(size))
+}
+
+// BatchWorkflowID names the workflow gathering a trigger's batch.
+func BatchWorkflowID(tag, topic, key string) string {
+	return "triggerd-batch/" + tag + "/" + topic + "/" + key
 }

@@ -20,7 +20,16 @@ type Semantics struct {
 	// OnError are actions run when a run of the trigger fails; they see
 	// {{actions.failed.output.action}}, .error and .attempts.
 	OnError []Action
+	// For is ForEach (one run per event, the default) or ForAll (one run
+	// per source transaction or micro-batch).
+	For string
 }
+
+// Values of Semantics.For.
+const (
+	ForEach = "each"
+	ForAll  = "all"
+)
 
 // Values of Semantics.Snapshot.
 const (
@@ -38,7 +47,7 @@ type ActionTiming struct {
 // failure: {{actions.failed.output.error}}.
 const FailedActionName = "failed"
 
-var semanticsFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError"}
+var semanticsFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
 var actionTimingFields = []string{"timing", "queue"}
 
 func decodeSemantics(m map[string]any, f func(string) string, p problems) Semantics {
@@ -52,6 +61,7 @@ func decodeSemantics(m map[string]any, f func(string) string, p problems) Semant
 	}
 	s.IgnoreColumns = getStrings(m, "ignoreColumns", f("ignoreColumns"), p)
 	s.Snapshot = getString(m, "snapshot", f("snapshot"), p)
+	s.For = getString(m, "for", f("for"), p)
 	if v, ok := m["onError"]; ok && v != nil {
 		l, ok := v.([]any)
 		if !ok {
@@ -81,6 +91,9 @@ func (s Semantics) document(doc map[string]any) {
 	if s.Snapshot != "" {
 		doc["snapshot"] = s.Snapshot
 	}
+	if s.For != "" {
+		doc["for"] = s.For
+	}
 	if s.OnError != nil {
 		l := make([]any, len(s.OnError))
 		for i, a := range s.OnError {
@@ -107,6 +120,11 @@ func compileSemantics(d *Definition, p problems) []run.Action {
 	default:
 		p.add("snapshot", "unknown value %q (want %q or %q)", d.Snapshot, SnapshotInsert, SnapshotIgnore)
 	}
+	switch d.For {
+	case "", ForEach, ForAll:
+	default:
+		p.add("for", "unknown value %q (want %q or %q)", d.For, ForEach, ForAll)
+	}
 	for i, c := range d.IgnoreColumns {
 		if c == "" {
 			p.add(fmt.Sprintf("ignoreColumns[%d]", i), "must not be empty")
@@ -114,6 +132,9 @@ func compileSemantics(d *Definition, p problems) []run.Action {
 	}
 	for i, a := range d.Actions {
 		checkTiming(a, fmt.Sprintf("actions[%d]", i), p)
+		if d.For == ForAll && a.Timing == run.TimingSync {
+			p.add(fmt.Sprintf("actions[%d].timing", i), "sync orders the runs of one record; a for: all trigger runs per batch")
+		}
 	}
 	out, _ := compileActionList(d.OnError, "onError", map[string]bool{FailedActionName: true}, p)
 	for i, a := range d.OnError {
@@ -209,5 +230,6 @@ func (e *entry) input(ev run.Event, name string) run.Input {
 		in.OnError = copyActions(e.onError)
 	}
 	in.Cascade = append(slices.Clone(ev.Cascade), e.ref.Tag)
+	in.ForAll = e.def.For == ForAll
 	return in
 }

@@ -114,3 +114,25 @@ func TestCompileOnError(t *testing.T) {
 	_, err = CompileOnError([]any{map[string]any{"type": "nope"}})
 	assert.ErrorContains(t, err, `onError[0].type: unknown action type "nope"`)
 }
+
+// for: all marks the trigger's inputs for batching; it refuses sync.
+func TestPlanForAll(t *testing.T) {
+	s := mustSet(t, `
+triggers:
+  - {tag: bulk, for: all, tables: [users], events: [afterInsert], actions: [{type: log, config: {message: "{{records}}"}}]}
+`)
+	ins := s.Plan(run.Event{Table: "users", Operation: run.OperationInsert})
+	require.Len(t, ins, 1)
+	assert.True(t, ins[0].ForAll)
+	assert.Equal(t, "all", s.Definitions()[0].Document()["for"])
+
+	defs, err := Parse([]byte(`
+- {tag: a, for: some, tables: [users], events: [afterInsert], actions: [{type: log, config: {message: m}}]}
+- {tag: b, for: all, tables: [users], events: [afterInsert], actions: [{type: log, config: {message: m}, timing: sync}]}
+`), "f.yaml")
+	require.NoError(t, err)
+	_, err = NewSet(defs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `for: unknown value "some"`)
+	assert.Contains(t, err.Error(), "actions[0].timing: sync orders the runs of one record")
+}

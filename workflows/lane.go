@@ -86,11 +86,7 @@ func runInLane(ctx workflow.Context, in run.Input) error {
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, in)
 	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		// The server reports ChildWorkflowExecutionAlreadyStartedError, the
-		// SDK's test environment the service error.
-		var already *temporal.ChildWorkflowExecutionAlreadyStartedError
-		var svcAlready *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &already) || errors.As(err, &svcAlready) {
+		if childAlreadyStarted(err) {
 			return nil
 		}
 		return err
@@ -99,6 +95,16 @@ func runInLane(ctx workflow.Context, in run.Input) error {
 	// the lane goes on with the record's next change.
 	_ = fut.Get(ctx, nil)
 	return nil
+}
+
+// childAlreadyStarted reports whether starting a child failed because a
+// workflow with its id exists. The server reports
+// ChildWorkflowExecutionAlreadyStartedError, the SDK's test environment the
+// service error.
+func childAlreadyStarted(err error) bool {
+	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+	var svcAlready *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &already) || errors.As(err, &svcAlready)
 }
 
 // Search attribute keys every run carries.

@@ -198,4 +198,5 @@ func (e *Enqueuer) Register(r worker.ActivityRegistry) {
 func registerSemantics(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Lane, workflow.RegisterOptions{Name: run.LaneWorkflowName})
 	r.RegisterWorkflowWithOptions(Queue, workflow.RegisterOptions{Name: run.QueueWorkflowName})
+	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: run.BatchWorkflowName})
 }

@@ -121,6 +121,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		RunID:   wfID,
 		Actions: copyOutputs(outputs),
 	}
+	withBatch(&scope, in)
 	cfg, notes, err := render(act.Config, scope)
 	if err != nil {
 		return nil, notes, 0, temporal.NewNonRetryableApplicationError(

@@ -45,6 +45,14 @@ func dialTemporal(ctx context.Context, opts client.Options, address string, log 
 	}
 }
 
+// newStarter is ingest's starter, with the batches of `for: all` triggers
+// configured.
+func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
+	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue)
+	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow}
+	return s
+}
+
 // registerQueues registers the activity that feeds the queues of queued
 // actions.
 func registerQueues(w worker.Worker, c client.Client, cfg *config.Config) {

@@ -295,7 +295,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
 		Dialer:         kc.dialer,
 		Transport:      kc.transport,
-	}, planner, ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue), log, ingest.WithHooks(m.ingestHooks()))
+	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}
