@@ -138,8 +138,14 @@ queues: {chaos: {concurrency: 8}}
 			ingestP.start(t)
 			workerP.start(t)
 		case "temporal":
+			// Both processes are also restarted during the outage: they
+			// must wait for Temporal, not exit.
 			tmpl.kill()
-			time.Sleep(2 * time.Second)
+			ingestP.kill()
+			workerP.kill()
+			ingestP.start(t)
+			workerP.start(t)
+			time.Sleep(3 * time.Second)
 			tmpl.start(t)
 		case "kafka":
 			kaf.kill()
