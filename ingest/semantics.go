@@ -15,7 +15,9 @@ import (
 // applyHeaders applies the message's delivery headers to its events: a
 // HeaderSkipTriggers header drops them all (an import that must not run
 // triggers), a FieldSkipTriggers field in a record drops that event, and
-// HeaderCascade gives each the cascade chain of the run that produced it.
+// HeaderCascade (or, for a change written by a database action, the
+// FieldCascade column) gives each the cascade chain of the run that
+// produced it.
 func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
 	var chain []string
 	for _, h := range msg.Headers {
@@ -33,8 +35,14 @@ func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
 		if v, ok := ev.Record[run.FieldSkipTriggers]; ok && truthy(fmt.Sprint(v)) {
 			continue
 		}
-		if len(chain) > 0 {
+		switch {
+		case len(chain) > 0:
 			ev.Cascade = chain
+		case ev.Record[run.FieldCascade] != nil:
+			// A database write by a run: its marker column.
+			if s, ok := ev.Record[run.FieldCascade].(string); ok {
+				ev.Cascade = run.ParseCascade(s)
+			}
 		}
 		out = append(out, ev)
 	}

@@ -25,4 +25,8 @@ func TestApplyHeaders(t *testing.T) {
 	got = applyHeaders(kafka.Message{Headers: []kafka.Header{{Key: run.HeaderSkipTriggers, Value: []byte("false")}}}, evs()[:1])
 	assert.Len(t, got, 1)
 	assert.Nil(t, got[0].Cascade)
+
+	// A database write carries the chain in its marker column.
+	got = applyHeaders(kafka.Message{}, []run.Event{{ID: "c", Record: map[string]any{run.FieldCascade: "t1,t2"}}})
+	assert.Equal(t, []string{"t1", "t2"}, got[0].Cascade)
 }

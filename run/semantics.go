@@ -28,6 +28,10 @@ const (
 	// FieldSkipTriggers is the record field with the same meaning, for
 	// producers that cannot set headers (Debezium): a truthy value skips.
 	FieldSkipTriggers = "_triggerd_skip"
+	// FieldCascade is the record field that carries the cascade chain
+	// through a database: a database action writes {{run.cascade}} into
+	// this column, and Debezium brings it back with the change.
+	FieldCascade = "_triggerd_cascade"
 )
 
 // DefaultCascadeDepth is the deepest cascade allowed (Stryke's limit): a

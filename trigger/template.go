@@ -28,6 +28,8 @@ type Scope struct {
 	Actions map[string]any
 	// Records and PreviousRecords are a `for: all` run's records (batch.go).
 	Records, PreviousRecords []map[string]any
+	// Cascade is the run's cascade chain ({{run.cascade}}, semantics.go).
+	Cascade []string
 }
 
 // templateRoots lists the roots a placeholder may start with. scalar roots
@@ -286,7 +288,7 @@ func lookupScope(pt path, sc *Scope) (any, bool, error) {
 	case "trigger":
 		root = map[string]any{"tag": sc.Trigger.Tag, "name": sc.Trigger.Name, "version": sc.Trigger.Version}
 	case "run":
-		root = map[string]any{"id": sc.RunID}
+		root = runRoot(sc)
 	case "changedFields":
 		root = changedFields(sc.PreviousRecord, sc.Record)
 	case "records", "previousRecords":

@@ -144,8 +144,10 @@ func fireBatch(ctx workflow.Context, in *BatchInput, evs []run.Input) error {
 	return nil
 }
 
-// withBatch puts a `for: all` run's records into its templates' scope.
+// withBatch puts a `for: all` run's records, and the run's cascade chain,
+// into its templates' scope.
 func withBatch(sc *trigger.Scope, in run.Input) {
+	sc.Cascade = in.Cascade
 	if in.Batch != nil {
 		sc.Records, sc.PreviousRecords = in.Batch.Records, in.Batch.PreviousRecords
 	}

@@ -43,6 +43,14 @@ func TestCascadeDepthFailsTheRun(t *testing.T) {
 	env.ExecuteWorkflow(run.WorkflowName, in)
 	require.NoError(t, env.GetWorkflowError())
 	require.Equal(t, []string{"t1", "t2", "welcome"}, c.all()[0].Cascade)
+
+	// {{run.cascade}} is what a database action writes into the marker
+	// column so that the change it causes carries the chain.
+	env, c = newEnv(t)
+	in.Actions = []run.Action{{Name: "write", Type: "echo", Config: map[string]any{"_triggerd_cascade": "{{run.cascade}}"}}}
+	env.ExecuteWorkflow(run.WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, "t1,t2,welcome", c.all()[0].Config["_triggerd_cascade"])
 }
 
 // A trigger that already ran in the chain is a loop (Gel's rule).
