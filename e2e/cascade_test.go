@@ -61,7 +61,7 @@ func TestCascade(t *testing.T) {
 		return kafka.Message{Key: []byte(id), Value: b}
 	}
 	root, loopRoot, after := "root-"+e.suffix, "loop-"+e.suffix, "after-"+e.suffix
-	e.publish(t, topic, native(root, "c1"), native(loopRoot, "l1"))
+	publishRetrying(t, e.brokers[0], topic, native(root, "c1"), native(loopRoot, "l1"))
 
 	next := func(tag, event string) (string, string) {
 		id := run.WorkflowID(tag, event)
@@ -86,7 +86,7 @@ func TestCascade(t *testing.T) {
 	requireAppError(t, err, errtype.CascadeLoop, `cascade loop: trigger "cas-la" already ran in this chain (cas-la -> cas-lb -> cas-la)`)
 
 	// Ingest is not stuck: the next change runs as usual.
-	e.publish(t, topic, native(after, "after"))
+	publishRetrying(t, e.brokers[0], topic, native(after, "after"))
 	require.NoError(t, e.waitRun(t, run.WorkflowID("cas-after", after)))
 }
 

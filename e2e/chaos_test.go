@@ -112,7 +112,7 @@ queues: {chaos: {concurrency: 8}}
 	for i, f := range faults {
 		if published < len(msgs) && (i%max(1, len(faults)/waves) == 0) {
 			end := min(published+per, len(msgs))
-			publishRetrying(t, kaf.addr, topic, msgs[published:end])
+			publishRetrying(t, kaf.addr, topic, msgs[published:end]...)
 			published = end
 		}
 		// Faults 4 to 10 seconds apart: a restarted ingest needs a few
@@ -155,7 +155,7 @@ queues: {chaos: {concurrency: 8}}
 		t.Logf("chaos: fault %d/%d %s at %s", i+1, len(faults), f, time.Since(begin).Round(time.Second))
 	}
 	if published < len(msgs) {
-		publishRetrying(t, kaf.addr, topic, msgs[published:])
+		publishRetrying(t, kaf.addr, topic, msgs[published:]...)
 	}
 	faultsDone := time.Since(begin)
 
@@ -479,7 +479,7 @@ func queueStats(t *testing.T, c client.Client) workflows.QueueStats {
 	return st
 }
 
-func publishRetrying(t *testing.T, addr, topic string, msgs []kafka.Message) {
+func publishRetrying(t *testing.T, addr, topic string, msgs ...kafka.Message) {
 	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.Hash{},
 		BatchSize: 200, BatchTimeout: 5 * time.Millisecond}

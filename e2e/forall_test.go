@@ -46,7 +46,7 @@ actions:
 	for i, tx := range []string{txA, txA, txA, txB, txB} {
 		msgs = append(msgs, txMessage(t, int64(5000+i*10), i+1, tx))
 	}
-	e.publish(t, topic, msgs...)
+	publishRetrying(t, e.brokers[0], topic, msgs...)
 	_, stop := e.startConsumer(t, set, "forall-"+e.suffix, []string{topic}, dlq)
 	eventually(t, "both transactions' runs", 90*time.Second, func() bool { return len(rcv.got("/bulk")) >= 2 })
 	stop()
@@ -67,7 +67,7 @@ actions:
 	defer stop()
 	// A marker transaction after the redelivered ones shows the consumer
 	// is past them; its run is the only new one.
-	e.publish(t, topic, txMessage(t, 9000, 99, "C"+e.suffix))
+	publishRetrying(t, e.brokers[0], topic, txMessage(t, 9000, 99, "C"+e.suffix))
 	eventually(t, "the marker's run", 90*time.Second, func() bool { return len(rcv.got("/bulk")) >= 3 })
 	require.NoError(t, e.waitRun(t, run.WorkflowID("bulk-orders", "batch/"+topic+"/tx-C"+e.suffix)))
 	require.Len(t, rcv.got("/bulk"), 3, "the redelivered transactions ran nothing again")
