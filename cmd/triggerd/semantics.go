@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -32,7 +34,7 @@ func dialTemporal(ctx context.Context, opts client.Options, address string, log 
 		if err == nil {
 			return c, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !dialRetryable(err) {
 			return nil, fmt.Errorf("connect to Temporal at %s: %w", address, err)
 		}
 		log.Warn("Temporal unreachable, waiting", "address", address, "attempt", attempt, "backoff", backoff, "error", err)
@@ -43,6 +45,15 @@ func dialTemporal(ctx context.Context, opts client.Options, address string, log 
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
+}
+
+// dialRetryable tells an unreachable server (worth waiting for) from a
+// refusal that waiting does not change: a denied key, an unknown namespace.
+func dialRetryable(err error) bool {
+	var denied *serviceerror.PermissionDenied
+	var nsNotFound *serviceerror.NamespaceNotFound
+	var invalid *serviceerror.InvalidArgument
+	return !errors.As(err, &denied) && !errors.As(err, &nsNotFound) && !errors.As(err, &invalid)
 }
 
 // newStarter is ingest's starter, with the batches of `for: all` triggers

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -104,4 +106,10 @@ func TestRunsListAndRerun(t *testing.T) {
 	code, _, errOut = runCLI(t, env, "runs", "rerun", id)
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, "only failed, timed out or terminated runs can be re-run")
+}
+
+func TestDialRetryable(t *testing.T) {
+	require.True(t, dialRetryable(errors.New("failed reaching server: connection refused")))
+	require.False(t, dialRetryable(fmt.Errorf("dial: %w", serviceerror.NewPermissionDenied("bad key", ""))))
+	require.False(t, dialRetryable(serviceerror.NewNamespaceNotFound("nope")))
 }
