@@ -92,6 +92,9 @@ type Config struct {
 	Notifications Notifications          `yaml:"notifications"`
 	Integrations  map[string]Integration `yaml:"integrations"`
 	Agents        map[string]Agent       `yaml:"agents"`
+	// Delivery and Queues configure the delivery semantics (semantics.go).
+	Delivery Delivery         `yaml:"delivery"`
+	Queues   map[string]Queue `yaml:"queues"`
 }
 
 // Log configures the process logger.
@@ -229,4 +232,5 @@ func (c *Config) setDefaults() {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
 	}
 	c.Notifications.setDefaults()
+	c.setDeliveryDefaults()
 }
