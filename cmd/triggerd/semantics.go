@@ -60,7 +60,7 @@ func dialRetryable(err error) bool {
 // configured.
 func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
 	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue)
-	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow}
+	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow, Linger: cfg.Delivery.BatchLinger}
 	return s
 }
 
@@ -72,6 +72,7 @@ func registerQueues(w worker.Worker, c client.Client, cfg *config.Config) {
 		qs[name] = workflows.QueueConfig{Concurrency: q.Concurrency}
 	}
 	(&workflows.Enqueuer{Client: c, TaskQueue: cfg.Temporal.TaskQueue, Queues: qs}).Register(w)
+	(&workflows.Coverage{Client: c}).Register(w)
 }
 
 // deliveryPlanner adds the process-wide delivery settings to each planned
