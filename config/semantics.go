@@ -25,6 +25,11 @@ type Delivery struct {
 	// recognise redelivered events without asking Temporal. Default 10m;
 	// a batch reopened later reads what its runs covered (docs/semantics.md).
 	BatchLinger time.Duration `yaml:"batchLinger"`
+	// HeartbeatTimeout is how soon a worker that stopped heartbeating is
+	// given up on: actions whose timeout exceeds twice this heartbeat, so
+	// that a killed worker's action is retried elsewhere after this
+	// rather than after its whole timeout. Default 30s.
+	HeartbeatTimeout time.Duration `yaml:"heartbeatTimeout"`
 }
 
 // Queue configures one named queue of queued actions.
@@ -39,6 +44,7 @@ const (
 	DefaultBatchSize        = 100
 	DefaultBatchWindow      = time.Second
 	DefaultBatchLinger      = 10 * time.Minute
+	DefaultHeartbeatTimeout = 30 * time.Second
 	DefaultQueueConcurrency = 4
 	// MaxQueueConcurrency bounds queues.<name>.concurrency: the queue's
 	// workflow keeps that many activities in flight.
@@ -57,6 +63,9 @@ func (c *Config) setDeliveryDefaults() {
 	}
 	if c.Delivery.BatchLinger == 0 {
 		c.Delivery.BatchLinger = DefaultBatchLinger
+	}
+	if c.Delivery.HeartbeatTimeout == 0 {
+		c.Delivery.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
 	for name, q := range c.Queues {
 		if q.Concurrency == 0 {
@@ -78,6 +87,9 @@ func (c *Config) validateDelivery(v *validator) {
 	}
 	if c.Delivery.BatchLinger < 0 {
 		v.add("delivery.batchLinger", "must not be negative")
+	}
+	if c.Delivery.HeartbeatTimeout < time.Second {
+		v.add("delivery.heartbeatTimeout", "must be at least 1s")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Queues)) {
 		q := c.Queues[name]

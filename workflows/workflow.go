@@ -137,6 +137,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    heartbeatTimeout(ctx, in, timeout),
 		RetryPolicy:         RetryPolicy(act.Retry),
 	})
 	req := run.ActionRequest{

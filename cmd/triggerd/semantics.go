@@ -82,6 +82,7 @@ type deliveryPlanner struct {
 	next     ingest.Planner
 	onError  []run.Action
 	maxDepth int
+	hb       time.Duration
 	rejected *prometheus.CounterVec
 }
 
@@ -94,7 +95,7 @@ func newDeliveryPlanner(next ingest.Planner, d config.Delivery, reg prometheus.R
 	if err != nil {
 		return nil, fmt.Errorf("delivery.onError: %w", err)
 	}
-	p := &deliveryPlanner{next: next, onError: onError, maxDepth: d.MaxCascadeDepth,
+	p := &deliveryPlanner{next: next, onError: onError, maxDepth: d.MaxCascadeDepth, hb: d.HeartbeatTimeout,
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triggerd_cascade_rejected_total",
 			Help: "Runs started for a change whose cascade chain is too deep (reason=depth) or loops (reason=loop); they fail at once.",
@@ -114,7 +115,7 @@ func (p *deliveryPlanner) Plan(ev run.Event) []run.Input {
 		if len(in.OnError) == 0 && len(p.onError) > 0 {
 			in.OnError = slices.Clone(p.onError)
 		}
-		in.MaxCascadeDepth = p.maxDepth
+		in.MaxCascadeDepth, in.HeartbeatTimeout = p.maxDepth, p.hb
 		switch {
 		case slices.Contains(ev.Cascade, in.Trigger.Tag):
 			p.rejected.WithLabelValues(in.Trigger.Tag, "loop").Inc()
