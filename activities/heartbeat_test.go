@@ -95,6 +95,7 @@ func TestKilledWorkerActionIsRetried(t *testing.T) {
 	lines := bufio.NewScanner(out)
 	for lines.Scan() && !strings.HasPrefix(lines.Text(), "started attempt 1") {
 	}
+	require.True(t, strings.HasPrefix(lines.Text(), "started attempt 1"), "the child worker never started the action")
 	require.NoError(t, child.Process.Kill(), "kill the worker mid-action")
 	_ = child.Wait()
 
