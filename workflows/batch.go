@@ -169,9 +169,13 @@ func startBatchRun(ctx workflow.Context, in *BatchInput, evs []run.Input) error 
 
 // uncovered is evs without the events whose ids are in covered.
 func uncovered(evs []run.Input, covered []string) []run.Input {
+	set := make(map[string]bool, len(covered))
+	for _, id := range covered {
+		set[id] = true
+	}
 	var out []run.Input
 	for _, e := range evs {
-		if !slices.Contains(covered, e.Event.ID) {
+		if !set[e.Event.ID] {
 			out = append(out, e)
 		}
 	}
