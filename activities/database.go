@@ -378,7 +378,7 @@ func (b *stmt) insertValues(t tableInfo, values map[string]any) (string, error) 
 			return "", err
 		}
 		qcols[i] = pgx.Identifier{c}.Sanitize()
-		ph[i] = b.param(values[c])
+		ph[i] = b.value(values[c])
 	}
 	return " (" + strings.Join(qcols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")", nil
 }
@@ -387,6 +387,9 @@ func (b *stmt) insertValues(t tableInfo, values map[string]any) (string, error) 
 // operator object.
 func (b *stmt) assignment(c string, v any) (string, error) {
 	q := pgx.Identifier{c}.Sanitize()
+	if m, ok := v.(cascadeMarker); ok {
+		return q + " = " + b.marker(m), nil
+	}
 	op, arg, isOp, err := operator(v)
 	if err != nil {
 		return "", invalidConfig("set.%s: %v", c, err)

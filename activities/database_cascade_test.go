@@ -30,6 +30,19 @@ func TestDatabaseActionsMarkTheCascadeChain(t *testing.T) {
 		require.NoError(t, p.pool.QueryRow(ctx, "SELECT _triggerd_cascade FROM "+p.table("orders")+" WHERE id = $1", id).Scan(&s))
 		return s
 	}
+	// fresh asserts that row id's marker is the chain and the xid of the
+	// transaction that last wrote the row (its xmin), as Debezium's
+	// source.txId of that write will be.
+	fresh := func(id int, msg string) string {
+		t.Helper()
+		var m, xmin string
+		require.NoError(t, p.pool.QueryRow(ctx, "SELECT _triggerd_cascade, xmin::text FROM "+p.table("orders")+" WHERE id = $1", id).Scan(&m, &xmin), msg)
+		require.Equal(t, "on-signup,on-order@"+xmin, m, msg)
+		gotChain, txID := run.ParseCascadeMarker(m)
+		require.Equal(t, chain, gotChain, msg)
+		require.Equal(t, xmin, txID, msg)
+		return txID
+	}
 	reset := func(id int) {
 		_, err := p.pool.Exec(ctx, "UPDATE "+p.table("orders")+" SET _triggerd_cascade = NULL WHERE id = $1", id)
 		require.NoError(t, err)
@@ -37,18 +50,31 @@ func TestDatabaseActionsMarkTheCascadeChain(t *testing.T) {
 
 	do(p.acts.DatabaseInsert, TypeDatabaseInsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(1), "status": "new"}})
-	require.Equal(t, "on-signup,on-order", *marker(1), "insert")
+	fresh(1, "insert")
 
 	reset(1)
 	o := do(p.acts.DatabaseUpdate, TypeDatabaseUpdate, map[string]any{
 		"table": p.table("orders"), "set": map[string]any{"status": "paid"}, "where": map[string]any{"id": float64(1)}})
 	require.True(t, *o.Matched)
-	require.Equal(t, "on-signup,on-order", *marker(1), "update")
+	updated := fresh(1, "update")
+
+	// A later write by the application that leaves the column alone keeps
+	// the marker, whose xid is no longer the row's: ingest sees it stale.
+	_, err := p.pool.Exec(ctx, "UPDATE "+p.table("orders")+" SET status = 'refunded' WHERE id = 1")
+	require.NoError(t, err)
+	var m, xmin string
+	require.NoError(t, p.pool.QueryRow(ctx, "SELECT _triggerd_cascade, xmin::text FROM "+p.table("orders")+" WHERE id = 1").Scan(&m, &xmin))
+	require.Equal(t, "on-signup,on-order@"+updated, m)
+	require.NotEqual(t, updated, xmin, "the application's write is another transaction")
 
 	reset(1)
 	do(p.acts.DatabaseUpsert, TypeDatabaseUpsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(1), "status": "shipped"}, "conflict": []any{"id"}})
-	require.Equal(t, "on-signup,on-order", *marker(1), "upsert that updates")
+	fresh(1, "upsert that updates (DO UPDATE)")
+
+	do(p.acts.DatabaseUpsert, TypeDatabaseUpsert, map[string]any{
+		"table": p.table("orders"), "values": map[string]any{"id": float64(3), "status": "new"}, "conflict": []any{"id"}})
+	fresh(3, "upsert that inserts")
 
 	reset(1)
 	o = do(p.acts.DatabaseUpsert, TypeDatabaseUpsert, map[string]any{
@@ -56,7 +82,8 @@ func TestDatabaseActionsMarkTheCascadeChain(t *testing.T) {
 	require.EqualValues(t, 0, o.RowsAffected, "an upsert with nothing to update stays DO NOTHING")
 	require.Nil(t, marker(1))
 
-	// {{run.cascade}} keeps working: the action's own value wins.
+	// {{run.cascade}} keeps working: the action's own value wins, written
+	// as it is (a plain chain, no xid).
 	do(p.acts.DatabaseInsert, TypeDatabaseInsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(2), "_triggerd_cascade": "explicit"}})
 	require.Equal(t, "explicit", *marker(2))

@@ -16,8 +16,8 @@ import (
 // HeaderSkipTriggers header drops them all (an import that must not run
 // triggers), a FieldSkipTriggers field in a record drops that event, and
 // HeaderCascade (or, for a change written by a database action, the
-// FieldCascade column) gives each the cascade chain of the run that
-// produced it.
+// FieldCascade column, unless it is stale: see markerCascade) gives each
+// the cascade chain of the run that produced it.
 func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
 	var chain []string
 	for _, h := range msg.Headers {
@@ -40,9 +40,7 @@ func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
 			ev.Cascade = chain
 		case ev.Record[run.FieldCascade] != nil:
 			// A database write by a run: its marker column.
-			if s, ok := ev.Record[run.FieldCascade].(string); ok {
-				ev.Cascade = run.ParseCascade(s)
-			}
+			ev.Cascade = markerCascade(ev)
 		}
 		out = append(out, ev)
 	}
