@@ -13,8 +13,9 @@ import (
 // transaction: such a marker counts only on an event whose source
 // transaction (Debezium's source.txId, the native envelope's txId) is
 // that one. On an event that names no transaction it cannot be checked
-// and is ignored: a missing chain lets one more cascade step run, a stale
-// one fails a run that did nothing wrong. A marker without a transaction
+// and is ignored: a stale chain fails a run that did nothing wrong, while
+// a missing one only restarts the count (a native producer that relays
+// such writes sets txId to keep it). A marker without a transaction
 // id (written by the user with {{run.cascade}}, or by an older triggerd)
 // is taken as it is.
 func markerCascade(ev run.Event) []string {
