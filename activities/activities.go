@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -32,8 +33,10 @@ const (
 // Activities holds the clients the actions use. Build it with New; it is
 // safe for concurrent use.
 type Activities struct {
-	logger         *slog.Logger
-	http           *http.Client
+	logger *slog.Logger
+	http   *http.Client
+	// httpFollow is http following redirects, for followRedirects.
+	httpFollow     *http.Client
 	redis          redis.UniversalClient
 	confirmTimeout time.Duration
 
@@ -111,6 +114,14 @@ func New(opts ...Option) *Activities {
 	// resend the body (and its idempotency key) to a host nobody named.
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	a.http = &c
+	f := *base
+	f.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	a.httpFollow = &f
 	if a.confirmTimeout <= 0 {
 		a.confirmTimeout = defaultConfirmTO
 	}

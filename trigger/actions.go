@@ -21,9 +21,9 @@ type actionType struct {
 // actionTypes is the registry of action types. It is never modified.
 var actionTypes = map[string]actionType{
 	"http": {
-		allowed:  []string{"method", "url", "headers", "query", "body", "timeout"},
+		allowed:  []string{"method", "url", "headers", "query", "body", "bodyType", "contentType", "timeout", "followRedirects", "idempotencyHeader", "responseHeaders", "maxResponseBytes", "sign"},
 		required: []string{"url"},
-		check:    checkHTTP,
+		check:    checkHTTPMore,
 	},
 	"broker.publish": {
 		allowed:  []string{"target", "message", "key", "headers"},

@@ -1,0 +1,95 @@
+package trigger
+
+import (
+	"strings"
+)
+
+// Checks of the config keys of the http, cache.*, broker.publish and
+// storage.* actions beyond those in actions.go.
+
+// checkKeys refuses keys of the mapping at cfg[key] that are not allowed,
+// naming each one's path.
+func checkKeys(cfg map[string]any, key, field string, allowed []string, p problems) map[string]any {
+	m, ok := cfg[key].(map[string]any)
+	if !ok {
+		if v, present := cfg[key]; present && v != nil && !isTemplate(v) {
+			p.add(joinField(field, key), "must be a mapping")
+		}
+		return nil
+	}
+	for _, k := range sortedKeys(m) {
+		if !contains(allowed, k) {
+			p.add(joinField(joinField(field, key), k), "unknown key (allowed: %s)", strings.Join(allowed, ", "))
+		}
+	}
+	return m
+}
+
+// checkOneOf checks that cfg[key], when static, is one of allowed.
+func checkOneOf(cfg map[string]any, key, field string, allowed []string, p problems) {
+	v, ok := cfg[key]
+	if !ok || v == nil || isTemplate(v) {
+		return
+	}
+	if s, isStr := v.(string); !isStr || !contains(allowed, s) {
+		p.add(joinField(field, key), "must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func checkBool(cfg map[string]any, key, field string, p problems) {
+	if v, ok := cfg[key]; ok && v != nil && !isTemplate(v) {
+		if _, isBool := v.(bool); !isBool {
+			p.add(joinField(field, key), "must be true or false")
+		}
+	}
+}
+
+func checkPositiveInt(cfg map[string]any, key, field string, p problems) {
+	if v, ok := cfg[key]; ok && v != nil && !isTemplate(v) {
+		if f, isNum := toNumber(v); !isNum || f < 1 || f != float64(int64(f)) {
+			p.add(joinField(field, key), "must be a positive integer")
+		}
+	}
+}
+
+// checkSecretRef requires cfg[key] to be exactly one {{secret.NAME}}: a key
+// written in clear in a definition would be stored, listed and replayed
+// with it.
+func checkSecretRef(cfg map[string]any, key, field string, p problems) {
+	v, ok := cfg[key]
+	if !ok || v == nil {
+		return
+	}
+	s, isStr := v.(string)
+	if !isStr || !isSecretPlaceholder(s) {
+		p.add(joinField(field, key), "must be a secret reference like {{secret.WEBHOOK_KEY}}, never the key itself")
+	}
+}
+
+var httpBodyTypes = []string{"json", "form", "raw"}
+
+// checkHTTPMore checks the http keys added with signing and body types.
+func checkHTTPMore(cfg map[string]any, field string, p problems) {
+	checkHTTP(cfg, field, p)
+	checkOneOf(cfg, "bodyType", field, httpBodyTypes, p)
+	if bt, _ := cfg["bodyType"].(string); bt == "form" {
+		checkMap(cfg, "body", field, p)
+	}
+	checkStringish(cfg, "contentType", field, p)
+	checkStringish(cfg, "idempotencyHeader", field, p)
+	checkBool(cfg, "followRedirects", field, p)
+	checkPositiveInt(cfg, "maxResponseBytes", field, p)
+	if v, ok := cfg["responseHeaders"]; ok && v != nil {
+		if _, isList := v.([]any); !isList {
+			p.add(joinField(field, "responseHeaders"), "must be a list of header names (or [\"*\"])")
+		}
+	}
+	if sign := checkKeys(cfg, "sign", field, []string{"key", "header"}, p); sign != nil {
+		sf := joinField(field, "sign")
+		if v, ok := sign["key"]; !ok || v == nil || v == "" {
+			p.add(joinField(sf, "key"), "is required")
+		}
+		checkSecretRef(sign, "key", sf, p)
+		checkStringish(sign, "header", sf, p)
+	}
+}

@@ -1,0 +1,99 @@
+package trigger
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// loadProblems loads one trigger with the given actions and returns its
+// problems, one per line ("" when it is valid).
+func loadProblems(t *testing.T, actions string) string {
+	t.Helper()
+	defs, err := Parse([]byte("tag: t\ntables: [users]\nevents: [afterInsert]\nactions:\n"+actions), "t.yaml")
+	if err == nil {
+		_, err = NewSet(defs)
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestCoreActionConfigRules(t *testing.T) {
+	for _, tc := range []struct {
+		name, actions string
+		want          []string
+	}{
+		{"http body type", `  - {type: http, config: {url: 'http://x', bodyType: xml}}`, []string{"actions[0].config.bodyType: must be one of json, form, raw"}},
+		{"http form needs mapping", `  - {type: http, config: {url: 'http://x', bodyType: form, body: [1]}}`, []string{"actions[0].config.body: must be a mapping"}},
+		{"http sign unknown key", `  - {type: http, config: {url: 'http://x', sign: {key: '{{secret.K}}', algo: md5}}}`, []string{"actions[0].config.sign.algo: unknown key (allowed: key, header)"}},
+		{"http sign literal key", `  - {type: http, config: {url: 'http://x', sign: {key: hunter2}}}`, []string{"actions[0].config.sign.key: must be a secret reference"}},
+		{"http sign key missing", `  - {type: http, config: {url: 'http://x', sign: {header: X-Sig}}}`, []string{"actions[0].config.sign.key: is required"}},
+		{"http followRedirects", `  - {type: http, config: {url: 'http://x', followRedirects: maybe}}`, []string{"actions[0].config.followRedirects: must be true or false"}},
+		{"http maxResponseBytes", `  - {type: http, config: {url: 'http://x', maxResponseBytes: -1}}`, []string{"actions[0].config.maxResponseBytes: must be a positive integer"}},
+		{"http responseHeaders", `  - {type: http, config: {url: 'http://x', responseHeaders: Etag}}`, []string{"actions[0].config.responseHeaders: must be a list"}},
+		{"http misspelt key", `  - {type: http, config: {url: 'http://x', folowRedirects: true}}`, []string{"actions[0].config.folowRedirects: unknown key for http"}},
+		{"secret with function", `  - {type: log, config: {message: '{{secret.K | upper}}'}}`, []string{"secret.K takes no functions"}},
+		{"secret bad name", `  - {type: log, config: {message: '{{secret.a-b}}'}}`, []string{"want {{secret.NAME}}"}},
+		{"secret no name", `  - {type: log, config: {message: '{{secret}}'}}`, []string{"want {{secret.NAME}}"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := loadProblems(t, tc.actions)
+			require.NotEmpty(t, got)
+			for _, w := range tc.want {
+				assert.Contains(t, got, w)
+			}
+		})
+	}
+	require.Empty(t, loadProblems(t, `  - type: http
+    config:
+      url: 'https://hooks.example.com/orders?x={{record.id}}'
+      method: PUT
+      bodyType: form
+      body: {id: '{{record.id}}'}
+      contentType: application/x-www-form-urlencoded
+      followRedirects: true
+      idempotencyHeader: X-Idem
+      responseHeaders: ['*']
+      maxResponseBytes: 1024
+      headers: {Authorization: 'Bearer {{secret.API_TOKEN}}'}
+      sign: {key: '{{ secret.WEBHOOK_KEY }}', header: X-Sig}
+`))
+}
+
+func TestRenderKeepsSecretRefs(t *testing.T) {
+	out, err := RenderConfig(map[string]any{
+		"whole":  "{{secret.API_TOKEN}}",
+		"spaced": "{{ secret.API_TOKEN }}",
+		"mixed":  "Bearer {{secret.API_TOKEN}} for {{record.id}}",
+	}, Scope{Record: map[string]any{"id": 7.0}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{
+		"whole":  "{{secret.API_TOKEN}}",
+		"spaced": "{{ secret.API_TOKEN }}",
+		"mixed":  "Bearer {{secret.API_TOKEN}} for 7",
+	}, out)
+}
+
+// Data must not smuggle a secret reference into a config that the worker
+// would then resolve.
+func TestRenderRefusesSecretRefsInData(t *testing.T) {
+	for name, scope := range map[string]Scope{
+		"record field": {Record: map[string]any{"note": "x {{secret.API_TOKEN}}"}},
+		"nested":       {Record: map[string]any{"note": []any{map[string]any{"a": "{{ secret.X }}"}}}},
+		"output":       {Actions: map[string]any{"a": map[string]any{"output": "{{secret.API_TOKEN}}"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			expr := "{{record.note}}"
+			if name == "output" {
+				expr = "echo {{actions.a.output}}"
+			}
+			_, err := RenderConfig(map[string]any{"body": expr}, scope)
+			require.Error(t, err)
+			require.True(t, strings.Contains(err.Error(), "only a definition may write"), err.Error())
+		})
+	}
+}
