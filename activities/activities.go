@@ -36,8 +36,10 @@ type Activities struct {
 	logger *slog.Logger
 	http   *http.Client
 	// httpFollow is http following redirects, for followRedirects.
-	httpFollow     *http.Client
-	redis          redis.UniversalClient
+	httpFollow *http.Client
+	redis      redis.UniversalClient
+	// caches are the named caches of the cache.* actions (WithCaches).
+	caches         map[string]CacheConfig
 	confirmTimeout time.Duration
 
 	// Publishers by target scheme ("kafka", "rabbitmq"), built by the
@@ -132,25 +134,27 @@ func New(opts ...Option) *Activities {
 // application errors but no attempt details (Register adds those).
 func (a *Activities) Actions() map[string]run.ActionFunc {
 	return map[string]run.ActionFunc{
-		TypeHTTP:           a.HTTP,
-		TypePublish:        a.Publish,
-		TypeCacheSet:       a.CacheSet,
-		TypeCacheDelete:    a.CacheDelete,
-		TypeLog:            a.Log,
-		TypeNotifyEmail:    a.NotifyEmail,
-		TypeNotifySMS:      a.NotifySMS,
-		TypeNotifyPush:     a.NotifyPush,
-		TypeNotifyCallback: a.NotifyCallback,
-		TypeAppAction:      a.AppAction,
-		TypeAgentRun:       a.AgentRun,
-		TypeCustom:         a.Custom,
-		TypeStorageUpload:  a.StorageUpload,
-		TypeStorageDelete:  a.StorageDelete,
-		TypeStorageCopy:    a.StorageCopy,
-		TypeDatabaseInsert: a.DatabaseInsert,
-		TypeDatabaseUpdate: a.DatabaseUpdate,
-		TypeDatabaseUpsert: a.DatabaseUpsert,
-		TypeDatabaseDelete: a.DatabaseDelete,
+		TypeHTTP:            a.HTTP,
+		TypePublish:         a.Publish,
+		TypeCacheSet:        a.CacheSet,
+		TypeCacheDelete:     a.CacheDelete,
+		TypeCacheGet:        a.CacheGet,
+		TypeCacheInvalidate: a.CacheInvalidate,
+		TypeLog:             a.Log,
+		TypeNotifyEmail:     a.NotifyEmail,
+		TypeNotifySMS:       a.NotifySMS,
+		TypeNotifyPush:      a.NotifyPush,
+		TypeNotifyCallback:  a.NotifyCallback,
+		TypeAppAction:       a.AppAction,
+		TypeAgentRun:        a.AgentRun,
+		TypeCustom:          a.Custom,
+		TypeStorageUpload:   a.StorageUpload,
+		TypeStorageDelete:   a.StorageDelete,
+		TypeStorageCopy:     a.StorageCopy,
+		TypeDatabaseInsert:  a.DatabaseInsert,
+		TypeDatabaseUpdate:  a.DatabaseUpdate,
+		TypeDatabaseUpsert:  a.DatabaseUpsert,
+		TypeDatabaseDelete:  a.DatabaseDelete,
 	}
 }
 

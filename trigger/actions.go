@@ -40,6 +40,16 @@ var actionTypes = map[string]actionType{
 		required: []string{"key"},
 		check:    checkCache,
 	},
+	"cache.get": {
+		allowed:  []string{"cache", "key", "as"},
+		required: []string{"key"},
+		check:    checkCacheGet,
+	},
+	"cache.invalidate": {
+		allowed:  []string{"cache", "pattern"},
+		required: []string{"pattern"},
+		check:    checkCacheInvalidate,
+	},
 	"log": {
 		allowed:  []string{"level", "message", "fields"},
 		required: []string{"message"},

@@ -93,3 +93,23 @@ func checkHTTPMore(cfg map[string]any, field string, p problems) {
 		checkStringish(sign, "header", sf, p)
 	}
 }
+
+func checkCacheGet(cfg map[string]any, field string, p problems) {
+	checkCache(cfg, field, p)
+	checkOneOf(cfg, "as", field, []string{"json", "text"}, p)
+}
+
+// checkCacheInvalidate refuses a pattern that matches everything: a
+// misrendered "{{record.x}}*" must not empty a whole cache.
+func checkCacheInvalidate(cfg map[string]any, field string, p problems) {
+	checkCache(cfg, field, p)
+	if v, ok := cfg["pattern"]; ok && v != nil {
+		s, isStr := v.(string)
+		switch {
+		case !isStr:
+			p.add(joinField(field, "pattern"), "must be a string")
+		case strings.Trim(s, "*") == "":
+			p.add(joinField(field, "pattern"), "%q matches the whole cache; name a key prefix such as \"user:{{record.id}}:*\"", s)
+		}
+	}
+}

@@ -97,3 +97,46 @@ func TestRenderRefusesSecretRefsInData(t *testing.T) {
 		})
 	}
 }
+
+func TestCacheActionRules(t *testing.T) {
+	for _, tc := range []struct{ name, actions, want string }{
+		{"get as", `  - {type: cache.get, config: {key: k, as: xml}}`, "actions[0].config.as: must be one of json, text"},
+		{"get key", `  - {type: cache.get, config: {cache: c}}`, "actions[0].config.key: is required"},
+		{"get misspelt", `  - {type: cache.get, config: {key: k, ttl: 3}}`, "actions[0].config.ttl: unknown key for cache.get"},
+		{"invalidate all", `  - {type: cache.invalidate, config: {pattern: '**'}}`, `actions[0].config.pattern: "**" matches the whole cache`},
+		{"invalidate required", `  - {type: cache.invalidate, config: {cache: c}}`, "actions[0].config.pattern: is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, loadProblems(t, tc.actions), tc.want)
+		})
+	}
+	require.Empty(t, loadProblems(t, `  - {name: lookup, type: cache.get, config: {cache: users, key: 'user:{{record.id}}', as: json}}
+  - {type: cache.invalidate, config: {cache: users, pattern: 'user:{{record.id}}:*'}}
+  - {type: log, config: {message: 'cached: {{actions.lookup.output.found}}'}}
+`))
+}
+
+func TestCheckResources(t *testing.T) {
+	defs, err := Parse([]byte(`
+tag: t
+tables: [users]
+events: [afterInsert]
+actions:
+  - {type: cache.set, config: {key: k, value: v}}
+  - {type: cache.get, config: {cache: sessions, key: k}}
+  - {type: cache.delete, config: {cache: nope, key: k}}
+  - {type: cache.delete, config: {cache: '{{record.c}}', key: k}}
+  - {type: storage.delete, config: {storage: media, path: p}}
+  - {type: storage.delete, config: {storage: gone, path: p}}
+`), "t.yaml")
+	require.NoError(t, err)
+	probs := CheckResources(defs, Resources{Caches: []string{"default", "sessions"}, Buckets: []string{"media"}})
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.String())
+	}
+	require.Equal(t, []string{
+		`t.yaml: trigger "t": actions[2].config.cache: "nope" is not configured (caches in the config: default, sessions)`,
+		`t.yaml: trigger "t": actions[5].config.storage: "gone" is not configured (storage in the config: media)`,
+	}, got)
+}
