@@ -3,7 +3,6 @@ package activities
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -279,13 +278,11 @@ func encodeContent(v any, encoding string) ([]byte, string, error) {
 			}
 			ctype, s = strings.TrimSuffix(meta, ";base64"), payload
 		}
-		s = strings.TrimSpace(s)
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			if b, err := enc.DecodeString(s); err == nil {
-				return b, ctype, nil
-			}
+		b, err := decodeBase64(s)
+		if err != nil {
+			return nil, "", invalidConfig("content is not valid base64")
 		}
-		return nil, "", invalidConfig("content is not valid base64")
+		return b, ctype, nil
 	default:
 		return nil, "", invalidConfig("encoding %q: want base64 or text", encoding)
 	}

@@ -26,9 +26,9 @@ var actionTypes = map[string]actionType{
 		check:    checkHTTPMore,
 	},
 	"broker.publish": {
-		allowed:  []string{"target", "message", "key", "headers"},
+		allowed:  []string{"target", "message", "key", "headers", "format", "contentType", "exchange", "routingKey", "persistent", "confirm", "mandatory"},
 		required: []string{"target", "message"},
-		check:    checkPublish,
+		check:    checkPublishMore,
 	},
 	"cache.set": {
 		allowed:  []string{"cache", "key", "value", "ttl"},

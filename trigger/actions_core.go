@@ -113,3 +113,40 @@ func checkCacheInvalidate(cfg map[string]any, field string, p problems) {
 		}
 	}
 }
+
+var publishFormats = []string{"json", "raw", "base64"}
+
+// checkPublishMore checks the payload and AMQP options of broker.publish.
+// A bare "rabbitmq" target is complete only with exchange or routingKey.
+func checkPublishMore(cfg map[string]any, field string, p problems) {
+	_, hasEx := cfg["exchange"]
+	_, hasRK := cfg["routingKey"]
+	target, static := staticString(cfg, "target")
+	if static && target == "rabbitmq" && (hasEx || hasRK) {
+		cfg2 := make(map[string]any, len(cfg))
+		for k, v := range cfg {
+			cfg2[k] = v
+		}
+		delete(cfg2, "target") // addressed by exchange/routingKey
+		checkPublish(cfg2, field, p)
+	} else {
+		checkPublish(cfg, field, p)
+	}
+	if (hasEx || hasRK) && static && !strings.HasPrefix(target, "rabbitmq") {
+		p.add(joinField(field, "exchange"), "exchange and routingKey are for rabbitmq targets")
+	}
+	checkStringish(cfg, "exchange", field, p)
+	checkStringish(cfg, "routingKey", field, p)
+	checkStringish(cfg, "contentType", field, p)
+	checkOneOf(cfg, "format", field, publishFormats, p)
+	if f, _ := cfg["format"].(string); f == "raw" || f == "base64" {
+		if m, ok := cfg["message"]; ok && m != nil {
+			if _, isStr := m.(string); !isStr {
+				p.add(joinField(field, "message"), "must be a string with format %s", f)
+			}
+		}
+	}
+	for _, k := range []string{"persistent", "confirm", "mandatory"} {
+		checkBool(cfg, k, field, p)
+	}
+}

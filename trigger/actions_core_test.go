@@ -140,3 +140,31 @@ actions:
 		`t.yaml: trigger "t": actions[5].config.storage: "gone" is not configured (storage in the config: media)`,
 	}, got)
 }
+
+func TestPublishActionRules(t *testing.T) {
+	for _, tc := range []struct{ name, actions, want string }{
+		{"format", `  - {type: broker.publish, config: {target: 'kafka:t', message: x, format: avro}}`, "actions[0].config.format: must be one of json, raw, base64"},
+		{"raw needs string", `  - {type: broker.publish, config: {target: 'kafka:t', message: {a: 1}, format: raw}}`, "actions[0].config.message: must be a string with format raw"},
+		{"bool", `  - {type: broker.publish, config: {target: 'rabbitmq:q', message: x, persistent: sometimes}}`, "actions[0].config.persistent: must be true or false"},
+		{"exchange on kafka", `  - {type: broker.publish, config: {target: 'kafka:t', message: x, exchange: e}}`, "actions[0].config.exchange: exchange and routingKey are for rabbitmq targets"},
+		{"bare rabbitmq", `  - {type: broker.publish, config: {target: rabbitmq, message: x}}`, "actions[0].config.target"},
+		{"misspelt", `  - {type: broker.publish, config: {target: 'kafka:t', message: x, routing_key: k}}`, "actions[0].config.routing_key: unknown key for broker.publish"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, loadProblems(t, tc.actions), tc.want)
+		})
+	}
+	require.Empty(t, loadProblems(t, `  - type: broker.publish
+    config:
+      target: rabbitmq
+      exchange: orders
+      routingKey: 'order.{{record.status}}'
+      message: '{{record}}'
+      contentType: application/vnd.order+json
+      persistent: true
+      confirm: true
+      mandatory: false
+      headers: {source: triggerd}
+  - {type: broker.publish, config: {target: 'kafka:orders', key: '{{record.id}}', format: base64, message: '{{record.payload}}'}}
+`))
+}
