@@ -94,14 +94,17 @@ var actionTypes = map[string]actionType{
 	"storage.upload": {
 		allowed:  []string{"storage", "path", "dataField", "data", "encoding", "mimeType"},
 		required: []string{"storage", "path"},
+		check:    checkStorageUpload,
 	},
 	"storage.delete": {
 		allowed:  []string{"storage", "path"},
 		required: []string{"storage", "path"},
+		check:    checkStoragePaths("path"),
 	},
 	"storage.copy": {
 		allowed:  []string{"storage", "from", "to"},
 		required: []string{"storage", "from", "to"},
+		check:    checkStoragePaths("from", "to"),
 	},
 }
 

@@ -150,3 +150,36 @@ func checkPublishMore(cfg map[string]any, field string, p problems) {
 		checkBool(cfg, k, field, p)
 	}
 }
+
+// checkStoragePaths checks the bucket name and that static object paths
+// stay inside the bucket.
+func checkStoragePaths(keys ...string) func(cfg map[string]any, field string, p problems) {
+	return func(cfg map[string]any, field string, p problems) {
+		checkStringish(cfg, "storage", field, p)
+		for _, k := range keys {
+			checkStringish(cfg, k, field, p)
+			s, static := staticString(cfg, k)
+			if !static {
+				continue
+			}
+			for _, seg := range strings.Split(strings.TrimPrefix(s, "/"), "/") {
+				if seg == ".." {
+					p.add(joinField(field, k), "%q leaves the bucket ('..')", s)
+					break
+				}
+			}
+		}
+	}
+}
+
+func checkStorageUpload(cfg map[string]any, field string, p problems) {
+	checkStoragePaths("path")(cfg, field, p)
+	checkOneOf(cfg, "encoding", field, []string{"text", "base64"}, p)
+	checkStringish(cfg, "mimeType", field, p)
+	checkStringish(cfg, "dataField", field, p)
+	_, hasData := cfg["data"]
+	_, hasField := cfg["dataField"]
+	if hasData == hasField {
+		p.add(field, "storage.upload takes exactly one of data and dataField")
+	}
+}

@@ -168,3 +168,21 @@ func TestPublishActionRules(t *testing.T) {
   - {type: broker.publish, config: {target: 'kafka:orders', key: '{{record.id}}', format: base64, message: '{{record.payload}}'}}
 `))
 }
+
+func TestStorageActionRules(t *testing.T) {
+	for _, tc := range []struct{ name, actions, want string }{
+		{"escape", `  - {type: storage.delete, config: {storage: b, path: 'a/../../etc/passwd'}}`, `actions[0].config.path: "a/../../etc/passwd" leaves the bucket`},
+		{"copy escape", `  - {type: storage.copy, config: {storage: b, from: x, to: '../y'}}`, "actions[0].config.to:"},
+		{"encoding", `  - {type: storage.upload, config: {storage: b, path: x, data: y, encoding: hex}}`, "actions[0].config.encoding: must be one of text, base64"},
+		{"no content", `  - {type: storage.upload, config: {storage: b, path: x}}`, "actions[0].config: storage.upload takes exactly one of data and dataField"},
+		{"misspelt", `  - {type: storage.upload, config: {storage: b, path: x, data: y, contentType: z}}`, "actions[0].config.contentType: unknown key for storage.upload"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, loadProblems(t, tc.actions), tc.want)
+		})
+	}
+	require.Empty(t, loadProblems(t, `  - {type: storage.upload, config: {storage: media, path: 'avatars/{{record.id}}.png', dataField: avatar, encoding: base64, mimeType: image/png}}
+  - {type: storage.copy, config: {storage: media, from: 'avatars/{{record.id}}.png', to: 'archive/{{record.id}}.png'}}
+  - {type: storage.delete, config: {storage: media, path: 'avatars/{{record.id}}.png'}}
+`))
+}
