@@ -80,10 +80,12 @@ var actionTypes = map[string]actionType{
 	"workflow.execute": {
 		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
 		required: []string{"workflow"},
+		check:    checkNoSecrets,
 	},
 	"workflow.dispatch": {
 		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
 		required: []string{"workflow"},
+		check:    checkNoSecrets,
 	},
 	// custom hands its whole rendered config (params included) to the Go
 	// function registered under function.

@@ -148,6 +148,11 @@ func checkPublishMore(cfg map[string]any, field string, p problems) {
 	}
 	for _, k := range []string{"persistent", "confirm", "mandatory"} {
 		checkBool(cfg, k, field, p)
+		if _, set := cfg[k]; set && static && strings.HasPrefix(target, "kafka:") {
+			// Kafka always waits for all in-sync replicas; a key that
+			// changes nothing would mislead whoever reads the trigger.
+			p.add(joinField(field, k), "is a RabbitMQ option; Kafka publishes always wait for all in-sync replicas")
+		}
 	}
 }
 
@@ -181,5 +186,17 @@ func checkStorageUpload(cfg map[string]any, field string, p problems) {
 	_, hasField := cfg["dataField"]
 	if hasData == hasField {
 		p.add(field, "storage.upload takes exactly one of data and dataField")
+	}
+}
+
+// checkNoSecrets refuses {{secret.…}} in the config of actions the
+// workflow runs itself (workflow.execute, workflow.dispatch): only the
+// activity worker resolves secrets, and a child workflow's input is
+// recorded in its history.
+func checkNoSecrets(cfg map[string]any, field string, p problems) {
+	for _, k := range sortedKeys(cfg) {
+		if holdsSecretRef(cfg[k]) {
+			p.add(joinField(field, k), "{{secret.…}} is resolved by the activity worker only; this action runs in the workflow, whose history would keep it")
+		}
 	}
 }

@@ -186,3 +186,10 @@ func TestStorageActionRules(t *testing.T) {
   - {type: storage.delete, config: {storage: media, path: 'avatars/{{record.id}}.png'}}
 `))
 }
+
+func TestSecretsRefusedWhereTheWorkflowRuns(t *testing.T) {
+	got := loadProblems(t, `  - {type: workflow.dispatch, config: {workflow: w, input: {token: '{{secret.API_TOKEN}}'}}}`)
+	require.Contains(t, got, "actions[0].config.input: {{secret.…}} is resolved by the activity worker only")
+	got = loadProblems(t, `  - {type: broker.publish, config: {target: 'kafka:t', message: x, confirm: false}}`)
+	require.Contains(t, got, "actions[0].config.confirm: is a RabbitMQ option")
+}
