@@ -63,6 +63,10 @@ func (r *Resolver) Lookup(name string) (string, error) {
 func (r *Resolver) Middleware() run.Middleware {
 	return func(next run.ActionFunc) run.ActionFunc {
 		return func(ctx context.Context, req run.ActionRequest) (any, error) {
+			if !HasRefs(req.Config) {
+				// Most actions name no secret: no copy, no redaction.
+				return next(ctx, req)
+			}
 			used := map[string]string{}
 			cfg, err := r.resolve(req.Config, used)
 			if err != nil {
@@ -83,6 +87,29 @@ func (r *Resolver) Middleware() run.Middleware {
 			return rd.output(out)
 		}
 	}
+}
+
+// HasRefs reports whether v (a string, or maps and lists of them, as
+// decoded from JSON or YAML) holds a {{secret.…}} anywhere. It does not
+// allocate.
+func HasRefs(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, "{{") && refRE.MatchString(x)
+	case map[string]any:
+		for _, e := range x {
+			if HasRefs(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if HasRefs(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resolve returns a copy of v with every placeholder replaced, recording

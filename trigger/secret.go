@@ -38,22 +38,4 @@ func isSecretExpr(expr string) bool {
 // earlier output) contains {{secret.…}}. Such data is refused: the worker
 // would resolve it, letting whoever writes a record or answers a webhook
 // read any secret back.
-func holdsSecretRef(v any) bool {
-	switch x := v.(type) {
-	case string:
-		return len(secrets.Refs(x)) > 0
-	case map[string]any:
-		for _, e := range x {
-			if holdsSecretRef(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range x {
-			if holdsSecretRef(e) {
-				return true
-			}
-		}
-	}
-	return false
-}
+func holdsSecretRef(v any) bool { return secrets.HasRefs(v) }
