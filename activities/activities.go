@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -118,8 +117,8 @@ func New(opts ...Option) *Activities {
 	a.http = &c
 	f := *base
 	f.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
-		if len(via) >= maxRedirects {
-			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		if len(via) > maxRedirects {
+			return errTooManyRedirects
 		}
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/webhooksign"
+	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // maxResponseBody caps the response body kept in the output (and so in the
@@ -28,6 +29,10 @@ const (
 	// maxRedirects bounds followRedirects, as net/http's default does.
 	maxRedirects = 10
 )
+
+// errTooManyRedirects ends a followRedirects chain longer than
+// maxRedirects: a loop, which no retry will break.
+var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
 
 // Body types of the http action.
 const (
@@ -114,6 +119,9 @@ func (a *Activities) HTTP(ctx context.Context, req run.ActionRequest) (any, erro
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		if errors.Is(err, errTooManyRedirects) {
+			return nil, permanent(errtype.HTTP3xx, fmt.Errorf("%s %s: %w", hreq.Method, redact(hreq.URL), err))
 		}
 		return nil, classifyTransport(fmt.Errorf("%s %s: %w", hreq.Method, redact(hreq.URL), err), "")
 	}

@@ -150,3 +150,10 @@ func TestHTTPInvalidConfigIsPermanent(t *testing.T) {
 	}
 	require.Empty(t, tg.requests(), "nothing is sent for an invalid config")
 }
+
+func TestHTTPRedirectLoopIsPermanent(t *testing.T) {
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/again", http.StatusFound) })
+	_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{"method": "GET", "url": tg.URL, "followRedirects": true}))
+	require.Contains(t, appError(t, err, errtype.HTTP3xx, false).Message(), "stopped after 10 redirects")
+	require.Len(t, tg.requests(), 11)
+}

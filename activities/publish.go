@@ -79,9 +79,9 @@ type message struct {
 	// AMQP message id.
 	ID string
 	// AMQP delivery options; Kafka always waits for all in-sync replicas.
-	Transient   bool // !persistent
-	NoConfirm   bool // !confirm
-	NotMandator bool // !mandatory
+	Transient    bool // !persistent
+	NoConfirm    bool // !confirm
+	NotMandatory bool // !mandatory
 }
 
 // publishResult is what a broker told about a published message.
@@ -136,7 +136,7 @@ func (a *Activities) Publish(ctx context.Context, req run.ActionRequest) (any, e
 	}
 	m := message{
 		Dest: dest, Key: key, Headers: headers, Body: body, ContentType: contentType, ID: req.IdempotencyKey,
-		Transient: isFalse(cfg.Persistent), NoConfirm: isFalse(cfg.Confirm), NotMandator: isFalse(cfg.Mandatory),
+		Transient: isFalse(cfg.Persistent), NoConfirm: isFalse(cfg.Confirm), NotMandatory: isFalse(cfg.Mandatory),
 	}
 	res, err := p.Publish(ctx, m)
 	if err != nil {

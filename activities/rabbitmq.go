@@ -107,7 +107,7 @@ func (p *rabbitPublisher) Publish(ctx context.Context, m message) (publishResult
 	if m.Transient {
 		mode = amqp.Transient
 	}
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, !m.NotMandator, false, amqp.Publishing{
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, !m.NotMandatory, false, amqp.Publishing{
 		Headers:      headers,
 		ContentType:  m.ContentType,
 		DeliveryMode: mode,
