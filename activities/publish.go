@@ -100,8 +100,8 @@ type publisher interface {
 }
 
 // Publish sends the message to the target's broker and waits until the
-// broker has it (all in-sync replicas for Kafka, a publisher confirm for
-// RabbitMQ).
+// broker has it: all in-sync replicas for Kafka, a publisher confirm for
+// RabbitMQ (unless confirm is false).
 func (a *Activities) Publish(ctx context.Context, req run.ActionRequest) (any, error) {
 	var cfg PublishConfig
 	if err := decodeConfig(req.Config, &cfg); err != nil {
