@@ -50,8 +50,11 @@ func (r *Resolver) Lookup(name string) (string, error) {
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("secret %s is not set (set %s%s or add it to secrets.file)", name, EnvPrefix, name)
+	return "", fmt.Errorf("%w: secret %s is not set (set %s%s or add it to secrets.file)", ErrUnknown, name, EnvPrefix, name)
 }
+
+// ErrUnknown is the error of a secret no source holds.
+var ErrUnknown = errors.New("unknown secret")
 
 // Middleware resolves the {{secret.NAME}} placeholders of an action's
 // config just before it runs and redacts their values from its output and
@@ -69,8 +72,14 @@ func (r *Resolver) Middleware() run.Middleware {
 			}
 			used := map[string]string{}
 			cfg, err := r.resolve(req.Config, used)
-			if err != nil {
+			if errors.Is(err, ErrUnknown) {
+				// No retry will define it.
 				return nil, temporal.NewNonRetryableApplicationError(err.Error(), errtype.NotConfigured, nil)
+			}
+			if err != nil {
+				// A source that cannot answer now (the secrets file is
+				// missing mid-deploy) may answer on the next attempt.
+				return nil, temporal.NewApplicationError(err.Error(), errtype.Unclassified)
 			}
 			if len(used) == 0 {
 				return next(ctx, req)

@@ -146,3 +146,27 @@ func TestFileIsReReadWhenItChanges(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "env wins", v, "the environment takes precedence")
 }
+
+// A file half-rewritten keeps serving its last good values; a file never
+// readable is a retryable failure, an unknown name a permanent one.
+func TestFileFailures(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "secrets.env")
+	require.NoError(t, os.WriteFile(p, []byte("K=good\n"), 0o600))
+	f := secrets.NewFile(p)
+	v, ok, err := f.Lookup("K")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "good", v)
+	require.NoError(t, os.WriteFile(p, []byte("K=good\nbroken line\n"), 0o600))
+	v, _, err = f.Lookup("K")
+	require.NoError(t, err)
+	require.Equal(t, "good", v, "last good values")
+
+	mw := secrets.NewResolver([]secrets.Source{secrets.NewFile(filepath.Join(t.TempDir(), "absent.env"))}).Middleware()
+	_, err = mw(func(context.Context, run.ActionRequest) (any, error) { return nil, nil })(
+		context.Background(), run.ActionRequest{Config: map[string]any{"k": "{{secret.K}}"}})
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.False(t, appErr.NonRetryable(), "an unreadable file may be back on the next attempt")
+	require.Equal(t, errtype.Unclassified, appErr.Type())
+}

@@ -50,28 +50,39 @@ type File struct {
 // NewFile returns the File source of path; it reads the file on first use.
 func NewFile(path string) *File { return &File{path: path} }
 
-// Lookup implements Source.
+// Lookup implements Source. A file that cannot be read or parsed while
+// it is being rewritten keeps serving the values last read from it; only
+// a file never read successfully is an error.
 func (f *File) Lookup(name string) (string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st, err := os.Stat(f.path)
-	if err != nil {
-		return "", false, fmt.Errorf("secrets file: %w", err)
-	}
-	if f.values == nil || !st.ModTime().Equal(f.mtime) || st.Size() != f.size {
-		b, err := os.ReadFile(f.path)
-		if err != nil {
-			return "", false, fmt.Errorf("secrets file: %w", err)
-		}
-		values, err := parseFile(f.path, b)
-		if err != nil {
-			// The error names the file and line, never a value.
-			return "", false, err
-		}
-		f.values, f.mtime, f.size = values, st.ModTime(), st.Size()
+	if err := f.refresh(); err != nil && f.values == nil {
+		return "", false, err
 	}
 	v, ok := f.values[name]
 	return v, ok, nil
+}
+
+// refresh re-reads the file when its modification time or size changed.
+func (f *File) refresh() error {
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return fmt.Errorf("secrets file: %w", err)
+	}
+	if f.values != nil && st.ModTime().Equal(f.mtime) && st.Size() == f.size {
+		return nil
+	}
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return fmt.Errorf("secrets file: %w", err)
+	}
+	values, err := parseFile(f.path, b)
+	if err != nil {
+		// The error names the file and line, never a value.
+		return err
+	}
+	f.values, f.mtime, f.size = values, st.ModTime(), st.Size()
+	return nil
 }
 
 func parseFile(path string, b []byte) (map[string]string, error) {
