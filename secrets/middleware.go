@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -86,7 +87,7 @@ func (r *Resolver) Middleware() run.Middleware {
 			}
 			req.Config = cfg.(map[string]any)
 			rd := newRedactor(used)
-			out, err := next(withRedactor(ctx, rd), req)
+			out, err := callRecovering(withRedactor(ctx, rd), next, req)
 			if !r.redact {
 				return out, err
 			}
@@ -96,6 +97,18 @@ func (r *Resolver) Middleware() run.Middleware {
 			return rd.output(out)
 		}
 	}
+}
+
+// callRecovering calls next, turning a panic into an error: Temporal
+// would otherwise record the panic's message, which may quote a secret,
+// before this middleware could redact it.
+func callRecovering(ctx context.Context, next run.ActionFunc, req run.ActionRequest) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, temporal.NewApplicationError(fmt.Sprintf("panic: %v\n%s", p, debug.Stack()), errtype.Unclassified)
+		}
+	}()
+	return next(ctx, req)
 }
 
 // HasRefs reports whether v (a string, or maps and lists of them, as

@@ -170,3 +170,15 @@ func TestFileFailures(t *testing.T) {
 	require.False(t, appErr.NonRetryable(), "an unreadable file may be back on the next attempt")
 	require.Equal(t, errtype.Unclassified, appErr.Type())
 }
+
+func TestPanicIsRedacted(t *testing.T) {
+	r := secrets.NewResolver([]secrets.Source{env(map[string]string{"TRIGGERD_SECRET_K": "hunter2"})})
+	_, err := r.Middleware()(func(_ context.Context, req run.ActionRequest) (any, error) {
+		panic("bad token " + req.Config["k"].(string))
+	})(context.Background(), run.ActionRequest{Config: map[string]any{"k": "{{secret.K}}"}})
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.Contains(t, appErr.Message(), "panic: bad token [redacted]")
+	require.NotContains(t, appErr.Message(), "hunter2")
+	require.False(t, appErr.NonRetryable())
+}
