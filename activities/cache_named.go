@@ -194,6 +194,11 @@ func (a *Activities) CacheInvalidate(ctx context.Context, req run.ActionRequest)
 		// Most likely a template that rendered empty: "{{record.x}}*".
 		return nil, invalidConfig("pattern %q matches the whole cache", cfg.Pattern)
 	}
+	if _, cluster := a.redis.(*redis.ClusterClient); cluster {
+		// SCAN walks one node of a cluster and a multi-key UNLINK fails
+		// across slots: refusing beats deleting a fraction of the keys.
+		return nil, notConfigured("cache.invalidate on a Redis Cluster client")
+	}
 	match := escapeGlob(c.Prefix) + cfg.Pattern
 	out := CacheInvalidateOutput{Pattern: cfg.Pattern}
 	batch := make([]string, 0, invalidateBatch)

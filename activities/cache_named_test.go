@@ -111,3 +111,10 @@ func TestCacheUnreachableIsRetryable(t *testing.T) {
 	_, err = a.CacheInvalidate(context.Background(), request(TypeCacheInvalidate, map[string]any{"pattern": "k*"}))
 	appError(t, err, errtype.CacheUnavailable, true)
 }
+
+func TestCacheInvalidateRefusesClusterClients(t *testing.T) {
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	t.Cleanup(func() { _ = rc.Close() })
+	_, err := New(WithRedis(rc)).CacheInvalidate(context.Background(), request(TypeCacheInvalidate, map[string]any{"pattern": "k:*"}))
+	appError(t, err, errtype.NotConfigured, false)
+}
