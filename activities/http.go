@@ -192,6 +192,14 @@ func buildHTTPRequest(ctx context.Context, cfg HTTPConfig, idempotencyKey string
 		if err != nil {
 			return nil, invalidConfig("header %q: %v", k, err)
 		}
+		// net/http refuses these only when sending, as an error that would
+		// look transient; no retry changes a header.
+		if !validHeaderName(k) {
+			return nil, invalidConfig("header name %q is not a valid HTTP token", k)
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return nil, invalidConfig("header %q: value holds a line break or NUL (a template rendered one?)", k)
+		}
 		hreq.Header.Set(k, s)
 	}
 	// Set last: the key is what makes retries safe, a config cannot drop it.
@@ -301,6 +309,19 @@ func copyResponseHeaders(out map[string]string, h http.Header, extra []string) {
 			out[http.CanonicalHeaderKey(n)] = strings.Join(v, ", ")
 		}
 	}
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeBody returns a JSON response parsed, anything else as text.

@@ -157,3 +157,17 @@ func TestHTTPRedirectLoopIsPermanent(t *testing.T) {
 	require.Contains(t, appError(t, err, errtype.HTTP3xx, false).Message(), "stopped after 10 redirects")
 	require.Len(t, tg.requests(), 11)
 }
+
+func TestHTTPInvalidHeadersArePermanent(t *testing.T) {
+	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
+	for name, h := range map[string]map[string]any{
+		"newline in value": {"X-Name": "Ada\r\nX-Injected: 1"},
+		"space in name":    {"X Name": "v"},
+		"colon in name":    {"X:Name": "v"},
+	} {
+		_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL, "headers": h}))
+		require.Error(t, err, name)
+		appError(t, err, errtype.InvalidConfig, false)
+	}
+	require.Empty(t, tg.requests())
+}
