@@ -130,6 +130,11 @@ func (a *Activities) Publish(ctx context.Context, req run.ActionRequest) (any, e
 		}
 		headers[k] = s
 	}
+	if len(req.Cascade) > 0 {
+		// The change this message causes carries the chain, so that
+		// ingest can stop too deep a cascade or a loop (docs/semantics.md).
+		headers[run.HeaderCascade] = run.FormatCascade(req.Cascade)
+	}
 	body, contentType, err := encodeMessage(cfg)
 	if err != nil {
 		return nil, err

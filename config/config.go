@@ -91,6 +91,9 @@ type Config struct {
 	Caches  map[string]Cache  `yaml:"caches"`
 	Secrets Secrets           `yaml:"secrets"`
 	Storage map[string]Bucket `yaml:"storage"`
+	// Delivery and Queues configure the delivery semantics (semantics.go).
+	Delivery Delivery         `yaml:"delivery"`
+	Queues   map[string]Queue `yaml:"queues"`
 }
 
 // Log configures the process logger.
@@ -227,4 +230,5 @@ func (c *Config) setDefaults() {
 	if c.Store.Driver == StoreSQLite {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
 	}
+	c.setDeliveryDefaults()
 }

@@ -34,6 +34,7 @@ func (d Definition) Document() map[string]any {
 		actions[i] = a.Document()
 	}
 	doc["actions"] = actions
+	d.Semantics.document(doc)
 	return doc
 }
 
@@ -59,6 +60,7 @@ func (a Action) Document() map[string]any {
 		retry["retryOn"] = stringsAny(a.Retry.RetryOn)
 	}
 	doc["retry"] = retry
+	a.ActionTiming.document(doc)
 	return doc
 }
 
