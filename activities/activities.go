@@ -167,7 +167,7 @@ func (a *Activities) Register(r worker.ActivityRegistry, mws ...run.Middleware) 
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		r.RegisterActivityWithOptions(withAttempt(run.Chain(actions[t], mws...)), activity.RegisterOptions{Name: t})
+		r.RegisterActivityWithOptions(withAttempt(Heartbeat(run.Chain(actions[t], mws...))), activity.RegisterOptions{Name: t})
 	}
 }
 
