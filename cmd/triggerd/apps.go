@@ -19,7 +19,7 @@ import (
 // non-retryable "not configured" error.
 func appOptions(cfg *config.Config) ([]activities.Option, error) {
 	var opts []activities.Option
-	sec := &secrets{}
+	sec := &envRefs{}
 	n := cfg.Notifications
 	if n.SMTP.Host != "" || len(n.Templates) > 0 || n.SMS.URL != "" || n.Push.URL != "" || len(n.Callbacks) > 0 {
 		an, err := notifications(n, sec)
@@ -55,7 +55,7 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 	return opts, nil
 }
 
-func notifications(n config.Notifications, sec *secrets) (activities.Notifications, error) {
+func notifications(n config.Notifications, sec *envRefs) (activities.Notifications, error) {
 	s := n.SMTP
 	out := activities.Notifications{
 		SMTP: activities.SMTPSettings{
@@ -93,7 +93,7 @@ func notifications(n config.Notifications, sec *secrets) (activities.Notificatio
 	return out, nil
 }
 
-func provider(field string, p config.Provider, sec *secrets) activities.Endpoint {
+func provider(field string, p config.Provider, sec *envRefs) activities.Endpoint {
 	return activities.Endpoint{URL: p.URL, Headers: p.Headers, Auth: sec.auth(field+".auth", p.Auth)}
 }
 
@@ -103,10 +103,10 @@ func provider(field string, p config.Provider, sec *secrets) activities.Endpoint
 // out of the config.
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
-// secrets resolves ${NAME} references, keeping the first failure.
-type secrets struct{ err error }
+// envRefs resolves ${NAME} references, keeping the first failure.
+type envRefs struct{ err error }
 
-func (s *secrets) value(field, v string) string {
+func (s *envRefs) value(field, v string) string {
 	m := envRef.FindStringSubmatch(v)
 	if m == nil {
 		return v
@@ -118,7 +118,7 @@ func (s *secrets) value(field, v string) string {
 	return val
 }
 
-func (s *secrets) auth(field string, a config.Auth) activities.IntegrationAuth {
+func (s *envRefs) auth(field string, a config.Auth) activities.IntegrationAuth {
 	return activities.IntegrationAuth{
 		Type: a.Type, Token: s.value(field+".token", a.Token), Username: a.Username,
 		Password: s.value(field+".password", a.Password), Header: a.Header, Key: s.value(field+".key", a.Key),
