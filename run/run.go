@@ -106,6 +106,8 @@ type Action struct {
 	ContinueOnError bool           `json:"continueOnError,omitempty"`
 	// Timeout bounds one attempt of the action (Temporal's start-to-close).
 	Timeout time.Duration `json:"timeout"`
+	// Guard holds the action's quota, breaker and fallbacks (run/guard.go).
+	Guard *Guard `json:"guard,omitempty"`
 }
 
 // Input is the input of the trigger workflow. It carries a snapshot of the
@@ -138,6 +140,8 @@ type ActionResult struct {
 	// field rendered as null or empty), so a surprising request can be
 	// traced to its template.
 	Notes []string `json:"notes,omitempty"`
+	// Guard says what quotas and breakers did (waits, fallback path).
+	Guard *GuardReport `json:"guard,omitempty"`
 }
 
 // Result is what a trigger run returns (and what the Temporal UI shows as
@@ -166,6 +170,9 @@ type ActionRequest struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 	// Context is set for custom actions only (see EventContext).
 	Context *EventContext `json:"context,omitempty"`
+	// Guard is the action's quota and breaker (without fallbacks), for the
+	// decorators that enforce them.
+	Guard *Guard `json:"guard,omitempty"`
 }
 
 // ActionFunc executes one action. Activities expose their actions as
