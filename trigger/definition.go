@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"github.com/triggerd/triggerd/run"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -149,6 +151,10 @@ type Action struct {
 	Retry           Retry
 	ContinueOnError bool
 	Timeout         Duration
+	// Quota, Breaker and Fallback protect the action's targets (guard.go).
+	Quota    *run.QuotaSpec
+	Breaker  *run.BreakerSpec
+	Fallback []Fallback
 }
 
 // Retry is an action's retry policy as written (Ductape's field names).
@@ -319,7 +325,7 @@ func normalizeJSON(v any) any {
 }
 
 var definitionFields = []string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}
-var actionFields = []string{"type", "name", "config", "retry", "continueOnError", "timeout"}
+var actionFields = []string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
 func unknownFields(m map[string]any, allowed []string, field string, p problems) {
@@ -436,6 +442,7 @@ func decodeAction(v any, i int, field string, p problems) Action {
 		}
 		a.Timeout = d
 	}
+	decodeGuard(&a, m, field, p)
 	if r, ok := m["retry"]; ok && r != nil {
 		rf := joinField(field, "retry")
 		rm, ok := r.(map[string]any)

@@ -59,6 +59,7 @@ func (a Action) Document() map[string]any {
 		retry["retryOn"] = stringsAny(a.Retry.RetryOn)
 	}
 	doc["retry"] = retry
+	guardDocument(a, doc)
 	return doc
 }
 

@@ -328,6 +328,7 @@ func toRunAction(a Action) run.Action {
 		},
 		ContinueOnError: a.ContinueOnError,
 		Timeout:         a.Timeout.Std(),
+		Guard:           guardOf(a),
 	}
 }
 
