@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/triggerd/triggerd/api"
+)
+
+func (a *app) quotasCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "quotas",
+		Short: "Read and change quotas at runtime through the API: get, set, changes",
+		Long: `quotas talks to a running triggerd's API (--server). A quota key is
+action:<trigger tag>/<action name>, target:<target> (target:http:api.partner.com,
+target:kafka:orders, target:smtp) or shared:<name>. An override set here wins
+over config and trigger definitions; every process applies it within
+quotas.refresh (2s by default), and the change is recorded with who made it.`,
+	}
+	server := a.serverFlag(cmd, true)
+	cmd.AddCommand(a.quotasGetCmd(server), a.quotasSetCmd(server), a.quotasChangesCmd(server))
+	return cmd
+}
+
+func limitString(l api.Limit) string {
+	var parts []string
+	if l.Rate > 0 {
+		p := l.Period
+		if p == "" {
+			p = "1s"
+		}
+		parts = append(parts, fmt.Sprintf("%d/%s", l.Rate, p))
+		if l.Burst > 0 {
+			parts = append(parts, fmt.Sprintf("burst %d", l.Burst))
+		}
+	}
+	if l.Daily > 0 {
+		parts = append(parts, fmt.Sprintf("%d/day", l.Daily))
+	}
+	if l.Monthly > 0 {
+		parts = append(parts, fmt.Sprintf("%d/month", l.Monthly))
+	}
+	if l.OnUnavailable != "" {
+		parts = append(parts, "onUnavailable "+l.OnUnavailable)
+	}
+	if len(parts) == 0 {
+		return "unlimited"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (a *app) quotasGetCmd(server *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get [KEY]",
+		Short: "List the configured quotas and the overrides (or one key)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			list, err := a.client(*server).Quotas(cmd.Context())
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tLIMIT\tSOURCE\tBY\tAT")
+			n := 0
+			for _, q := range list {
+				if len(args) == 1 && q.Key != args[0] {
+					continue
+				}
+				n++
+				by, at := "-", "-"
+				if q.Override != nil {
+					by, at = q.Override.Actor, q.Override.At.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", q.Key, limitString(q.Limit), q.Source, by, at)
+			}
+			if len(args) == 1 && n == 0 {
+				return fmt.Errorf("no quota %q is configured or overridden", args[0])
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) quotasSetCmd(server *string) *cobra.Command {
+	var l api.Limit
+	var remove bool
+	cmd := &cobra.Command{
+		Use:   "set KEY",
+		Short: "Override a quota's limit in every running process (--remove drops the override)",
+		Example: `  triggerd quotas set target:http:api.partner.com --rate 10 --period 1s --burst 10
+  triggerd quotas set action:orders-to-erp/notify --daily 5000
+  triggerd quotas set shared:sms --rate 1 --period 1s --on-unavailable wait
+  triggerd quotas set target:http:api.partner.com --remove`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var lp *api.Limit
+			if !remove {
+				if l.Rate == 0 && l.Daily == 0 && l.Monthly == 0 {
+					return fmt.Errorf("set at least one of --rate, --daily, --monthly (or --remove)")
+				}
+				lp = &l
+			}
+			o, err := a.client(*server).SetQuota(cmd.Context(), args[0], lp)
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			if o.Removed {
+				fmt.Fprintf(a.stdout, "%s: override removed by %s\n", o.Key, o.Actor)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "%s: %s (set by %s)\n", o.Key, limitString(o.Limit), o.Actor)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&l.Rate, "rate", 0, "calls per period")
+	f.StringVar(&l.Period, "period", "", "the rate's period (default 1s)")
+	f.IntVar(&l.Burst, "burst", 0, "calls allowed at once (default: rate)")
+	f.Int64Var(&l.Daily, "daily", 0, "calls per UTC day")
+	f.Int64Var(&l.Monthly, "monthly", 0, "calls per UTC month")
+	f.StringVar(&l.OnUnavailable, "on-unavailable", "", "open or wait when Redis is unreachable")
+	f.BoolVar(&remove, "remove", false, "remove the override")
+	return cmd
+}
+
+func (a *app) quotasChangesCmd(server *string) *cobra.Command {
+	var n int
+	cmd := &cobra.Command{
+		Use:   "changes",
+		Short: "Show the latest quota overrides set or removed, newest first, with who made them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			list, err := a.client(*server).QuotaChanges(cmd.Context(), n)
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "AT\tBY\tKEY\tCHANGE")
+			for _, o := range list {
+				change := limitString(o.Limit)
+				if o.Removed {
+					change = "removed"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.At.Format(time.RFC3339), o.Actor, o.Key, change)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVarP(&n, "limit", "n", 20, "how many changes")
+	return cmd
+}
+
+func (a *app) breakersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "breakers",
+		Short: "Inspect and reset circuit breakers through the API: list, reset",
+	}
+	server := a.serverFlag(cmd, true)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List every breaker's shared state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			list, err := a.client(*server).Breakers(cmd.Context())
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "BREAKER\tSTATE\tOPEN UNTIL\tREQUESTS\tFAILURES\tCONSECUTIVE")
+			for _, b := range list {
+				until := "-"
+				if b.OpenUntil != nil {
+					until = b.OpenUntil.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", b.Name, b.State, until, b.Requests, b.TotalFailures, b.ConsecutiveFailures)
+			}
+			return tw.Flush()
+		},
+	}, &cobra.Command{
+		Use:   "reset NAME",
+		Short: "Close a breaker (fresh counts) for every process",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.client(*server).ResetBreaker(cmd.Context(), args[0])
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			fmt.Fprintf(a.stdout, "%s: %s\n", st.Name, st.State)
+			return nil
+		},
+	})
+	return cmd
+}
