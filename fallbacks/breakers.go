@@ -353,7 +353,10 @@ func (b *Breakers) Reset(_ context.Context, name string) (State, error) {
 		return State{}, fmt.Errorf("%w: %q", ErrNoBreaker, name)
 	}
 	from := st.State
-	st = gobreaker.SharedState{State: gobreaker.StateClosed, Generation: st.Generation + 1, Start: b.now(), Buckets: []gobreaker.Counts{}}
+	// One bucket: the breakers set no BucketPeriod, so gobreaker keeps a
+	// single one and indexes it on every request.
+	st = gobreaker.SharedState{State: gobreaker.StateClosed, Generation: st.Generation + 1, Start: b.now(),
+		Buckets: make([]gobreaker.Counts, 1)}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return State{}, err
