@@ -291,7 +291,10 @@ func Rejection(name string, wait time.Duration, why string) error {
 		fmt.Sprintf("circuit breaker %s is %s: next probe in %s", name, why, wait.Round(time.Millisecond)),
 		errtype.BreakerOpen, temporal.ApplicationErrorOptions{
 			NonRetryable: true,
-			Details:      []any{errtype.Deferral{Breaker: name, RetryAfter: wait, Reason: "breaker " + why}},
+			// Benign: an expected refusal, logged by the SDK at debug level
+			// rather than as an activity error.
+			Category: temporal.ApplicationErrorCategoryBenign,
+			Details:  []any{errtype.Deferral{Breaker: name, RetryAfter: wait, Reason: "breaker " + why}},
 		})
 }
 

@@ -249,7 +249,10 @@ func Refusal(key string, wait time.Duration, reason string) error {
 	}
 	return temporal.NewApplicationErrorWithOptions(msg, errtype.QuotaExceeded, temporal.ApplicationErrorOptions{
 		NonRetryable: true,
-		Details:      []any{errtype.Deferral{Quota: key, RetryAfter: wait, Reason: reason}},
+		// Benign: an expected refusal, logged by the SDK at debug level
+		// rather than as an activity error.
+		Category: temporal.ApplicationErrorCategoryBenign,
+		Details:  []any{errtype.Deferral{Quota: key, RetryAfter: wait, Reason: reason}},
 	})
 }
 
@@ -263,6 +266,17 @@ func (q *Quotas) Refresh(ctx context.Context) error {
 	}
 	q.current.Store(&ov)
 	return nil
+}
+
+// Applied returns the overrides this process applies now (the last ones
+// read), by key.
+func (q *Quotas) Applied() map[string]Override {
+	cur := *q.current.Load()
+	out := make(map[string]Override, len(cur))
+	for k, v := range cur { // copying only
+		out[k] = v
+	}
+	return out
 }
 
 // Run rereads the overrides every refresh interval until ctx is done, so
