@@ -255,6 +255,13 @@ func (b *Breakers) Middleware(next run.ActionFunc) run.ActionFunc {
 		}
 		if st.State == gobreaker.StateClosed {
 			out, err := next(ctx, req)
+			if s.FailureRatio == 0 && st.Counts.ConsecutiveFailures == 0 && !b.isFailure(err) {
+				// A success after successes changes nothing a
+				// consecutive-failures breaker looks at: skip the locked
+				// write, which keeps a healthy target's overhead at one
+				// read.
+				return out, err
+			}
 			// Record the outcome. A refusal here only means another worker
 			// opened the breaker meanwhile; this call's result stands.
 			_, _ = cb.Execute(func() (any, error) { return nil, err })
