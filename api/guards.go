@@ -71,7 +71,7 @@ type QuotaOverride struct {
 }
 
 func overrideOf(o quotas.Override) QuotaOverride {
-	return QuotaOverride{Key: o.Key, Limit: limitOf(o.Limit), Actor: o.Actor, At: o.At.UTC(), Removed: o.Removed}
+	return QuotaOverride{Key: o.Key, Limit: limitOf(o.Value), Actor: o.Actor, At: o.At.UTC(), Removed: o.Removed}
 }
 
 // Quota is one configured quota or override.

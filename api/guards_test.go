@@ -33,7 +33,7 @@ func TestQuotaAndBreakerEndpoints(t *testing.T) {
 	if o.Actor != "bob" || o.Limit.Period != "1m0s" {
 		t.Errorf("override = %+v", o)
 	}
-	if got := q.Applied()["action:orders/notify"].Limit; got.Rate != 10 || got.Period != time.Minute {
+	if got := q.Applied()["action:orders/notify"].Value; got.Rate != 10 || got.Period != time.Minute {
 		t.Errorf("the serving process applies it at once: %+v", got)
 	}
 	list, err := cl.Quotas(ctx)

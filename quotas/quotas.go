@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/triggerd/triggerd/internal/overrides"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/workflows/errtype"
 )
@@ -46,18 +45,14 @@ type Config struct {
 // Quotas enforces quotas on actions. Build it with New; run Run to keep
 // its view of the runtime overrides fresh.
 type Quotas struct {
-	cfg       Config
-	limiter   Limiter
-	overrides OverrideStore
-	target    TargetFunc
-	log       *slog.Logger
-	hooks     Hooks
-	refresh   time.Duration
-	unavail   time.Duration
-
-	// current is the last overrides read, swapped whole by refreshes.
-	current atomic.Pointer[map[string]Override]
-	mu      sync.Mutex // serialises refreshes
+	cfg     Config
+	limiter Limiter
+	live    *overrides.Live[run.Limit]
+	target  TargetFunc
+	log     *slog.Logger
+	hooks   Hooks
+	refresh time.Duration
+	unavail time.Duration
 }
 
 // Option configures Quotas.
@@ -79,7 +74,7 @@ func WithUnavailableWait(d time.Duration) Option { return func(q *Quotas) { q.un
 // New returns Quotas drawing on limiter, with overrides from store. target
 // may be nil (no per-target quotas).
 func New(cfg Config, limiter Limiter, store OverrideStore, target TargetFunc, opts ...Option) *Quotas {
-	q := &Quotas{cfg: cfg, limiter: limiter, overrides: store, target: target,
+	q := &Quotas{cfg: cfg, limiter: limiter, live: overrides.NewLive(store, "quota"), target: target,
 		refresh: DefaultRefresh, unavail: DefaultUnavailable}
 	for _, o := range opts {
 		o(q)
@@ -90,8 +85,6 @@ func New(cfg Config, limiter Limiter, store OverrideStore, target TargetFunc, op
 	if q.target == nil {
 		q.target = func(run.ActionRequest) string { return "" }
 	}
-	empty := map[string]Override{}
-	q.current.Store(&empty)
 	return q
 }
 
@@ -151,10 +144,9 @@ func (q *Quotas) budgets(req run.ActionRequest) ([]budget, error) {
 		}
 		limits[key] = l
 	}
-	ov := *q.current.Load()
 	for _, k := range keys {
-		if o, ok := ov[k]; ok {
-			limits[k] = o.Limit
+		if o, ok := q.live.Get(k); ok {
+			limits[k] = o.Value
 		}
 	}
 	out := make([]budget, 0, len(limits))
@@ -257,52 +249,16 @@ func Refusal(key string, wait time.Duration, reason string) error {
 }
 
 // Refresh rereads the overrides now.
-func (q *Quotas) Refresh(ctx context.Context) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	ov, err := q.overrides.Overrides(ctx)
-	if err != nil {
-		return err
-	}
-	q.current.Store(&ov)
-	return nil
-}
+func (q *Quotas) Refresh(ctx context.Context) error { return q.live.Refresh(ctx) }
 
 // Applied returns the overrides this process applies now (the last ones
 // read), by key.
-func (q *Quotas) Applied() map[string]Override {
-	cur := *q.current.Load()
-	out := make(map[string]Override, len(cur))
-	for k, v := range cur { // copying only
-		out[k] = v
-	}
-	return out
-}
+func (q *Quotas) Applied() map[string]Override { return q.live.Applied() }
 
 // Run rereads the overrides every refresh interval until ctx is done, so
 // that a change made through any process reaches this one within that
 // interval. A failed read keeps the last overrides and is logged.
-func (q *Quotas) Run(ctx context.Context) error {
-	t := time.NewTicker(q.refresh)
-	defer t.Stop()
-	failing := false
-	for {
-		err := q.Refresh(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil && !failing:
-			q.log.Warn("cannot read quota overrides; keeping the last ones", "error", err)
-			failing = true
-		case err == nil && failing:
-			q.log.Info("quota overrides readable again")
-			failing = false
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
+func (q *Quotas) Run(ctx context.Context) error { return q.live.Run(ctx, q.refresh, q.log) }
 
 // Set records an override of key by actor (nil limit removes it) and
 // applies it to this process at once; the others follow within their
@@ -316,17 +272,14 @@ func (q *Quotas) Set(ctx context.Context, key string, l *run.Limit, actor string
 		if err := ValidLimit(*l); err != nil {
 			return Override{}, err
 		}
-		o.Limit = *l
+		o.Value = *l
 	}
-	if err := q.overrides.Set(ctx, o); err != nil {
-		return Override{}, err
-	}
-	return o, q.Refresh(ctx)
+	return o, q.live.Set(ctx, o)
 }
 
 // Changes returns the latest override changes, newest first.
 func (q *Quotas) Changes(ctx context.Context, n int) ([]Override, error) {
-	return q.overrides.Changes(ctx, n)
+	return q.live.Store().Changes(ctx, n)
 }
 
 // Configured describes one quota as config and overrides define it.
@@ -340,7 +293,7 @@ type Configured struct {
 // List returns the configured quotas (targets and named policies) and the
 // overrides, by key.
 func (q *Quotas) List(ctx context.Context) ([]Configured, error) {
-	ov, err := q.overrides.Overrides(ctx)
+	ov, err := q.live.Store().Current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +306,7 @@ func (q *Quotas) List(ctx context.Context) ([]Configured, error) {
 	}
 	for k, o := range ov { // collected, then sorted
 		o := o
-		all[k] = Configured{Key: k, Limit: o.Limit, Source: "override", Override: &o}
+		all[k] = Configured{Key: k, Limit: o.Value, Source: "override", Override: &o}
 	}
 	out := make([]Configured, 0, len(all))
 	for _, k := range sortedKeys(all) {

@@ -167,28 +167,3 @@ func TestMiddlewareBudgetsAndOverrides(t *testing.T) {
 	assert.ErrorContains(t, err, "rate: must not be negative")
 	assert.ErrorContains(t, err, "onUnavailable: must be open or wait")
 }
-
-// The change log and overrides behave alike in memory and in Redis.
-func TestOverrideStores(t *testing.T) {
-	stores := map[string]OverrideStore{"memory": NewMemoryOverrides()}
-	if rc := newTestRedis(t); rc != nil {
-		stores["redis"] = NewRedisOverrides(rc, fmt.Sprintf("test:%d:", time.Now().UnixNano()))
-	}
-	for name, s := range stores {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			require.NoError(t, s.Set(ctx, Override{Key: "target:a", Limit: run.Limit{Rate: 3, Period: time.Second}, Actor: "x", At: at}))
-			require.NoError(t, s.Set(ctx, Override{Key: "target:b", Limit: run.Limit{Daily: 9}, Actor: "y", At: at}))
-			require.NoError(t, s.Set(ctx, Override{Key: "target:a", Actor: "z", At: at, Removed: true}))
-			cur, err := s.Overrides(ctx)
-			require.NoError(t, err)
-			assert.Equal(t, map[string]Override{"target:b": {Key: "target:b", Limit: run.Limit{Daily: 9}, Actor: "y", At: at}}, cur)
-			ch, err := s.Changes(ctx, 2)
-			require.NoError(t, err)
-			require.Len(t, ch, 2)
-			assert.Equal(t, "z", ch[0].Actor)
-			assert.Equal(t, "y", ch[1].Actor)
-		})
-	}
-}
