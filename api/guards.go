@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,6 +29,70 @@ type Quotas interface {
 type Breakers interface {
 	List(ctx context.Context) ([]fallbacks.State, error)
 	Reset(ctx context.Context, name string) (fallbacks.State, error)
+	Set(ctx context.Context, name string, s *run.BreakerSettings, actor string) (fallbacks.Override, error)
+	Overrides(ctx context.Context) (map[string]fallbacks.Override, error)
+	Changes(ctx context.Context, n int) ([]fallbacks.Override, error)
+}
+
+// BreakerSettings are a breaker's settings as the API reads and writes
+// them: durations are strings ("30s").
+type BreakerSettings struct {
+	ConsecutiveFailures int     `json:"consecutiveFailures,omitempty"`
+	FailureRatio        float64 `json:"failureRatio,omitempty"`
+	MinRequests         int     `json:"minRequests,omitempty"`
+	Interval            string  `json:"interval,omitempty"`
+	OpenTimeout         string  `json:"openTimeout,omitempty"`
+	HalfOpenRequests    int     `json:"halfOpenRequests,omitempty"`
+}
+
+// Run converts the settings, naming the field that is wrong.
+func (b BreakerSettings) Run() (run.BreakerSettings, error) {
+	out := run.BreakerSettings{ConsecutiveFailures: b.ConsecutiveFailures, FailureRatio: b.FailureRatio,
+		MinRequests: b.MinRequests, HalfOpenRequests: b.HalfOpenRequests}
+	var err error
+	if out.Interval, err = parseDuration("interval", b.Interval); err != nil {
+		return out, err
+	}
+	out.OpenTimeout, err = parseDuration("openTimeout", b.OpenTimeout)
+	return out, err
+}
+
+func settingsOf(s run.BreakerSettings) BreakerSettings {
+	return BreakerSettings{ConsecutiveFailures: s.ConsecutiveFailures, FailureRatio: s.FailureRatio, MinRequests: s.MinRequests,
+		Interval: durationString(s.Interval), OpenTimeout: durationString(s.OpenTimeout), HalfOpenRequests: s.HalfOpenRequests}
+}
+
+// BreakerOverride is a breaker's settings override, or one change of the
+// log.
+type BreakerOverride struct {
+	Name     string          `json:"name"`
+	Settings BreakerSettings `json:"settings"`
+	Actor    string          `json:"actor"`
+	At       time.Time       `json:"at"`
+	Removed  bool            `json:"removed,omitempty"`
+}
+
+func breakerOverrideOf(o fallbacks.Override) BreakerOverride {
+	return BreakerOverride{Name: o.Key, Settings: settingsOf(o.Value), Actor: o.Actor, At: o.At.UTC(), Removed: o.Removed}
+}
+
+// parseDuration reads an optional positive duration field.
+func parseDuration(field, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration like 1s or 1m", field, s)
+	}
+	return d, nil
+}
+
+func durationString(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // Limit is a quota limit as the API reads and writes it: durations are
@@ -41,24 +107,16 @@ type Limit struct {
 }
 
 func limitOf(l run.Limit) Limit {
-	out := Limit{Rate: l.Rate, Burst: l.Burst, Daily: l.Daily, Monthly: l.Monthly, OnUnavailable: l.OnUnavailable}
-	if l.Period > 0 {
-		out.Period = l.Period.String()
-	}
-	return out
+	return Limit{Rate: l.Rate, Period: durationString(l.Period), Burst: l.Burst, Daily: l.Daily, Monthly: l.Monthly,
+		OnUnavailable: l.OnUnavailable}
 }
 
 // Run converts the limit, naming the field that is wrong.
 func (l Limit) Run() (run.Limit, error) {
 	out := run.Limit{Rate: l.Rate, Burst: l.Burst, Daily: l.Daily, Monthly: l.Monthly, OnUnavailable: l.OnUnavailable}
-	if l.Period != "" {
-		d, err := time.ParseDuration(l.Period)
-		if err != nil || d <= 0 {
-			return out, fmt.Errorf("period: %q is not a positive duration like 1s or 1m", l.Period)
-		}
-		out.Period = d
-	}
-	return out, nil
+	var err error
+	out.Period, err = parseDuration("period", l.Period)
+	return out, err
 }
 
 // QuotaOverride is a runtime override or one change of the log.
@@ -92,6 +150,9 @@ func (s *Server) registerGuards(mux *http.ServeMux) {
 	if s.breakers != nil {
 		mux.HandleFunc("GET /v1/breakers", s.listBreakers)
 		mux.HandleFunc("POST /v1/breakers/reset", s.resetBreaker)
+		mux.HandleFunc("GET /v1/breakers/changes", s.breakerChanges)
+		mux.HandleFunc("PUT /v1/breakers/settings/{name...}", s.setBreaker)
+		mux.HandleFunc("DELETE /v1/breakers/settings/{name...}", s.removeBreaker)
 	}
 }
 
@@ -112,14 +173,24 @@ func (s *Server) listQuotas(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"quotas": out})
 }
 
+// changesLimit reads ?limit= (default 100).
+func changesLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, badRequest("limit: want a positive integer, got %q", v)
+	}
+	return n, nil
+}
+
 func (s *Server) quotaChanges(w http.ResponseWriter, r *http.Request) {
-	n := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 {
-			s.fail(w, r, badRequest("limit: want a positive integer, got %q", v))
-			return
-		}
+	n, err := changesLimit(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	l, err := s.quotas.Changes(r.Context(), n)
 	if err != nil {
@@ -184,7 +255,79 @@ func (s *Server) listBreakers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"breakers": l})
+	ov, err := s.breakers.Overrides(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]BreakerOverride, 0, len(ov))
+	for _, k := range slices.Sorted(maps.Keys(ov)) {
+		out = append(out, breakerOverrideOf(ov[k]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"breakers": l, "overrides": out})
+}
+
+func (s *Server) breakerChanges(w http.ResponseWriter, r *http.Request) {
+	n, err := changesLimit(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.breakers.Changes(r.Context(), n)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]BreakerOverride, len(l))
+	for i, o := range l {
+		out[i] = breakerOverrideOf(o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changes": out})
+}
+
+func (s *Server) setBreaker(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in BreakerSettings
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		s.fail(w, r, invalidBreaker(err))
+		return
+	}
+	st, err := in.Run()
+	if err != nil {
+		s.fail(w, r, invalidBreaker(err))
+		return
+	}
+	s.writeBreakerOverride(w, r, &st)
+}
+
+func (s *Server) removeBreaker(w http.ResponseWriter, r *http.Request) {
+	s.writeBreakerOverride(w, r, nil)
+}
+
+func (s *Server) writeBreakerOverride(w http.ResponseWriter, r *http.Request, st *run.BreakerSettings) {
+	name := r.PathValue("name")
+	o, err := s.breakers.Set(r.Context(), name, st, actor(r))
+	if errors.Is(err, fallbacks.ErrInvalid) {
+		s.fail(w, r, invalidBreaker(err))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("breaker settings changed", "breaker", name, "removed", o.Removed, "actor", o.Actor)
+	writeJSON(w, http.StatusOK, breakerOverrideOf(o))
+}
+
+func invalidBreaker(err error) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid breaker settings",
+		Problems: []Problem{{Reason: err.Error()}}}
 }
 
 func (s *Server) resetBreaker(w http.ResponseWriter, r *http.Request) {
@@ -240,12 +383,34 @@ func (c *Client) SetQuota(ctx context.Context, key string, l *Limit) (QuotaOverr
 	return out, c.do(ctx, http.MethodPut, path, nil, l, &out)
 }
 
-// Breakers lists the circuit breakers' shared state.
-func (c *Client) Breakers(ctx context.Context) ([]fallbacks.State, error) {
+// Breakers lists the circuit breakers' shared state and the settings
+// overrides.
+func (c *Client) Breakers(ctx context.Context) ([]fallbacks.State, []BreakerOverride, error) {
 	var out struct {
-		Breakers []fallbacks.State `json:"breakers"`
+		Breakers  []fallbacks.State `json:"breakers"`
+		Overrides []BreakerOverride `json:"overrides"`
 	}
-	return out.Breakers, c.do(ctx, http.MethodGet, "/v1/breakers", nil, nil, &out)
+	err := c.do(ctx, http.MethodGet, "/v1/breakers", nil, nil, &out)
+	return out.Breakers, out.Overrides, err
+}
+
+// SetBreaker overrides breaker name's settings for every process; nil
+// removes the override.
+func (c *Client) SetBreaker(ctx context.Context, name string, s *BreakerSettings) (BreakerOverride, error) {
+	var out BreakerOverride
+	path := "/v1/breakers/settings/" + (&url.URL{Path: name}).EscapedPath()
+	if s == nil {
+		return out, c.do(ctx, http.MethodDelete, path, nil, nil, &out)
+	}
+	return out, c.do(ctx, http.MethodPut, path, nil, s, &out)
+}
+
+// BreakerChanges returns the latest breaker settings changes, newest first.
+func (c *Client) BreakerChanges(ctx context.Context, n int) ([]BreakerOverride, error) {
+	var out struct {
+		Changes []BreakerOverride `json:"changes"`
+	}
+	return out.Changes, c.do(ctx, http.MethodGet, "/v1/breakers/changes?limit="+strconv.Itoa(n), nil, nil, &out)
 }
 
 // ResetBreaker closes breaker name for every process.

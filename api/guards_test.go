@@ -68,7 +68,7 @@ func TestQuotaAndBreakerEndpoints(t *testing.T) {
 	}
 	// A breaker shows up once it has run, and reset closes it.
 	_, _ = b.Middleware(func(context.Context, run.ActionRequest) (any, error) { return nil, errors.New("down") })(ctx, run.ActionRequest{})
-	bl, err := cl.Breakers(ctx)
+	bl, _, err := cl.Breakers(ctx)
 	if err != nil || len(bl) != 1 || bl[0].State != "open" || bl[0].OpenUntil == nil {
 		t.Fatalf("breakers = %+v, %v", bl, err)
 	}
@@ -79,6 +79,40 @@ func TestQuotaAndBreakerEndpoints(t *testing.T) {
 	var e *api.Error
 	if _, err := cl.ResetBreaker(ctx, "target:none"); !errors.As(err, &e) || e.Status != http.StatusNotFound {
 		t.Errorf("reset of an unknown breaker = %v", err)
+	}
+
+	// Settings overrides: set, listed, applied at once here, logged.
+	o2, err := cl.SetBreaker(ctx, "target:http:flaky", &api.BreakerSettings{ConsecutiveFailures: 7, OpenTimeout: "1m"})
+	if err != nil || o2.Actor != "bob" || o2.Settings.OpenTimeout != "1m0s" {
+		t.Fatalf("SetBreaker = %+v, %v", o2, err)
+	}
+	if got := b.Applied()["target:http:flaky"].Value; got.ConsecutiveFailures != 7 || got.OpenTimeout != time.Minute {
+		t.Errorf("applied = %+v", got)
+	}
+	_, ovs, err := cl.Breakers(ctx)
+	if err != nil || len(ovs) != 1 || ovs[0].Name != "target:http:flaky" {
+		t.Errorf("overrides = %+v, %v", ovs, err)
+	}
+	if _, err := cl.SetBreaker(ctx, "target:http:flaky", nil); err != nil {
+		t.Fatal(err)
+	}
+	bc, err := cl.BreakerChanges(ctx, 5)
+	if err != nil || len(bc) != 2 || !bc[0].Removed {
+		t.Errorf("changes = %+v, %v", bc, err)
+	}
+	for _, bad := range []struct {
+		name string
+		s    api.BreakerSettings
+		want string
+	}{
+		{"flaky", api.BreakerSettings{ConsecutiveFailures: 1}, "want target:<target> or action:<tag>/<name>"},
+		{"target:x", api.BreakerSettings{FailureRatio: 2}, "failureRatio: must be in [0, 1]"},
+		{"target:x", api.BreakerSettings{OpenTimeout: "later"}, `openTimeout: "later" is not a positive duration`},
+	} {
+		_, err := cl.SetBreaker(ctx, bad.name, &bad.s)
+		if !errors.As(err, &e) || e.Status != http.StatusUnprocessableEntity || !strings.Contains(e.Error(), bad.want) {
+			t.Errorf("SetBreaker(%s, %+v) = %v, want 422 with %q", bad.name, bad.s, err, bad.want)
+		}
 	}
 }
 

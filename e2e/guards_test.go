@@ -77,6 +77,7 @@ type guardEnv struct {
 	queue  string
 	prefix string
 	redis  string
+	seq    atomic.Int64 // makes every event id unique
 }
 
 func newGuardEnv(t *testing.T) *guardEnv {
@@ -107,9 +108,11 @@ func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Conf
 	g := &guardedWorker{}
 	g.quotas = quotas.New(qc, quotas.NewRedisLimiter(rc, e.prefix+"quota:"), quotas.NewRedisOverrides(rc, e.prefix+"quotas:"),
 		activities.Target, quotas.WithRefresh(200*time.Millisecond))
-	g.breakers = fallbacks.New(bc, fallbacks.NewRedisStore(rc, e.prefix+"breaker:"), activities.Target)
+	g.breakers = fallbacks.New(bc, fallbacks.NewRedisStore(rc, e.prefix+"breaker:"), activities.Target,
+		fallbacks.WithOverrides(fallbacks.NewRedisOverrides(rc, e.prefix+"breakers:"), 200*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = g.quotas.Run(ctx) }()
+	go func() { _ = g.breakers.Run(ctx) }()
 	count := func(next run.ActionFunc) run.ActionFunc {
 		return func(ctx context.Context, req run.ActionRequest) (any, error) {
 			g.calls.Add(1)
@@ -143,7 +146,7 @@ func (e *guardEnv) runAll(t *testing.T, tag string, n int, actions ...run.Action
 	for i := range n {
 		wg.Go(func() {
 			in := run.Input{Trigger: run.TriggerRef{Tag: tag}, EventName: "afterInsert", Actions: actions,
-				Event: run.Event{ID: fmt.Sprintf("%s-%d", e.queue, i), Table: "orders", Operation: run.OperationInsert,
+				Event: run.Event{ID: fmt.Sprintf("%s-%d", e.queue, e.seq.Add(1)), Table: "orders", Operation: run.OperationInsert,
 					Record: map[string]any{"id": i}, Timestamp: time.Now()}}
 			runs[i], errs[i] = e.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: run.WorkflowID(tag, in.Event.ID), TaskQueue: e.queue},
 				run.WorkflowName, in)
@@ -358,4 +361,46 @@ func TestQuotaChangedThroughAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, "override", list[0].Source)
+}
+
+// TestBreakerSettingChangedThroughAPI: a breaker set through the API on a
+// target nothing configured protects it in a running worker.
+func TestBreakerSettingChangedThroughAPI(t *testing.T) {
+	e := newGuardEnv(t)
+	h := newHitTarget(t)
+	h.failing.Store(true)
+	w := e.startWorker(t, quotas.Config{}, fallbacks.Config{})
+
+	rc := redis.NewClient(&redis.Options{Addr: e.redis})
+	defer rc.Close()
+	ab := fallbacks.New(fallbacks.Config{}, fallbacks.NewRedisStore(rc, e.prefix+"breaker:"), activities.Target,
+		fallbacks.WithOverrides(fallbacks.NewRedisOverrides(rc, e.prefix+"breakers:"), time.Second))
+	srv := httptest.NewServer(api.New(api.Options{Breakers: ab}).Handler())
+	defer srv.Close()
+	cl := api.NewClient(srv.URL, "dave")
+
+	name := "target:" + h.host()
+	_, err := cl.SetBreaker(context.Background(), name, &api.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: "1h"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, ok := w.breakers.Applied()[name]; return ok },
+		10*time.Second, 50*time.Millisecond, "the worker picks the override up")
+
+	act := httpAction(h, &run.Guard{Fallback: []run.Fallback{{Skip: true}}})
+	var results []run.Result
+	for range 4 {
+		res, _ := e.runAll(t, "breaker-live", 1, act)
+		results = append(results, res[0])
+	}
+	assert.Equal(t, run.StatusFailed, results[0].Status)
+	assert.Equal(t, run.StatusFailed, results[1].Status)
+	for _, res := range results[2:] {
+		require.Equal(t, run.StatusSucceeded, res.Status)
+		assert.Equal(t, run.StatusSkipped, res.Actions[0].Status)
+		assert.Equal(t, name, res.Actions[0].Guard.Breaker)
+	}
+	assert.Len(t, h.hits(), 2, "the breaker opened after the 2 failures the API asked for")
+	states, _, err := cl.Breakers(context.Background())
+	require.NoError(t, err)
+	require.Len(t, states, 1)
+	assert.Equal(t, "open", states[0].State)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/triggerd/triggerd/internal/overrides"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/workflows/errtype"
 )
@@ -52,6 +53,8 @@ type Config struct {
 type Breakers struct {
 	cfg       Config
 	store     Store
+	live      *overrides.Live[run.BreakerSettings]
+	refresh   time.Duration
 	target    TargetFunc
 	isFailure func(error) bool
 	log       *slog.Logger
@@ -71,6 +74,12 @@ func WithLogger(l *slog.Logger) Option { return func(b *Breakers) { b.log = l } 
 // WithHooks sets the hooks.
 func WithHooks(h Hooks) Option { return func(b *Breakers) { b.hooks = h } }
 
+// WithOverrides keeps runtime settings overrides in store (default: in
+// the process), reread every refresh by Run.
+func WithOverrides(store OverrideStore, refresh time.Duration) Option {
+	return func(b *Breakers) { b.live, b.refresh = overrides.NewLive(store, "breaker"), refresh }
+}
+
 // WithFailure sets what counts as a failure of the target (IsFailure).
 func WithFailure(f func(error) bool) Option { return func(b *Breakers) { b.isFailure = f } }
 
@@ -83,6 +92,12 @@ func New(cfg Config, store Store, target TargetFunc, opts ...Option) *Breakers {
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.live == nil {
+		b.live = overrides.NewLive(NewMemoryOverrides(), "breaker")
+	}
+	if b.refresh <= 0 {
+		b.refresh = 2 * time.Second
 	}
 	if b.target == nil {
 		b.target = func(run.ActionRequest) string { return "" }
@@ -152,11 +167,12 @@ func (b *Breakers) resolve(req run.ActionRequest) (string, run.BreakerSettings, 
 	if req.Guard != nil {
 		spec = req.Guard.Breaker
 	}
-	if spec == nil && (!hasTarget || target == "") {
+	name := "target:" + target
+	override, hasOverride := b.live.Get(name)
+	if spec == nil && (!hasTarget || target == "") && (!hasOverride || target == "") {
 		return "", run.BreakerSettings{}, false, nil
 	}
 	s := run.BreakerSettings{}
-	name := "target:" + target
 	if spec != nil {
 		s = spec.BreakerSettings
 		if spec.Policy != "" {
@@ -169,7 +185,12 @@ func (b *Breakers) resolve(req run.ActionRequest) (string, run.BreakerSettings, 
 		}
 		if spec.Scope == "action" || target == "" {
 			name = "action:" + req.TriggerTag + "/" + req.ActionName
+			override, hasOverride = b.live.Get(name)
 		}
+	}
+	if hasOverride {
+		// A runtime override wins over everything it sets.
+		s = withDefaults(override.Value, s)
 	}
 	if hasTarget {
 		s = withDefaults(s, ts)

@@ -150,3 +150,34 @@ func TestFailureRatio(t *testing.T) {
 	_, err = b.Middleware(ok)(ctx, r)
 	rejection(t, err)
 }
+
+// An override changes a running breaker's settings, and on a target
+// nothing configured it puts a breaker there.
+func TestBreakerOverrides(t *testing.T) {
+	ctx := context.Background()
+	b := New(Config{}, NewMemoryStore(), target)
+	bad := func(context.Context, run.ActionRequest) (any, error) { return nil, errDown }
+	_, err := b.Set(ctx, "target:h", &run.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: time.Hour}, "ops")
+	require.NoError(t, err)
+	for range 2 {
+		_, err := b.Middleware(bad)(ctx, req("h"))
+		require.ErrorIs(t, err, errDown)
+	}
+	_, err = b.Middleware(bad)(ctx, req("h"))
+	rejection(t, err)
+
+	_, err = b.Set(ctx, "h", &run.BreakerSettings{}, "ops")
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = b.Set(ctx, "target:h", &run.BreakerSettings{FailureRatio: 3}, "ops")
+	require.ErrorContains(t, err, "failureRatio")
+
+	_, err = b.Set(ctx, "target:h", nil, "ops")
+	require.NoError(t, err)
+	ch, err := b.Changes(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, ch, 2)
+	assert.True(t, ch[0].Removed)
+	// Without the override nothing configures a breaker on h any more.
+	_, err = b.Middleware(bad)(ctx, req("h"))
+	require.ErrorIs(t, err, errDown)
+}

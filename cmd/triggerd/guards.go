@@ -36,13 +36,16 @@ func newGuards(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logge
 		limiter   quotas.Limiter
 		overrides quotas.OverrideStore
 		store     fallbacks.Store
+		bover     fallbacks.OverrideStore
 	)
 	if rc != nil {
 		limiter = quotas.NewRedisLimiter(rc, prefix+"quota:")
 		overrides = quotas.NewRedisOverrides(rc, prefix+"quotas:")
 		store = fallbacks.NewRedisStore(rc, prefix+"breaker:")
+		bover = fallbacks.NewRedisOverrides(rc, prefix+"breakers:")
 	} else {
 		limiter, overrides, store = quotas.NewMemoryLimiter(), quotas.NewMemoryOverrides(), fallbacks.NewMemoryStore()
+		bover = fallbacks.NewMemoryOverrides()
 	}
 	q := quotas.New(quotaConfig(cfg.Quotas), limiter, overrides, activities.Target,
 		quotas.WithLogger(logger.With("component", "quotas")),
@@ -54,6 +57,7 @@ func newGuards(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logge
 		}))
 	b := fallbacks.New(breakerConfig(cfg.Breakers), store, activities.Target,
 		fallbacks.WithLogger(logger.With("component", "breakers")),
+		fallbacks.WithOverrides(bover, cfg.Quotas.Refresh),
 		fallbacks.WithHooks(fallbacks.Hooks{
 			StateChange: func(name, from, to string) { qm.transitions.WithLabelValues(name, from, to).Inc() },
 			Rejected:    func(name string) { qm.rejected.WithLabelValues(name).Inc() },
@@ -67,8 +71,18 @@ func (g *guards) middlewares() []run.Middleware {
 	return []run.Middleware{g.breakers.Middleware, g.quotas.Middleware}
 }
 
-// run keeps the quotas' runtime overrides fresh until ctx is done.
-func (g *guards) run(ctx context.Context) error { return g.quotas.Run(ctx) }
+// run keeps the quotas' and breakers' runtime overrides fresh until ctx
+// is done.
+func (g *guards) run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.breakers.Run(ctx)
+	}()
+	err := g.quotas.Run(ctx)
+	<-done
+	return err
+}
 
 // apiOptions adds the quota and breaker endpoints to o.
 func (g *guards) apiOptions(o api.Options) api.Options {

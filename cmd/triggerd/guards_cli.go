@@ -159,18 +159,24 @@ func (a *app) quotasChangesCmd(server *string) *cobra.Command {
 func (a *app) breakersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "breakers",
-		Short: "Inspect and reset circuit breakers through the API: list, reset",
+		Short: "Inspect, tune and reset circuit breakers through the API: list, set, changes, reset",
+		Long: `breakers talks to a running triggerd's API (--server). A breaker is named
+target:<target> (target:http:api.partner.com) or action:<tag>/<action name>.
+Settings set here win over config and trigger definitions in every process
+within quotas.refresh, and are recorded with who set them.`,
 	}
 	server := a.serverFlag(cmd, true)
+	cmd.AddCommand(a.breakersSetCmd(server), a.breakersChangesCmd(server))
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List every breaker's shared state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := a.client(*server).Breakers(cmd.Context())
+			list, ovs, err := a.client(*server).Breakers(cmd.Context())
 			if err != nil {
 				return a.apiFailure(err)
 			}
+			defer a.printBreakerOverrides(ovs)
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "BREAKER\tSTATE\tOPEN UNTIL\tREQUESTS\tFAILURES\tCONSECUTIVE")
 			for _, b := range list {
@@ -235,4 +241,104 @@ func (a *app) checkGuardPolicies(cfg *config.Config, set *trigger.Set) int {
 		}
 	}
 	return n
+}
+
+func settingsString(s api.BreakerSettings) string {
+	var parts []string
+	add := func(cond bool, format string, v any) {
+		if cond {
+			parts = append(parts, fmt.Sprintf(format, v))
+		}
+	}
+	add(s.ConsecutiveFailures > 0, "consecutiveFailures %d", s.ConsecutiveFailures)
+	add(s.FailureRatio > 0, "failureRatio %g", s.FailureRatio)
+	add(s.MinRequests > 0, "minRequests %d", s.MinRequests)
+	add(s.Interval != "", "interval %s", s.Interval)
+	add(s.OpenTimeout != "", "openTimeout %s", s.OpenTimeout)
+	add(s.HalfOpenRequests > 0, "halfOpenRequests %d", s.HalfOpenRequests)
+	if len(parts) == 0 {
+		return "defaults"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (a *app) printBreakerOverrides(ovs []api.BreakerOverride) {
+	if len(ovs) == 0 {
+		return
+	}
+	fmt.Fprintln(a.stdout, "\nsettings overrides:")
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BREAKER\tSETTINGS\tBY\tAT")
+	for _, o := range ovs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Name, settingsString(o.Settings), o.Actor, o.At.Format(time.RFC3339))
+	}
+	_ = tw.Flush()
+}
+
+func (a *app) breakersSetCmd(server *string) *cobra.Command {
+	var st api.BreakerSettings
+	var remove bool
+	cmd := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Override a breaker's settings in every running process (--remove drops the override)",
+		Example: `  triggerd breakers set target:http:api.partner.com --consecutive-failures 3 --open-timeout 1m
+  triggerd breakers set target:kafka:orders --failure-ratio 0.5 --min-requests 20
+  triggerd breakers set target:http:api.partner.com --remove`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sp *api.BreakerSettings
+			if !remove {
+				if st == (api.BreakerSettings{}) {
+					return fmt.Errorf("set at least one setting (or --remove)")
+				}
+				sp = &st
+			}
+			o, err := a.client(*server).SetBreaker(cmd.Context(), args[0], sp)
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			if o.Removed {
+				fmt.Fprintf(a.stdout, "%s: override removed by %s\n", o.Name, o.Actor)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "%s: %s (set by %s)\n", o.Name, settingsString(o.Settings), o.Actor)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&st.ConsecutiveFailures, "consecutive-failures", 0, "open after this many failures in a row")
+	f.Float64Var(&st.FailureRatio, "failure-ratio", 0, "open when this share of calls failed (0..1) ...")
+	f.IntVar(&st.MinRequests, "min-requests", 0, "... out of at least this many in the interval")
+	f.StringVar(&st.Interval, "interval", "", "closed-state window after which counts reset")
+	f.StringVar(&st.OpenTimeout, "open-timeout", "", "how long an open breaker waits before probing")
+	f.IntVar(&st.HalfOpenRequests, "half-open-requests", 0, "probes that must succeed to close it")
+	f.BoolVar(&remove, "remove", false, "remove the override")
+	return cmd
+}
+
+func (a *app) breakersChangesCmd(server *string) *cobra.Command {
+	var n int
+	cmd := &cobra.Command{
+		Use:   "changes",
+		Short: "Show the latest breaker settings set or removed, newest first, with who made them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			list, err := a.client(*server).BreakerChanges(cmd.Context(), n)
+			if err != nil {
+				return a.apiFailure(err)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "AT\tBY\tBREAKER\tCHANGE")
+			for _, o := range list {
+				change := settingsString(o.Settings)
+				if o.Removed {
+					change = "removed"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.At.Format(time.RFC3339), o.Actor, o.Name, change)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVarP(&n, "limit", "n", 20, "how many changes")
+	return cmd
 }

@@ -77,9 +77,17 @@ func TestQuotasAndBreakersCLI(t *testing.T) {
 	if code != 0 || strings.Count(out, "target:http:api.partner.com") != 2 || !strings.Contains(out, "removed") {
 		t.Fatalf("changes: %d %q", code, out)
 	}
+	code, out, errOut = runCLI(t, env, "breakers", "set", "target:http:api.partner.com", "--consecutive-failures", "3", "--open-timeout", "1m")
+	if code != 0 || !strings.Contains(out, "target:http:api.partner.com: consecutiveFailures 3, openTimeout 1m0s (set by cli:carol)") {
+		t.Fatalf("breakers set: %d %q %q", code, out, errOut)
+	}
 	code, out, _ = runCLI(t, env, "breakers", "list")
-	if code != 0 || !strings.Contains(out, "BREAKER") {
+	if code != 0 || !strings.Contains(out, "BREAKER") || !strings.Contains(out, "settings overrides:") {
 		t.Fatalf("breakers list: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, env, "breakers", "changes")
+	if code != 0 || !strings.Contains(out, "consecutiveFailures 3") {
+		t.Fatalf("breakers changes: %d %q", code, out)
 	}
 	code, _, errOut = runCLI(t, env, "breakers", "reset", "target:none")
 	if code != 1 || !strings.Contains(errOut, "no such breaker") {
