@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,12 +10,14 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
@@ -102,7 +105,7 @@ type guardedWorker struct {
 	calls    atomic.Int64
 }
 
-func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Config) *guardedWorker {
+func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Config, opts ...activities.Option) *guardedWorker {
 	rc := redis.NewClient(&redis.Options{Addr: e.redis})
 	t.Cleanup(func() { _ = rc.Close() })
 	g := &guardedWorker{}
@@ -121,7 +124,9 @@ func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Conf
 	}
 	w := worker.New(e.c, e.queue, worker.Options{})
 	workflows.Register(w)
-	activities.New().Register(w, count, g.breakers.Middleware, g.quotas.Middleware)
+	acts := activities.New(opts...)
+	t.Cleanup(func() { _ = acts.Close() })
+	acts.Register(w, count, g.breakers.Middleware, g.quotas.Middleware)
 	require.NoError(t, w.Start())
 	t.Cleanup(func() { cancel(); w.Stop() })
 	return g
@@ -403,4 +408,41 @@ func TestBreakerSettingChangedThroughAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, states, 1)
 	assert.Equal(t, "open", states[0].State)
+}
+
+// TestBreakerDeadLettersToKafka: with the breaker open, the dead-letter
+// fallback publishes the original rendered request to a real Kafka topic.
+func TestBreakerDeadLettersToKafka(t *testing.T) {
+	e := newGuardEnv(t)
+	brokers := strings.Split(testenv.KafkaBrokers(t), ",")
+	topic := "guards-dead-" + strings.ReplaceAll(e.queue, "/", "-")
+	(&env{brokers: brokers}).createTopics(t, topic)
+	h := newHitTarget(t)
+	h.failing.Store(true)
+	e.startWorker(t, quotas.Config{}, fallbacks.Config{Targets: map[string]run.BreakerSettings{
+		h.host(): {ConsecutiveFailures: 1, OpenTimeout: time.Hour},
+	}}, activities.WithKafka(brokers, nil))
+
+	act := httpAction(h, &run.Guard{Fallback: []run.Fallback{{DeadLetter: "kafka:" + topic}}})
+	first, _ := e.runAll(t, "dead", 1, act)
+	require.Equal(t, run.StatusFailed, first[0].Status, "the failure that opens the breaker")
+	res, ids := e.runAll(t, "dead", 1, act)
+	require.Equal(t, run.StatusSucceeded, res[0].Status, "%+v", res[0].Actions)
+	assert.Equal(t, "deadLetter kafka:"+topic, res[0].Actions[0].Guard.Path)
+
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, GroupID: "g-" + e.queue, StartOffset: kafka.FirstOffset})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msg, err := r.ReadMessage(ctx)
+	require.NoError(t, err)
+	var dl map[string]any
+	require.NoError(t, json.Unmarshal(msg.Value, &dl))
+	assert.Equal(t, ids[0], dl["workflowId"])
+	assert.Equal(t, "notify", dl["action"])
+	assert.Equal(t, "target:"+h.host(), dl["breaker"])
+	cfg := dl["config"].(map[string]any)
+	assert.Equal(t, h.srv.URL+"/hook", cfg["url"], "the original rendered request")
+	assert.Equal(t, map[string]any{"id": float64(0)}, cfg["body"], "rendered from the event")
+	assert.Len(t, h.hits(), 1, "the open breaker kept the second event off the target")
 }
