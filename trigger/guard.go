@@ -3,6 +3,7 @@ package trigger
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/triggerd/triggerd/run"
@@ -213,6 +214,11 @@ func decodeFallback(v any, field string, p problems) Fallback {
 		validateRetry(a, af, p)
 		if len(a.Fallback) > 0 {
 			p.add(joinField(af, "fallback"), "a fallback action has no fallback of its own: list the steps in order instead")
+		}
+		if strings.HasPrefix(a.Type, "workflow.") {
+			// Child workflows are started by the workflow itself, not
+			// as activities; a fallback runs as an activity.
+			p.add(joinField(af, "type"), "%s cannot be a fallback action", a.Type)
 		}
 		f.Action = &a
 	}

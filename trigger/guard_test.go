@@ -81,6 +81,7 @@ func TestGuardKeysProblems(t *testing.T) {
 		{"fallback dead letter", "    fallback: {deadLetter: 'sqs:q'}\n", `actions[0].fallback.deadLetter: "sqs:q": unknown broker "sqs"`},
 		{"fallback action", "    fallback: [defer, {action: {type: http, config: {method: GET}}}]\n", "actions[0].fallback[1].action.config.url: is required"},
 		{"fallback word", "    fallback: later\n", "actions[0].fallback: must be defer, skip"},
+		{"fallback child workflow", "    fallback: {action: {type: workflow.execute, config: {workflow: w}}}\n", "actions[0].fallback.action.type: workflow.execute cannot be a fallback action"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,8 +141,9 @@ func executeGuarded(ctx, actx workflow.Context, act run.Action, req run.ActionRe
 					r.Path = fb.Describe()
 					return fout, nil
 				}
+				// The action's error stays the breaker's; the reason
+				// says what each failed step did.
 				r.Reason += fmt.Sprintf("; fallback %d (%s) failed: %s", i+1, fb.Describe(), errorMessage(ferr))
-				err = ferr
 			}
 			if retry {
 				break

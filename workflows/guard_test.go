@@ -125,6 +125,20 @@ func TestBreakerOpenSkipAndNoFallback(t *testing.T) {
 	assert.Equal(t, "target:http:x", res.Actions[2].Guard.Breaker)
 }
 
+func TestBreakerOpenEveryFallbackFailed(t *testing.T) {
+	env, _ := newGuardEnv(t)
+	failing := run.Action{Type: "fail", Config: map[string]any{"type": errtype.HTTP5xx}, Retry: fastRetry(1)}
+	env.ExecuteWorkflow(run.WorkflowName, input(
+		run.Action{Name: "notify", Type: "open", Guard: &run.Guard{Fallback: []run.Fallback{{Action: &failing}}}},
+	))
+	res := resultOf(t, env)
+	require.Equal(t, run.StatusFailed, res.Status)
+	a := res.Actions[0]
+	assert.Contains(t, a.Error, errtype.BreakerOpen, "the action's error stays the breaker's")
+	assert.Contains(t, a.Guard.Reason, "fallback 1 (action fail) failed: HTTP_5XX")
+	assert.Empty(t, a.Guard.Path)
+}
+
 func TestBreakerOpenDefersUntilProbe(t *testing.T) {
 	env, c := newGuardEnv(t)
 	env.ExecuteWorkflow(run.WorkflowName, input(
