@@ -417,6 +417,17 @@ func TestBreakerDeadLettersToKafka(t *testing.T) {
 	brokers := strings.Split(testenv.KafkaBrokers(t), ",")
 	topic := "guards-dead-" + strings.ReplaceAll(e.queue, "/", "-")
 	(&env{brokers: brokers}).createTopics(t, topic)
+	// A new topic takes a moment to have leaders everywhere; publish once
+	// it does, so that the test is about the fallback, not the topic.
+	require.Eventually(t, func() bool {
+		conn, err := kafka.Dial("tcp", brokers[0])
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		parts, err := conn.ReadPartitions(topic)
+		return err == nil && len(parts) > 0 && parts[0].Leader.Host != ""
+	}, time.Minute, 100*time.Millisecond)
 	h := newHitTarget(t)
 	h.failing.Store(true)
 	e.startWorker(t, quotas.Config{}, fallbacks.Config{Targets: map[string]run.BreakerSettings{

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -163,7 +164,9 @@ func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionReq
 		WorkflowID: req.WorkflowID, RunID: req.RunID, TriggerTag: req.TriggerTag,
 		ActionName: name, IdempotencyKey: req.WorkflowID + "/" + name,
 	}
-	act := run.Action{Type: typePublish}
+	// A dead letter is the last resort for the event: retried longer than
+	// an action by default, since a broker hiccup must not lose it.
+	act := run.Action{Type: typePublish, Retry: run.RetryPolicy{MaxAttempts: 10, MaxInterval: 30 * time.Second}}
 	switch {
 	case fb.DeadLetter != "":
 		freq.Type = typePublish
