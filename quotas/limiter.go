@@ -131,15 +131,23 @@ func (r *RedisLimiter) Allow(ctx context.Context, key string, l run.Limit) (time
 // RedisLimiter (GCRA rates, calendar caps). It serves `triggerd dev` and
 // configurations without Redis, where one process is all there is.
 type MemoryLimiter struct {
-	mu   sync.Mutex
-	tat  map[string]time.Time
-	caps map[string]int64
+	mu  sync.Mutex
+	tat map[string]time.Time
+	// caps counts calls per key and cap kind in the current window only:
+	// a new window replaces the old count, so the map never grows with
+	// time.
+	caps map[string]windowCount
 	now  func() time.Time
+}
+
+type windowCount struct {
+	window string
+	n      int64
 }
 
 // NewMemoryLimiter returns an empty in-process limiter.
 func NewMemoryLimiter() *MemoryLimiter {
-	return &MemoryLimiter{tat: map[string]time.Time{}, caps: map[string]int64{}, now: time.Now}
+	return &MemoryLimiter{tat: map[string]time.Time{}, caps: map[string]windowCount{}, now: time.Now}
 }
 
 // Allow implements Limiter.
@@ -166,19 +174,25 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, l run.Limit) (time.
 	}
 	var wait time.Duration
 	caps := capsOf(l)
+	counts := make([]windowCount, len(caps))
 	keys := make([]string, len(caps))
 	for i, c := range caps {
 		id, end := window(now, c.monthly)
-		keys[i] = key + ":" + id
-		if m.caps[keys[i]] >= c.max {
+		keys[i] = fmt.Sprintf("%s:%t", key, c.monthly)
+		counts[i] = m.caps[keys[i]]
+		if counts[i].window != id {
+			counts[i] = windowCount{window: id}
+		}
+		if counts[i].n >= c.max {
 			wait = max(wait, end.Sub(now))
 		}
 	}
 	if wait > 0 {
 		return wait, nil
 	}
-	for _, k := range keys {
-		m.caps[k]++
+	for i, k := range keys {
+		counts[i].n++
+		m.caps[k] = counts[i]
 	}
 	if l.Rate > 0 {
 		m.tat[key] = newTat

@@ -167,3 +167,23 @@ func TestMiddlewareBudgetsAndOverrides(t *testing.T) {
 	assert.ErrorContains(t, err, "rate: must not be negative")
 	assert.ErrorContains(t, err, "onUnavailable: must be open or wait")
 }
+
+// A new day starts a new count, in memory as in Redis.
+func TestMemoryCapsRollOver(t *testing.T) {
+	l := NewMemoryLimiter()
+	day := time.Date(2026, 3, 31, 23, 59, 0, 0, time.UTC)
+	l.now = func() time.Time { return day }
+	lim := run.Limit{Daily: 1, Monthly: 2}
+	ctx := context.Background()
+	wait, err := l.Allow(ctx, "k", lim)
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	wait, _ = l.Allow(ctx, "k", lim)
+	assert.Equal(t, time.Minute, wait, "refused until midnight")
+	day = day.Add(2 * time.Minute) // April 1st: new day, new month
+	wait, _ = l.Allow(ctx, "k", lim)
+	assert.Zero(t, wait)
+	wait, _ = l.Allow(ctx, "k", lim)
+	assert.Equal(t, 24*time.Hour-time.Minute, wait)
+	assert.Len(t, l.caps, 2, "one count per cap kind, whatever the number of days")
+}
