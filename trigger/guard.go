@@ -30,6 +30,16 @@ var (
 
 // decodeGuard reads the quota, breaker and fallback keys of action m.
 func decodeGuard(a *Action, m map[string]any, field string, p problems) {
+	if strings.HasPrefix(a.Type, "workflow.") {
+		// Child workflows are started by the workflow, not by an
+		// activity the decorators wrap.
+		for _, k := range []string{"quota", "breaker", "fallback"} {
+			if v, ok := m[k]; ok && v != nil {
+				p.add(joinField(field, k), "does not apply to %s actions", a.Type)
+			}
+		}
+		return
+	}
 	if v, ok := m["quota"]; ok && v != nil {
 		a.Quota = decodeQuota(v, joinField(field, "quota"), p)
 	}

@@ -94,3 +94,19 @@ func TestGuardKeysProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestGuardKeysRefusedOnChildWorkflows(t *testing.T) {
+	_, err := Parse([]byte(`
+tag: t
+tables: [users]
+events: [afterInsert]
+actions:
+  - type: workflow.execute
+    config: {workflow: w}
+    quota: {rate: 1}
+    fallback: skip
+`), "c.yaml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "actions[0].quota: does not apply to workflow.execute actions")
+	assert.Contains(t, err.Error(), "actions[0].fallback: does not apply to workflow.execute actions")
+}
