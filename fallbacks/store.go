@@ -36,25 +36,40 @@ const lockTTL = 5 * time.Second
 const lockWait = 3 * time.Second
 
 // localLocks serialises the process's own holders of one breaker lock,
-// so that they queue in the process instead of polling Redis.
+// so that they queue in the process instead of polling Redis. A waiter
+// gives up after lockWait (a probe may hold the lock for as long as its
+// call takes), and gobreaker then reports the breaker busy.
 type localLocks struct {
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks map[string]chan struct{}
 }
 
-func (l *localLocks) get(name string) *sync.Mutex {
+func (l *localLocks) get(name string) chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.locks == nil {
-		l.locks = map[string]*sync.Mutex{}
+		l.locks = map[string]chan struct{}{}
 	}
-	m, ok := l.locks[name]
+	c, ok := l.locks[name]
 	if !ok {
-		m = &sync.Mutex{}
-		l.locks[name] = m
+		c = make(chan struct{}, 1)
+		l.locks[name] = c
 	}
-	return m
+	return c
 }
+
+func (l *localLocks) lock(name string) error {
+	t := time.NewTimer(lockWait)
+	defer t.Stop()
+	select {
+	case l.get(name) <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("lock %s: busy", name)
+	}
+}
+
+func (l *localLocks) unlock(name string) { <-l.get(name) }
 
 // RedisStore keeps breaker state in Redis under prefix, shared by every
 // process using the same Redis and prefix.
@@ -75,8 +90,9 @@ var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] the
 
 // Lock implements gobreaker.SharedDataStore.
 func (s *RedisStore) Lock(name string) error {
-	m := s.local.get(name)
-	m.Lock()
+	if err := s.local.lock(name); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
 	for {
@@ -89,7 +105,7 @@ func (s *RedisStore) Lock(name string) error {
 		}
 		select {
 		case <-ctx.Done():
-			m.Unlock()
+			s.local.unlock(name)
 			return fmt.Errorf("lock %s: %w", name, err)
 		case <-time.After(2 * time.Millisecond):
 		}
@@ -98,7 +114,7 @@ func (s *RedisStore) Lock(name string) error {
 
 // Unlock implements gobreaker.SharedDataStore.
 func (s *RedisStore) Unlock(name string) error {
-	defer s.local.get(name).Unlock()
+	defer s.local.unlock(name)
 	return unlockScript.Run(context.Background(), s.rdb, []string{s.prefix + name}, s.token).Err()
 }
 
@@ -145,10 +161,10 @@ type MemoryStore struct {
 func NewMemoryStore() *MemoryStore { return &MemoryStore{data: map[string][]byte{}} }
 
 // Lock implements gobreaker.SharedDataStore.
-func (s *MemoryStore) Lock(name string) error { s.local.get(name).Lock(); return nil }
+func (s *MemoryStore) Lock(name string) error { return s.local.lock(name) }
 
 // Unlock implements gobreaker.SharedDataStore.
-func (s *MemoryStore) Unlock(name string) error { s.local.get(name).Unlock(); return nil }
+func (s *MemoryStore) Unlock(name string) error { s.local.unlock(name); return nil }
 
 // GetData implements gobreaker.SharedDataStore.
 func (s *MemoryStore) GetData(name string) ([]byte, error) {
