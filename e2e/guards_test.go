@@ -30,6 +30,7 @@ import (
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/quotas"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/workflows"
 )
 
@@ -456,4 +457,61 @@ func TestBreakerDeadLettersToKafka(t *testing.T) {
 	assert.Equal(t, h.srv.URL+"/hook", cfg["url"], "the original rendered request")
 	assert.Equal(t, map[string]any{"id": float64(0)}, cfg["body"], "rendered from the event")
 	assert.Len(t, h.hits(), 1, "the open breaker kept the second event off the target")
+}
+
+// TestGuardsFromTriggerDefinition: quota, breaker and fallback written in
+// a trigger file travel through parsing and planning to the worker: the
+// breaker opens on the first failure, the fallback action (its templates
+// rendered from the event) takes the second event.
+func TestGuardsFromTriggerDefinition(t *testing.T) {
+	e := newGuardEnv(t)
+	primary, backup := newHitTarget(t), newHitTarget(t)
+	primary.failing.Store(true)
+	e.startWorker(t, quotas.Config{}, fallbacks.Config{})
+	defs, err := trigger.Parse(fmt.Appendf(nil, `
+tag: guarded-orders
+tables: [orders]
+events: [afterInsert]
+actions:
+  - name: notify
+    type: http
+    config: {url: "%s/hook", body: {id: "{{record.id}}"}}
+    retry: {maxAttempts: 1}
+    quota: {rate: 50, period: 1s}
+    breaker: {consecutiveFailures: 1, openTimeout: 1h, scope: action}
+    fallback:
+      - action: {type: http, config: {url: "%s/backup/{{record.id}}", body: {id: "{{record.id}}"}}}
+`, primary.srv.URL, backup.srv.URL), "guarded.yaml")
+	require.NoError(t, err)
+	set, err := trigger.NewSet(defs)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var results []run.Result
+	for i := 1; i <= 2; i++ {
+		ev := run.Event{ID: fmt.Sprintf("%s-%d", e.queue, i), Table: "orders", Operation: run.OperationInsert,
+			Record: map[string]any{"id": i}, Timestamp: time.Now()}
+		plans := set.Plan(ev)
+		require.Len(t, plans, 1)
+		require.NotNil(t, plans[0].Actions[0].Guard, "the definition's guard is in the run's input")
+		wr, err := e.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: run.WorkflowID("guarded-orders", ev.ID), TaskQueue: e.queue},
+			run.WorkflowName, plans[0])
+		require.NoError(t, err)
+		var res run.Result
+		if err := wr.Get(ctx, &res); err != nil {
+			r, ok := workflows.ResultFromError(err)
+			require.True(t, ok, "%v", err)
+			res = r
+		}
+		results = append(results, res)
+	}
+	assert.Equal(t, run.StatusFailed, results[0].Status)
+	require.Equal(t, run.StatusSucceeded, results[1].Status, "%+v", results[1].Actions)
+	g := results[1].Actions[0].Guard
+	require.NotNil(t, g)
+	assert.Equal(t, "action:guarded-orders/notify", g.Breaker)
+	assert.Equal(t, "action http", g.Path)
+	assert.Len(t, primary.hits(), 1)
+	assert.Len(t, backup.hits(), 1)
 }
