@@ -260,12 +260,14 @@ func (b *Breakers) Middleware(next run.ActionFunc) run.ActionFunc {
 		if !ok {
 			return next(ctx, req)
 		}
-		cb, err := b.breaker(name, s)
+		// Read the state first: it fails fast when the store is down,
+		// where gobreaker's locking would retry for seconds.
+		st, err := b.shared(name)
 		if err != nil {
 			b.log.Warn("circuit breaker store unreachable; calling through", "breaker", name, "error", err)
 			return next(ctx, req)
 		}
-		st, err := b.shared(name)
+		cb, err := b.breaker(name, s)
 		if err != nil {
 			b.log.Warn("circuit breaker store unreachable; calling through", "breaker", name, "error", err)
 			return next(ctx, req)

@@ -181,3 +181,18 @@ func TestBreakerOverrides(t *testing.T) {
 	_, err = b.Middleware(bad)(ctx, req("h"))
 	require.ErrorIs(t, err, errDown)
 }
+
+// With Redis configured but down, calls go through (a breaker must not
+// become the outage), without waiting on gobreaker's lock retries.
+func TestBreakerStoreUnreachableCallsThrough(t *testing.T) {
+	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
+	defer rc.Close()
+	b := New(Config{Targets: map[string]run.BreakerSettings{"h": {ConsecutiveFailures: 1}}}, NewRedisStore(rc, "x:"), target)
+	calls := 0
+	for range 3 {
+		out, err := b.Middleware(func(context.Context, run.ActionRequest) (any, error) { calls++; return "ok", nil })(context.Background(), req("h"))
+		require.NoError(t, err)
+		assert.Equal(t, "ok", out)
+	}
+	assert.Equal(t, 3, calls)
+}
