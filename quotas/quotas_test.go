@@ -187,3 +187,25 @@ func TestMemoryCapsRollOver(t *testing.T) {
 	assert.Equal(t, 24*time.Hour-time.Minute, wait)
 	assert.Len(t, l.caps, 2, "one count per cap kind, whatever the number of days")
 }
+
+// Refused callers are spread over the time the budget needs to serve
+// them, never beyond the cap.
+func TestCrowdSpread(t *testing.T) {
+	var c crowd
+	now := time.Now()
+	lim := run.Limit{Rate: 5, Period: time.Second}
+	assert.Less(t, c.jitter("k", lim, now), time.Second, "one waiter: within a period")
+	for i := 2; i <= 50; i++ {
+		j := c.jitter("k", lim, now)
+		periods := (i + 4) / 5
+		assert.Less(t, j, time.Duration(periods)*time.Second, "waiter %d", i)
+	}
+	// The next period starts from what the last one saw.
+	assert.Less(t, c.jitter("k", lim, now.Add(1100*time.Millisecond)), 10*time.Second)
+	// Past two quiet periods the crowd is forgotten.
+	assert.Less(t, c.jitter("k", lim, now.Add(5*time.Second)), time.Second)
+	var big crowd
+	for range 10000 {
+		assert.LessOrEqual(t, big.jitter("b", run.Limit{Rate: 1, Period: time.Minute}, now), maxSpreadPeriods*time.Second)
+	}
+}
