@@ -89,6 +89,9 @@ type Config struct {
 	// Quotas and Breakers protect action targets (config/quotas.go).
 	Quotas   Quotas   `yaml:"quotas"`
 	Breakers Breakers `yaml:"breakers"`
+	// Delivery and Queues configure the delivery semantics (semantics.go).
+	Delivery Delivery         `yaml:"delivery"`
+	Queues   map[string]Queue `yaml:"queues"`
 }
 
 // Log configures the process logger.
@@ -226,4 +229,5 @@ func (c *Config) setDefaults() {
 	if c.Store.Driver == StoreSQLite {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
 	}
+	c.setDeliveryDefaults()
 }

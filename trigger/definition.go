@@ -116,6 +116,9 @@ type Definition struct {
 	// When is a CEL expression that must also hold (see docs/triggers.md).
 	When    string
 	Actions []Action
+	// Semantics holds the delivery fields (for, onlyOnChange, snapshot,
+	// onError...; see semantics.go).
+	Semantics
 
 	// Version, UpdatedBy and UpdatedAt describe the stored revision of the
 	// definition (set by a store, zero for files). They are not part of the
@@ -155,6 +158,8 @@ type Action struct {
 	Quota    *run.QuotaSpec
 	Breaker  *run.BreakerSpec
 	Fallback []Fallback
+	// Timing and Queue (see semantics.go).
+	ActionTiming
 }
 
 // Retry is an action's retry policy as written (Ductape's field names).
@@ -324,8 +329,8 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = []string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}
-var actionFields = []string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}
+var definitionFields = append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...)
+var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
 func unknownFields(m map[string]any, allowed []string, field string, p problems) {
@@ -401,6 +406,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 			d.Actions = append(d.Actions, decodeAction(a, i, fmt.Sprintf("%s[%d]", f("actions"), i), p))
 		}
 	}
+	d.Semantics = decodeSemantics(m, f, p)
 	return d
 }
 
@@ -413,6 +419,7 @@ func decodeAction(v any, i int, field string, p problems) Action {
 		return a
 	}
 	unknownFields(m, actionFields, field, p)
+	a.ActionTiming = decodeActionTiming(m, field, p)
 	a.Type = getString(m, "type", joinField(field, "type"), p)
 	a.Name = getString(m, "name", joinField(field, "name"), p)
 	if a.Name == "" {

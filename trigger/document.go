@@ -34,6 +34,7 @@ func (d Definition) Document() map[string]any {
 		actions[i] = a.Document()
 	}
 	doc["actions"] = actions
+	d.Semantics.document(doc)
 	return doc
 }
 
@@ -60,6 +61,7 @@ func (a Action) Document() map[string]any {
 	}
 	doc["retry"] = retry
 	guardDocument(a, doc)
+	a.ActionTiming.document(doc)
 	return doc
 }
 

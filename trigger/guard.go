@@ -48,6 +48,11 @@ func decodeGuard(a *Action, m map[string]any, field string, p problems) {
 	}
 	if v, ok := m["fallback"]; ok && v != nil {
 		ff := joinField(field, "fallback")
+		if a.Timing == run.TimingQueued {
+			// The queue's workflow runs the action alone, after the run
+			// has moved on; quota and breaker still apply there.
+			p.add(ff, "does not apply to timing: queued actions")
+		}
 		steps, isList := v.([]any)
 		if !isList {
 			a.Fallback = []Fallback{decodeFallback(v, ff, p)}
@@ -229,6 +234,9 @@ func decodeFallback(v any, field string, p problems) Fallback {
 			// Child workflows are started by the workflow itself, not
 			// as activities; a fallback runs as an activity.
 			p.add(joinField(af, "type"), "%s cannot be a fallback action", a.Type)
+		}
+		if a.Timing != "" || a.Queue != "" {
+			p.add(joinField(af, "timing"), "a fallback action runs in place of the action: it takes no timing or queue")
 		}
 		f.Action = &a
 	}

@@ -81,6 +81,8 @@ func TestGuardKeysProblems(t *testing.T) {
 		{"fallback dead letter", "    fallback: {deadLetter: 'sqs:q'}\n", `actions[0].fallback.deadLetter: "sqs:q": unknown broker "sqs"`},
 		{"fallback action", "    fallback: [defer, {action: {type: http, config: {method: GET}}}]\n", "actions[0].fallback[1].action.config.url: is required"},
 		{"fallback word", "    fallback: later\n", "actions[0].fallback: must be defer, skip"},
+		{"fallback on queued", "    timing: queued\n    queue: q\n    fallback: skip\n", "actions[0].fallback: does not apply to timing: queued actions"},
+		{"fallback action timing", "    fallback: {action: {type: log, config: {message: m}, timing: queued, queue: q}}\n", "actions[0].fallback.action.timing: a fallback action runs in place of the action"},
 		{"fallback child workflow", "    fallback: {action: {type: workflow.execute, config: {workflow: w}}}\n", "actions[0].fallback.action.type: workflow.execute cannot be a fallback action"},
 	}
 	for _, tc := range tests {
