@@ -171,3 +171,19 @@ func registerGuardedFakes(w worker.ActivityRegistry) {
 		return req.Config, nil
 	}, activity.RegisterOptions{Name: typePublish})
 }
+
+// A queued action refused by its quota waits in its queue, durably, and
+// runs: the queue counts it done, not failed.
+func TestQueuedActionWaitsOutItsQuota(t *testing.T) {
+	env, c := newGuardEnv(t)
+	env.RegisterWorkflowWithOptions(Queue, queueOpts())
+	env.ExecuteWorkflow(run.QueueWorkflowName, QueueInput{Name: "q", Concurrency: 1, Pending: []run.QueueItem{{
+		Request: run.ActionRequest{Type: "limited", ActionName: "a", IdempotencyKey: "k", Config: map[string]any{"refuse": 1.0}},
+		Retry:   fastRetry(1),
+	}}})
+	require.NoError(t, env.GetWorkflowError())
+	var st QueueStats
+	require.NoError(t, env.GetWorkflowResult(&st))
+	assert.Equal(t, QueueStats{Done: 1}, st)
+	assert.Equal(t, 2, c.count("a"), "refused once, then ran")
+}
