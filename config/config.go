@@ -89,6 +89,11 @@ type Config struct {
 	// Quotas and Breakers protect action targets (config/quotas.go).
 	Quotas   Quotas   `yaml:"quotas"`
 	Breakers Breakers `yaml:"breakers"`
+	// Caches, Secrets and Storage configure the cache.*, {{secret.…}} and
+	// storage.* parts of actions (config/actions.go).
+	Caches  map[string]Cache  `yaml:"caches"`
+	Secrets Secrets           `yaml:"secrets"`
+	Storage map[string]Bucket `yaml:"storage"`
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`

@@ -219,6 +219,7 @@ func (c *Config) Validate() error {
 	v.required("dataDir", c.DataDir)
 	c.validateDatabases(v)
 	c.validateGuards(v)
+	c.validateActions(v)
 	c.validateDelivery(v)
 
 	if len(v.probs) > 0 {

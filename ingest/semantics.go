@@ -93,6 +93,8 @@ type BatchOptions struct {
 	Size int
 	// Window is how long a batch waits after its last event for more.
 	Window time.Duration
+	// Linger is how long a batch stays open after its last run.
+	Linger time.Duration
 }
 
 // batchInput mirrors workflows.BatchInput, which ingest does not import.
@@ -102,6 +104,7 @@ type batchInput struct {
 	Key    string        `json:"key"`
 	Window time.Duration `json:"window"`
 	Size   int           `json:"size"`
+	Linger time.Duration `json:"linger,omitempty"`
 }
 
 // startInBatch hands the event of a `for: all` trigger to its batch (one
@@ -115,7 +118,7 @@ func (s *TemporalStarter) startInBatch(ctx context.Context, in run.Input) error 
 	id := run.BatchWorkflowID(in.Trigger.Tag, in.Event.Source.Topic, key)
 	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalBatchAdd, in,
 		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.BatchWorkflowName,
-		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size})
+		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size, Linger: s.Batch.Linger})
 	if err != nil {
 		return fmt.Errorf("signal batch %s: %w", id, err)
 	}

@@ -132,6 +132,9 @@ type Input struct {
 	Cascade []string `json:"cascade,omitempty"`
 	// MaxCascadeDepth overrides DefaultCascadeDepth when positive.
 	MaxCascadeDepth int `json:"maxCascadeDepth,omitempty"`
+	// HeartbeatTimeout overrides the default heartbeat timeout of long
+	// actions (docs/semantics.md, "Heartbeats") when positive.
+	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
 	// ForAll marks the input of a `for: all` trigger for one event, which
 	// ingest hands to its batch; Batch is set on the batch's run.
 	ForAll bool   `json:"forAll,omitempty"`

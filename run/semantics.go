@@ -87,6 +87,9 @@ type QueueItem struct {
 	Request ActionRequest `json:"request"`
 	Retry   RetryPolicy   `json:"retry"`
 	Timeout int64         `json:"timeoutMs"`
+	// Heartbeat is the action's heartbeat timeout, decided by the run
+	// (long actions only; 0 for none).
+	Heartbeat int64 `json:"heartbeatMs,omitempty"`
 }
 
 // Batch is what a `for: all` run covers: the records of its events in

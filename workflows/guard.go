@@ -19,6 +19,9 @@ import (
 // histories replay unchanged.
 const guardVersion = "triggerd.guard"
 
+// minGuardWait is the shortest wait after a refusal.
+const minGuardWait = 100 * time.Millisecond
+
 // typePublish is the activity dead-letter fallbacks publish with.
 const typePublish = "broker.publish"
 
@@ -71,6 +74,9 @@ func callWithQuota(ctx, actx workflow.Context, typ string, req run.ActionRequest
 		if kind != errtype.QuotaExceeded || !guardEnabled(ctx) {
 			return nil, err
 		}
+		// A refusal whose details were lost (a decorator that rebuilt
+		// the error) must not turn into a tight loop.
+		d.RetryAfter = max(d.RetryAfter, minGuardWait)
 		r := report(rep)
 		if n := len(r.Waits); n > 0 && r.Waits[n-1].Quota == d.Quota {
 			r.Waits[n-1].For += d.RetryAfter
@@ -116,6 +122,7 @@ func executeGuarded(ctx, actx workflow.Context, act run.Action, req run.ActionRe
 		if kind != errtype.BreakerOpen || !guardEnabled(ctx) {
 			return out, err
 		}
+		d.RetryAfter = max(d.RetryAfter, minGuardWait)
 		r := report(rep)
 		r.Breaker, r.Reason = d.Breaker, errorMessage(err)
 		var fallbacks []run.Fallback

@@ -93,6 +93,7 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				problems++
 			}
 			problems += a.checkGuardPolicies(cfg, set)
+			problems += a.printResourceProblems(cfg, set)
 			if problems > 0 {
 				return reportedError{fmt.Sprintf("%d problem(s)", problems)}
 			}

@@ -171,7 +171,10 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
 	registerQueues(w, c, cfg)
-	acts.Register(w, mws...)
+	// Secrets innermost: the quota and breaker decorators never see a
+	// secret's value (targets come from the unresolved request), and their
+	// refusals keep the details the workflow reads (redaction drops them).
+	acts.Register(w, append(mws, secretsMiddleware(cfg))...)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -215,6 +218,7 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 	if len(pools) > 0 {
 		opts = append(opts, activities.WithDatabases(pools.dbs()))
 	}
+	opts = append(opts, actionResourceOptions(cfg)...)
 	acts := activities.New(opts...)
 	closeAll := func() {
 		if err := acts.Close(); err != nil {
