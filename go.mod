@@ -3,6 +3,7 @@ module github.com/triggerd/triggerd
 go 1.26.0
 
 require (
+	github.com/go-redis/redis_rate/v10 v10.0.1 // quotas: GCRA rate limits shared through Redis (one script call per check)
 	github.com/google/cel-go v0.25.0
 	github.com/jackc/pgx/v5 v5.7.4
 	github.com/minio/minio-go/v7 v7.4.1
@@ -10,6 +11,7 @@ require (
 	github.com/rabbitmq/amqp091-go v1.16.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/segmentio/kafka-go v0.4.51
+	github.com/sony/gobreaker/v2 v2.4.0 // fallbacks: circuit breakers whose state is shared across workers (distributed breaker)
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 	github.com/temporalio/cli v1.5.1

@@ -30,6 +30,13 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		"/v1/triggers/load":                     {"post"},
 		"/v1/triggers/test":                     {"post"},
 		"/openapi.yaml":                         {"get"},
+		"/v1/quotas":                            {"get"},
+		"/v1/quotas/changes":                    {"get"},
+		"/v1/quotas/{key}":                      {"put", "delete"},
+		"/v1/breakers":                          {"get"},
+		"/v1/breakers/reset":                    {"post"},
+		"/v1/breakers/changes":                  {"get"},
+		"/v1/breakers/settings/{name}":          {"put", "delete"},
 	} {
 		for _, m := range methods {
 			if _, ok := doc.Paths[path][m]; !ok {

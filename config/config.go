@@ -86,6 +86,9 @@ type Config struct {
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
+	// Quotas and Breakers protect action targets (config/quotas.go).
+	Quotas   Quotas   `yaml:"quotas"`
+	Breakers Breakers `yaml:"breakers"`
 	// Caches, Secrets and Storage configure the cache.*, {{secret.…}} and
 	// storage.* parts of actions (config/actions.go).
 	Caches  map[string]Cache  `yaml:"caches"`
@@ -232,6 +235,7 @@ func (c *Config) setDefaults() {
 		c.Triggers.PollInterval = DefaultPollInterval
 	}
 	def(&c.DataDir, DefaultDataDir)
+	c.setGuardDefaults()
 	def(&c.Store.Driver, DefaultStoreDriver)
 	if c.Store.Driver == StoreSQLite {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))

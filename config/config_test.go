@@ -56,6 +56,9 @@ func TestDefaults(t *testing.T) {
 		Triggers: Triggers{PollInterval: 2 * time.Second},
 		Store:    Store{Driver: "sqlite", Path: filepath.Join(".triggerd", "triggers.db")},
 		DataDir:  ".triggerd",
+		Quotas:   Quotas{Refresh: 2 * time.Second, OnUnavailable: "open", UnavailableWait: 5 * time.Second, KeyPrefix: "triggerd:"},
+		Breakers: Breakers{Default: BreakerPolicy{ConsecutiveFailures: 5, MinRequests: 10, Interval: time.Minute,
+			OpenTimeout: 30 * time.Second, HalfOpenRequests: 1}},
 		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second, BatchLinger: 10 * time.Minute, HeartbeatTimeout: 30 * time.Second},
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -125,6 +125,8 @@ func typeReason(t reflect.Type) string {
 		return "must be an integer"
 	case t.Kind() == reflect.Bool:
 		return "must be true or false"
+	case t.Kind() == reflect.Float64:
+		return "must be a number"
 	case t.Kind() == reflect.Slice:
 		return "must be a list of strings"
 	default:
@@ -282,6 +284,12 @@ func setString(v reflect.Value, s string) error {
 			return fmt.Errorf("invalid boolean %q", s)
 		}
 		v.SetBool(b)
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if s != "" && err != nil {
+			return fmt.Errorf("invalid number %q", s)
+		}
+		v.SetFloat(f)
 	case v.Kind() == reflect.Slice:
 		var list []string
 		for item := range strings.SplitSeq(s, ",") {

@@ -218,6 +218,7 @@ func (c *Config) Validate() error {
 	}
 	v.required("dataDir", c.DataDir)
 	c.validateDatabases(v)
+	c.validateGuards(v)
 	c.validateActions(v)
 	c.validateApps(v)
 	c.validateDelivery(v)

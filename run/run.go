@@ -113,6 +113,8 @@ type Action struct {
 	ContinueOnError bool           `json:"continueOnError,omitempty"`
 	// Timeout bounds one attempt of the action (Temporal's start-to-close).
 	Timeout time.Duration `json:"timeout"`
+	// Guard holds the action's quota, breaker and fallbacks (run/guard.go).
+	Guard *Guard `json:"guard,omitempty"`
 	// Timing is TimingSync, TimingAsync (empty) or TimingQueued; Queue
 	// names the queue of a queued action (see docs/semantics.md).
 	Timing string `json:"timing,omitempty"`
@@ -162,6 +164,8 @@ type ActionResult struct {
 	// field rendered as null or empty), so a surprising request can be
 	// traced to its template.
 	Notes []string `json:"notes,omitempty"`
+	// Guard says what quotas and breakers did (waits, fallback path).
+	Guard *GuardReport `json:"guard,omitempty"`
 }
 
 // Result is what a trigger run returns (and what the Temporal UI shows as
@@ -192,6 +196,9 @@ type ActionRequest struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 	// Context is set for custom actions only (see EventContext).
 	Context *EventContext `json:"context,omitempty"`
+	// Guard is the action's quota and breaker (without fallbacks), for the
+	// decorators that enforce them.
+	Guard *Guard `json:"guard,omitempty"`
 	// Cascade is the run's cascade chain; publishers put it in
 	// HeaderCascade so the changes they cause carry it.
 	Cascade []string `json:"cascade,omitempty"`

@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"github.com/triggerd/triggerd/run"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -152,6 +154,10 @@ type Action struct {
 	Retry           Retry
 	ContinueOnError bool
 	Timeout         Duration
+	// Quota, Breaker and Fallback protect the action's targets (guard.go).
+	Quota    *run.QuotaSpec
+	Breaker  *run.BreakerSpec
+	Fallback []Fallback
 	// Timing and Queue (see semantics.go).
 	ActionTiming
 }
@@ -324,7 +330,7 @@ func normalizeJSON(v any) any {
 }
 
 var definitionFields = append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...)
-var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout"}, actionTimingFields...)
+var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
 func unknownFields(m map[string]any, allowed []string, field string, p problems) {
@@ -443,6 +449,7 @@ func decodeAction(v any, i int, field string, p problems) Action {
 		}
 		a.Timeout = d
 	}
+	decodeGuard(&a, m, field, p)
 	if r, ok := m["retry"]; ok && r != nil {
 		rf := joinField(field, "retry")
 		rm, ok := r.(map[string]any)

@@ -60,6 +60,7 @@ func (a Action) Document() map[string]any {
 		retry["retryOn"] = stringsAny(a.Retry.RetryOn)
 	}
 	doc["retry"] = retry
+	guardDocument(a, doc)
 	a.ActionTiming.document(doc)
 	return doc
 }

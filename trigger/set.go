@@ -330,6 +330,7 @@ func toRunAction(a Action) run.Action {
 		},
 		ContinueOnError: a.ContinueOnError,
 		Timeout:         a.Timeout.Std(),
+		Guard:           guardOf(a),
 		Timing:          a.Timing,
 		Queue:           a.Queue,
 	}

@@ -148,7 +148,10 @@ func executeQueued(ctx workflow.Context, it run.QueueItem) error {
 		HeartbeatTimeout:    time.Duration(it.Heartbeat) * time.Millisecond,
 		RetryPolicy:         RetryPolicy(it.Retry),
 	})
-	return workflow.ExecuteActivity(actx, it.Request.Type, it.Request).Get(actx, nil)
+	// A quota refusal is waited out here too (guard.go), durably.
+	var waits *run.GuardReport
+	_, err := callWithQuota(ctx, actx, it.Request.Type, it.Request, &waits)
+	return err
 }
 
 // enqueue appends the rendered action to its queue from inside a run.

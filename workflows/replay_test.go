@@ -98,6 +98,13 @@ func replayScenarios() map[string]run.Input {
 			run.Action{Name: "flaky", Type: "fail", Config: map[string]any{"type": errtype.HTTP5xx}, Retry: fast, ContinueOnError: true},
 			run.Action{Name: "after", Type: "echo", Config: map[string]any{"ok": true}},
 		),
+		// guarded: a quota wait then an open breaker's dead-letter
+		// fallback (the commands guardVersion guards).
+		"guarded": with(
+			run.Action{Name: "limited", Type: "limited", Config: map[string]any{"n": 1.0}},
+			run.Action{Name: "open", Type: "open", Config: map[string]any{"url": "http://x"},
+				Guard: &run.Guard{Fallback: []run.Fallback{{DeadLetter: "kafka:dead"}}}},
+		),
 		"action_failed": with(
 			run.Action{Name: "first", Type: "echo"},
 			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},
@@ -146,6 +153,7 @@ func TestRecordHistories(t *testing.T) {
 			NonRetryable: perm, Details: []any{errtype.Details{Attempt: activity.GetInfo(ctx).Attempt}},
 		})
 	}, activity.RegisterOptions{Name: "fail"})
+	registerGuardedFakes(w)
 	w.RegisterActivityWithOptions(func(ctx context.Context, queue string, it run.QueueItem) error {
 		return nil
 	}, activity.RegisterOptions{Name: enqueueActivity})

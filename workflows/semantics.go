@@ -59,7 +59,7 @@ func runOnError(ctx workflow.Context, render renderFunc, in run.Input, res *run.
 	for i, act := range in.OnError {
 		name := "onError/" + actionName(act, i)
 		ar := run.ActionResult{Name: name, Type: act.Type}
-		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, runID)
+		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, runID, &ar.Guard)
 		ar.Notes, ar.Attempts = notes, attempts
 		if err != nil {
 			ar.Status, ar.Error = run.StatusFailed, errorMessage(err)

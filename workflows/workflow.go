@@ -67,10 +67,10 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 	for i, act := range in.Actions {
 		name := actionName(act, i)
 		ar := run.ActionResult{Name: name, Type: act.Type}
-		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, info.WorkflowExecution.RunID)
+		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, info.WorkflowExecution.RunID, &ar.Guard)
 		ar.Notes = notes
 		if err == nil {
-			ar.Status = run.StatusSucceeded
+			ar.Status = statusOf(ar)
 			ar.Output = out
 			ar.Attempts = attempts
 			outputs[name] = map[string]any{"output": out}
@@ -105,7 +105,7 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 // returns the decoded output, or the failure, the render notes and the
 // attempts made.
 func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Action, name string, ts time.Time,
-	outputs map[string]any, wfID, runID string) (any, []string, int32, error) {
+	outputs map[string]any, wfID, runID string, guard **run.GuardReport) (any, []string, int32, error) {
 	scope := trigger.Scope{
 		Record:         in.Event.Record,
 		PreviousRecord: in.Event.PreviousRecord,
@@ -149,6 +149,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Type:           act.Type,
 		Config:         cfg,
 		IdempotencyKey: wfID + "/" + name,
+		Guard:          activityGuard(act.Guard),
 		Cascade:        in.Cascade,
 	}
 	if act.Timing == run.TimingQueued {
@@ -158,8 +159,8 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	if act.Type == TypeCustom || act.Type == typeStorageUpload {
 		req.Context = eventContext(in, outputs)
 	}
-	var out any
-	if err := workflow.ExecuteActivity(actx, act.Type, req).Get(actx, &out); err != nil {
+	out, err := executeGuarded(ctx, actx, act, req, scope, render, guard)
+	if err != nil {
 		return nil, notes, attemptsOf(err, act.Retry), err
 	}
 	return out, notes, 0, nil

@@ -92,6 +92,7 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				fmt.Fprintf(a.stderr, "%s: %v\n", triggersPath, err)
 				problems++
 			}
+			problems += a.checkGuardPolicies(cfg, set)
 			problems += a.printResourceProblems(cfg, set)
 			problems += a.printAppReferences(cfg, set) // apps.go
 			if problems > 0 {

@@ -49,6 +49,8 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.devCmd(),
 		a.triggersCmd(),
 		a.testCmd(),
+		a.quotasCmd(),
+		a.breakersCmd(),
 		a.runsCmd(),
 		&cobra.Command{
 			Use:   "version",

@@ -59,6 +59,11 @@ const workerStopTimeout = 10 * time.Second
 // until ctx is done or one of them fails.
 func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger, comp components) error {
 	m := newMetrics()
+	grd, err := newGuards(cfg, m.registry, logger)
+	if err != nil {
+		return err
+	}
+	defer grd.close()
 	// The triggers first: a broken store or trigger file fails the start
 	// before anything connects.
 	var reg *trigger.Registry
@@ -89,7 +94,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			return err
 		}
 		if comp.api {
-			triggersAPI = api.New(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload})
+			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload}))
 		}
 	}
 
@@ -117,9 +122,10 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if reloader != nil {
 		g.Go(func() error { return reloader.Run(gctx) })
 	}
+	g.Go(func() error { return grd.run(gctx) })
 	started := make(chan struct{}, 2)
 	if comp.worker {
-		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started) })
+		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
 		g.Go(func() error { return runIngest(gctx, c, cfg, reg, m, logger, started) })
@@ -151,7 +157,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 // runWorker runs the Temporal worker (the workflow and every action) until
 // ctx is done, then stops it gracefully.
-func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger, started chan<- struct{}) error {
+func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
 	log := logger.With("component", "worker")
 	if err := registerSearchAttributes(ctx, c, cfg.Temporal.Namespace, log); err != nil {
 		return err
@@ -165,7 +171,10 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
 	registerQueues(w, c, cfg)
-	acts.Register(w, secretsMiddleware(cfg))
+	// Secrets innermost: the quota and breaker decorators never see a
+	// secret's value (targets come from the unresolved request), and their
+	// refusals keep the details the workflow reads (redaction drops them).
+	acts.Register(w, append(mws, secretsMiddleware(cfg))...)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
