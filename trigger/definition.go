@@ -114,6 +114,9 @@ type Definition struct {
 	// When is a CEL expression that must also hold (see docs/triggers.md).
 	When    string
 	Actions []Action
+	// Before holds a before-trigger's lookups, set and validate rules
+	// (before.go), which the gate runs.
+	Before BeforeRules
 
 	// Version, UpdatedBy and UpdatedAt describe the stored revision of the
 	// definition (set by a store, zero for files). They are not part of the
@@ -128,9 +131,9 @@ type Definition struct {
 	pos string
 }
 
-// BeforeEvents returns the before* events the definition lists. They are
-// valid but never match: triggerd reads changes after they are committed,
-// so there is no "before" to hook into.
+// BeforeEvents returns the before* events the definition lists. They
+// never match change events (those arrive after the commit): the gate
+// (package gate) runs before-triggers when the application asks it.
 func (d Definition) BeforeEvents() []string {
 	var out []string
 	for _, e := range d.Events {
@@ -318,7 +321,7 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = []string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}
+var definitionFields = append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, beforeFields...)
 var actionFields = []string{"type", "name", "config", "retry", "continueOnError", "timeout"}
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
@@ -386,6 +389,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		d.Condition = decodeCondition(v, f("condition"), p)
 	}
 	d.When = getString(m, "when", f("when"), p)
+	d.Before = decodeBefore(m, f, p)
 	if v, ok := m["actions"]; ok && v != nil {
 		l, ok := v.([]any)
 		if !ok {

@@ -100,14 +100,18 @@ func TestLoadSingleFileAndWarnings(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"t.yaml": `
 tag: before
 tables: [users]
-events: [BEFORE_INSERT, afterInsert]
-actions: [{type: log, config: {message: hi}}]
+events: [BEFORE_INSERT]
+set: [{field: role, value: member, ifMissing: true}]
 `})
 	s, err := Load(filepath.Join(dir, "t.yaml"))
 	require.NoError(t, err)
-	require.Len(t, s.Warnings(), 1)
-	assert.Contains(t, s.Warnings()[0], "beforeInsert never fire")
+	assert.Empty(t, s.Warnings())
 	assert.Equal(t, []string{"beforeInsert"}, s.Definitions()[0].BeforeEvents())
+	empty := writeFiles(t, map[string]string{"x.txt": "not a trigger file"})
+	s, err = Load(empty)
+	require.NoError(t, err)
+	require.Len(t, s.Warnings(), 1)
+	assert.Contains(t, s.Warnings()[0], "no .yaml, .yml or .json trigger files")
 
 	_, err = Load(filepath.Join(dir, "missing.yaml"))
 	require.Error(t, err)

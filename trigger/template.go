@@ -26,6 +26,8 @@ type Scope struct {
 	RunID          string
 	// Actions maps an earlier action's name to {"output": <its output>}.
 	Actions map[string]any
+	// Lookups holds a before-trigger's lookup results by name.
+	Lookups map[string]any
 }
 
 // templateRoots lists the roots a placeholder may start with. scalar roots
@@ -266,6 +268,8 @@ func lookupScope(pt path, sc *Scope) (any, bool, error) {
 		root = mapOrNil(sc.User)
 	case "actions":
 		root = mapOrNil(sc.Actions)
+	case "lookups":
+		root = mapOrNil(sc.Lookups)
 	case "event":
 		root = sc.Event
 	case "table":
