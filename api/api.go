@@ -64,6 +64,8 @@ type Options struct {
 	Reload func(ctx context.Context) (revision int64, triggers int, err error)
 	// MaxBodyBytes bounds request bodies (DefaultMaxBodyBytes when 0).
 	MaxBodyBytes int64
+	// Gate, if set, serves POST /v1/gate/{table}/{operation} (gate.go).
+	Gate Gate
 }
 
 // Server serves the API.
@@ -72,11 +74,12 @@ type Server struct {
 	log     *slog.Logger
 	reload  func(ctx context.Context) (int64, int, error)
 	maxBody int64
+	gate    Gate
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes}
+	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, gate: o.Gate}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -104,6 +107,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/triggers/{tag}", s.delete)
 	mux.HandleFunc("GET /v1/triggers/{tag}/versions", s.versions)
 	mux.HandleFunc("GET /v1/triggers/{tag}/versions/{version}", s.version)
+	if s.gate != nil {
+		mux.HandleFunc("POST /v1/gate/{table}/{operation}", s.evaluate)
+	}
 	// Anything else under /v1/ answers in the API's error format.
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})

@@ -89,7 +89,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			return err
 		}
 		if comp.api {
-			triggersAPI = api.New(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload})
+			gt, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
+			if err != nil {
+				return err
+			}
+			defer closeGate()
+			triggersAPI = api.New(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt})
 		}
 	}
 
