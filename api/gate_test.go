@@ -81,7 +81,7 @@ func TestGateEndpoint(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, path, body, field string
-		header               []string
+		header                  []string
 	}{
 		{"missing records", "/v1/gate/users/insert", `{"user": {}}`, "records", nil},
 		{"empty records", "/v1/gate/users/insert", `{"records": []}`, "records", nil},
