@@ -243,3 +243,27 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 	}
 	return 0
 }
+
+// TestReloadAppliesAtOnce: the gate reads the registry's current set on
+// every request, so a reload (Replace) changes the very next answer.
+func TestReloadAppliesAtOnce(t *testing.T) {
+	reg := trigger.NewRegistry()
+	g := gate.New(gate.Options{Triggers: reg.Snapshot})
+	req := gate.Request{Table: "users", Operation: run.OperationInsert, Records: []map[string]any{{"email": "x"}}}
+	res, err := g.Evaluate(context.Background(), req)
+	require.NoError(t, err)
+	assert.False(t, res.Rejected, "no before-trigger: records pass unchanged")
+	assert.Equal(t, req.Records, res.Records)
+
+	defs, err := trigger.Parse([]byte(usersTriggers), "users.yaml")
+	require.NoError(t, err)
+	require.NoError(t, reg.Replace(defs))
+	res, err = g.Evaluate(context.Background(), req)
+	require.NoError(t, err)
+	assert.True(t, res.Rejected)
+
+	require.NoError(t, reg.Replace(nil))
+	res, err = g.Evaluate(context.Background(), req)
+	require.NoError(t, err)
+	assert.False(t, res.Rejected)
+}

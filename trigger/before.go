@@ -82,9 +82,24 @@ var lookupFields = []string{"name", "http", "sql", "timeout", "onError", "defaul
 var setRuleFields = []string{"field", "value", "expr", "ifMissing"}
 var validateRuleFields = []string{"condition", "expr", "message", "field"}
 
-// decodeBefore reads the before-rule keys of a trigger mapping.
-func decodeBefore(m map[string]any, f func(string) string, p problems) BeforeRules {
+// beforeTriggerFields are the trigger-level keys a before-trigger may
+// have. Any other (durable-execution, timing or cascade settings other
+// files add for after-triggers) is refused on a before-trigger, so a
+// setting never silently does nothing; actions are refused in
+// compileBefore with their own message.
+var beforeTriggerFields = append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, beforeFields...)
+
+// decodeBefore reads the before-rule keys of a trigger mapping (d holds
+// what is decoded so far: its events say whether it is a before-trigger).
+func decodeBefore(m map[string]any, d Definition, f func(string) string, p problems) BeforeRules {
 	var b BeforeRules
+	if d.IsBefore() {
+		for _, k := range sortedKeys(m) {
+			if !contains(beforeTriggerFields, k) && contains(definitionFields, k) {
+				p.add(f(k), "not supported on a before-trigger: it runs synchronously in the gate, while %s is a setting of durable after-trigger runs", k)
+			}
+		}
+	}
 	list := func(key string) []any {
 		v, ok := m[key]
 		if !ok || v == nil {

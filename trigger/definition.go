@@ -389,7 +389,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		d.Condition = decodeCondition(v, f("condition"), p)
 	}
 	d.When = getString(m, "when", f("when"), p)
-	d.Before = decodeBefore(m, f, p)
+	d.Before = decodeBefore(m, d, f, p)
 	if v, ok := m["actions"]; ok && v != nil {
 		l, ok := v.([]any)
 		if !ok {
