@@ -271,6 +271,12 @@ type valueProgram struct {
 func compileBefore(d Definition, e *entry, p problems) {
 	before, after := d.BeforeEvents(), len(d.Events)-len(d.BeforeEvents())
 	if len(before) == 0 {
+		if readsLookups(e.cond) {
+			p.add("condition", "reads lookups, which only before-triggers have")
+		}
+		if celReadsLookups(d.When) {
+			p.add("when", "reads lookups, which only before-triggers have")
+		}
 		for _, k := range beforeFields {
 			if (k == "lookups" && len(d.Before.Lookups) > 0) || (k == "set" && len(d.Before.Set) > 0) || (k == "validate" && len(d.Before.Validate) > 0) {
 				p.add(k, "only before-triggers (before* events) have %s; an after-trigger runs actions", k)
@@ -461,4 +467,38 @@ func checkBeforeTemplates(v any, field string, p problems) {
 		}
 		p.add(pr.Field, "%s", pr.Reason)
 	}
+}
+
+// readsLookups reports whether a structured condition reads lookups.*.
+func readsLookups(c *compiled) bool {
+	if c == nil {
+		return false
+	}
+	if c.field.root == "lookups" {
+		return true
+	}
+	for _, ch := range c.children {
+		if readsLookups(ch) {
+			return true
+		}
+	}
+	return false
+}
+
+// celReadsLookups reports whether a CEL expression references the lookups
+// variable (a string "lookups" in it does not count).
+func celReadsLookups(src string) bool {
+	if !strings.Contains(src, "lookups") {
+		return false
+	}
+	checked, iss := celEnv.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		return false // reported by compileWhen
+	}
+	for _, r := range checked.NativeRep().ReferenceMap() {
+		if r.Name == "lookups" {
+			return true
+		}
+	}
+	return false
 }

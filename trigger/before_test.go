@@ -37,6 +37,21 @@ triggers:
   - tag: empty
     tables: [users]
     events: [beforeUpdate]
+  - tag: after-reads-lookups
+    tables: [users]
+    events: [afterInsert]
+    when: "lookups.x == 1 && record.note != 'lookups'"
+    actions: [{type: log, config: {message: m}}]
+  - tag: after-condition-lookups
+    tables: [users]
+    events: [afterInsert]
+    condition: {field: lookups.x, operator: IS_NULL}
+    actions: [{type: log, config: {message: m}}]
+  - tag: after-string-lookups
+    tables: [users]
+    events: [afterInsert]
+    when: "record.note != 'lookups'"
+    actions: [{type: log, config: {message: m}}]
   - tag: bad-rules
     tables: [users]
     events: [beforeWrite]
@@ -62,6 +77,8 @@ triggers:
 		`trigger "mixed": events: mixes before* and after* events`,
 		`trigger "after-with-set": set: only before-triggers`,
 		`trigger "empty": validate: a before-trigger needs at least one of lookups, set and validate`,
+		`trigger "after-reads-lookups": when: reads lookups, which only before-triggers have`,
+		`trigger "after-condition-lookups": condition: reads lookups, which only before-triggers have`,
 		`trigger "bad-rules": lookups[0].timeout: must be at most 5s`,
 		`trigger "bad-rules": lookups[1]: must hold one of http and sql, not both`,
 		`trigger "bad-rules": lookups[2].onError: unknown policy "maybe"`,
@@ -76,6 +93,7 @@ triggers:
 	} {
 		assert.Contains(t, msg, want)
 	}
+	assert.NotContains(t, msg, "after-string-lookups", "a string is not a reference")
 }
 
 func TestBeforeRunMutationChainAndValidation(t *testing.T) {
