@@ -267,3 +267,29 @@ func TestReloadAppliesAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, res.Rejected)
 }
+
+// TestConcurrentRequests shares one gate between goroutines (run with
+// -race): compiled rules are immutable and every request has its own state.
+func TestConcurrentRequests(t *testing.T) {
+	g := newGate(t, usersTriggers, nil, nil, prometheus.NewRegistry())
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func() {
+			for i := 0; i < 50; i++ {
+				res, err := g.Evaluate(context.Background(), gate.Request{Table: "users", Operation: run.OperationInsert,
+					Records: []map[string]any{{"email": fmt.Sprintf("U%d@X.io", i), "first_name": "A", "last_name": "B"}}})
+				if err == nil && (res.Rejected || res.Records[0]["email"] != fmt.Sprintf("u%d@x.io", i)) {
+					err = fmt.Errorf("request %d: %+v", i, res)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < 8; w++ {
+		require.NoError(t, <-errs)
+	}
+}
