@@ -121,6 +121,10 @@ func New(o Options) *Gate {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	if g.triggers == nil {
+		empty, _ := trigger.NewSet(nil)
+		g.triggers = func() *trigger.Set { return empty }
+	}
 	return g
 }
 
@@ -228,17 +232,26 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 	if res.Rejected {
 		res.Records = nil
 	}
-	g.audit(req, res, time.Since(start))
+	g.audit(req, len(bts) > 0, res, time.Since(start))
 	return res, nil
 }
 
+// noTriggers is the table label of requests on tables without
+// before-triggers: table names come from the request, and labelling them
+// all would let any caller grow the metrics without bound.
+const noTriggers = "(none)"
+
 // audit logs and counts what the gate rejected and rewrote.
-func (g *Gate) audit(req Request, res *Result, took time.Duration) {
+func (g *Gate) audit(req Request, hasTriggers bool, res *Result, took time.Duration) {
 	outcome := "allowed"
 	if res.Rejected {
 		outcome = "rejected"
 	}
-	g.metrics.request(req.Table, string(req.Operation), outcome, took)
+	table := req.Table
+	if !hasTriggers {
+		table = noTriggers
+	}
+	g.metrics.request(table, string(req.Operation), outcome, took)
 	for _, e := range res.Errors {
 		g.log.Info("gate rejected a record", "table", req.Table, "operation", req.Operation, "index", e.Index,
 			"trigger", e.Trigger, "rule", e.Rule, "field", e.Field, "message", e.Message)

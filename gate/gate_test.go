@@ -293,3 +293,16 @@ func TestConcurrentRequests(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+func TestTablesWithoutTriggersShareALabel(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := newGate(t, usersTriggers, nil, nil, reg)
+	for _, table := range []string{"a", "b", "c"} {
+		_, err := g.Evaluate(context.Background(), gate.Request{Table: table, Operation: run.OperationInsert, Records: []map[string]any{{}}})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 3.0, counter(t, reg, "triggerd_gate_requests_total", map[string]string{"table": "(none)", "operation": "insert", "outcome": "allowed"}))
+	res, err := gate.New(gate.Options{}).Evaluate(context.Background(), gate.Request{Table: "x", Operation: run.OperationDelete, Records: []map[string]any{{"id": 1}}})
+	require.NoError(t, err, "a gate without triggers is usable")
+	assert.False(t, res.Rejected)
+}

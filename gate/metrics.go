@@ -19,7 +19,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "triggerd_gate_requests_total", Help: "Gate requests by table, operation and outcome (allowed, rejected).",
+			Name: "triggerd_gate_requests_total", Help: "Gate requests by table (\"(none)\" for tables without before-triggers), operation and outcome (allowed, rejected).",
 		}, []string{"table", "operation", "outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "triggerd_gate_request_seconds", Help: "Time to evaluate a gate request, lookups included.",
