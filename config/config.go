@@ -86,6 +86,8 @@ type Config struct {
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
+	// Gate configures the before-trigger gate (config/gate.go).
+	Gate Gate `yaml:"gate"`
 }
 
 // Log configures the process logger.

@@ -101,6 +101,8 @@ type Options struct {
 	Metrics *Metrics
 	// Now is the clock ({{timestamp}}); time.Now when nil.
 	Now func() time.Time
+	// Recorder, if set, also records every decision (record.go).
+	Recorder Recorder
 }
 
 // Gate evaluates before-triggers. It is safe for concurrent use.
@@ -110,11 +112,12 @@ type Gate struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	now      func() time.Time
+	recorder Recorder
 }
 
 // New returns a Gate.
 func New(o Options) *Gate {
-	g := &Gate{triggers: o.Triggers, lookups: o.Lookups, log: o.Logger, metrics: o.Metrics, now: o.Now}
+	g := &Gate{triggers: o.Triggers, lookups: o.Lookups, log: o.Logger, metrics: o.Metrics, now: o.Now, recorder: o.Recorder}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -233,6 +236,9 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) (*Result, error) {
 		res.Records = nil
 	}
 	g.audit(req, len(bts) > 0, res, time.Since(start))
+	if g.recorder != nil {
+		g.record(ctx, req, res)
+	}
 	return res, nil
 }
 

@@ -3,9 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/triggerd/triggerd/gate"
 	"github.com/triggerd/triggerd/gate/gateclient"
+	"github.com/triggerd/triggerd/internal/testenv"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/workflows"
 )
 
 // checkDevGate asks the gate of a `triggerd dev` about the sample users
@@ -25,5 +36,51 @@ func checkDevGate(t *testing.T, api string) {
 	var ve *gateclient.ValidationError
 	if !errors.As(err, &ve) || ve.Errors[0].Trigger != "users-validate" || ve.Errors[0].Message != "ada is not a valid email address" {
 		t.Fatalf("gate on an invalid email: %v", err)
+	}
+}
+
+// TestGateRecordsDecisionsInTemporal: with gate.record, a decision becomes
+// a triggerd.GateDecision run on real Temporal, which the worker
+// completes with the request and the answer.
+func TestGateRecordsDecisionsInTemporal(t *testing.T) {
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	queue := fmt.Sprintf("gate-record-%d", time.Now().UnixNano())
+	w := worker.New(c, queue, worker.Options{})
+	workflows.Register(w)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	defs, err := trigger.Load("../../examples/triggers/users-gate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := trigger.NewRegistry()
+	if err := reg.Replace(defs.Definitions()); err != nil {
+		t.Fatal(err)
+	}
+	id := "test-" + queue
+	rec := &temporalRecorder{queue: queue, newID: func() (string, error) { return id, nil }}
+	rec.attach(c)
+	g := gate.New(gate.Options{Triggers: reg.Snapshot, Recorder: rec})
+	res, err := g.Evaluate(context.Background(), gate.Request{Table: "users", Operation: run.OperationInsert,
+		Records: []map[string]any{{"email": "nope"}}, User: map[string]any{"id": "u-1"}})
+	if err != nil || !res.Rejected {
+		t.Fatalf("evaluate: %v %+v", err, res)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var d run.GateDecision
+	if err := c.GetWorkflow(ctx, "gate-users-"+id, "").Get(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Rejected || d.Table != "users" || d.User["id"] != "u-1" || !strings.Contains(string(d.Result), "nope is not a valid email address") {
+		t.Fatalf("recorded decision: %+v %s", d, d.Result)
 	}
 }

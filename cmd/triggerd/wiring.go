@@ -64,6 +64,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var reg *trigger.Registry
 	var reloader *api.Reloader
 	var triggersAPI *api.Server
+	var gateRecorder *temporalRecorder
 	if comp.ingest || comp.api {
 		st := comp.store
 		if st == nil {
@@ -89,11 +90,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			return err
 		}
 		if comp.api {
-			gt, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
+			gt, rec, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
 			if err != nil {
 				return err
 			}
 			defer closeGate()
+			gateRecorder = rec
 			triggersAPI = api.New(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt})
 		}
 	}
@@ -107,6 +109,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
+	gateRecorder.attach(c)
 
 	var srv *apiServer
 	apiAddr := ""
