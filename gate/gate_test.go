@@ -306,3 +306,23 @@ func TestTablesWithoutTriggersShareALabel(t *testing.T) {
 	require.NoError(t, err, "a gate without triggers is usable")
 	assert.False(t, res.Rejected)
 }
+
+func TestDeleteRule(t *testing.T) {
+	g := newGate(t, `
+tag: keep-admins
+tables: [users]
+events: [beforeDelete]
+validate:
+  - {condition: {field: previousRecord.role, operator: NOT_EQUALS, value: admin}, message: "{{record.email}} is an admin: demote before deleting"}
+`, nil, nil, nil)
+	res, err := g.Evaluate(context.Background(), gate.Request{Table: "users", Operation: run.OperationDelete,
+		Records: []map[string]any{{"id": 1, "email": "a@x.io", "role": "member"}, {"id": 2, "email": "b@x.io", "role": "admin"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []gate.RecordError{{Index: 1, Trigger: "keep-admins", Message: "b@x.io is an admin: demote before deleting", Rule: "validate[0]"}}, res.Errors,
+		"a delete's previousRecord is the row deleted, as in change events")
+	_, err = g.Evaluate(context.Background(), gate.Request{Table: "users", Operation: run.OperationInsert,
+		Records: []map[string]any{{}}, PreviousRecords: []map[string]any{{}}})
+	var re *gate.RequestError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "previousRecords", re.Field)
+}

@@ -116,3 +116,8 @@ func Example() {
 	// [map[email:grace@example.com role:member]] <nil>
 	// record 0: email: grace is not a valid email
 }
+
+func TestValues(t *testing.T) {
+	rows := []map[string]any{{"id": int64(1), "email": "a@x.io"}, {"id": int64(2)}}
+	assert.Equal(t, [][]any{{"a@x.io", int64(1)}, {nil, int64(2)}}, gateclient.Values(rows, "email", "id"))
+}
