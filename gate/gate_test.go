@@ -189,6 +189,17 @@ validate: [{expr: "true", message: m}]
 	require.NoError(t, err)
 	require.True(t, res.Rejected)
 	assert.Contains(t, res.Errors[0].Message, "read-only transaction")
+
+	many := newGate(t, `
+tag: many
+tables: [t]
+events: [beforeInsert]
+lookups: [{name: rows, sql: {query: "select generate_series(1, 1000) as n"}}]
+validate: [{expr: "true", message: m}]
+`, lk, nil, nil)
+	res, err = many.Evaluate(context.Background(), gate.Request{Table: "t", Operation: run.OperationInsert, Records: []map[string]any{{}}})
+	require.NoError(t, err)
+	assert.Equal(t, "lookup rows failed: more than 100 rows: a lookup returns at most 100 (add LIMIT)", res.Errors[0].Message)
 }
 
 func TestHTTPLookupAndDepth(t *testing.T) {

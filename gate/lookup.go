@@ -137,12 +137,21 @@ func (l *Lookups) sql(ctx context.Context, cfg map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	maps, err := pgx.CollectRows(rows, pgx.RowToMap)
-	if err != nil {
-		return nil, err
+	defer rows.Close()
+	var maps []map[string]any
+	for rows.Next() {
+		if len(maps) == MaxLookupRows {
+			// Stop reading: the query is not a lookup's.
+			return nil, fmt.Errorf("more than %d rows: a lookup returns at most %d (add LIMIT)", MaxLookupRows, MaxLookupRows)
+		}
+		m, err := pgx.RowToMap(rows)
+		if err != nil {
+			return nil, err
+		}
+		maps = append(maps, m)
 	}
-	if len(maps) > MaxLookupRows {
-		return nil, fmt.Errorf("%d rows: a lookup returns at most %d (add LIMIT)", len(maps), MaxLookupRows)
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	// Through JSON, so that numerics, timestamps and the like become the
 	// plain values rules compare (json.Number, RFC 3339 strings).
