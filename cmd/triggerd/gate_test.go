@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +14,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/gate"
 	"github.com/triggerd/triggerd/gate/gateclient"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/triggerstore"
 	"github.com/triggerd/triggerd/workflows"
 )
 
@@ -82,5 +87,37 @@ func TestGateRecordsDecisionsInTemporal(t *testing.T) {
 	}
 	if !d.Rejected || d.Table != "users" || d.User["id"] != "u-1" || !strings.Contains(string(d.Result), "nope is not a valid email address") {
 		t.Fatalf("recorded decision: %+v %s", d, d.Result)
+	}
+}
+
+func TestGateCLI(t *testing.T) {
+	defs, err := trigger.Load("../../examples/triggers/users-gate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := trigger.NewRegistry()
+	if err := reg.Replace(defs.Definitions()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: gate.New(gate.Options{Triggers: reg.Snapshot})}).Handler())
+	defer srv.Close()
+	env := []string{"TRIGGERD_SERVER=" + srv.URL}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(good, []byte(`{"email": "Ada@Example.COM", "first_name": "Ada", "last_name": "Lovelace"}`), 0o600)
+	os.WriteFile(bad, []byte(`[{"email": "a@b.io"}, {"email": "nope"}]`), 0o600)
+
+	code, out, errOut := runCLI(t, env, "gate", "users", "insert", "-f", good)
+	if code != 0 || !strings.Contains(out, `"email": "ada@example.com"`) || !strings.Contains(out, `"full_name": "Ada Lovelace"`) {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, env, "gate", "users", "insert", "-f", bad)
+	if code != 1 || !strings.Contains(out, "✗ record 1: email: nope is not a valid email address (users-validate validate[0])") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, env, "gate", "users", "upsert", "-f", good)
+	if code != 1 || !strings.Contains(errOut, "operation") {
+		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 }

@@ -49,6 +49,7 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.devCmd(),
 		a.triggersCmd(),
 		a.testCmd(),
+		a.gateCmd(), // gatecmd.go
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
