@@ -61,14 +61,7 @@ func TestGateRecordsDecisionsInTemporal(t *testing.T) {
 	}
 	defer w.Stop()
 
-	defs, err := trigger.Load("../../examples/triggers/users-gate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := trigger.NewRegistry()
-	if err := reg.Replace(defs.Definitions()); err != nil {
-		t.Fatal(err)
-	}
+	reg := sampleGateRegistry(t)
 	id := "test-" + queue
 	rec := &temporalRecorder{queue: queue, newID: func() (string, error) { return id, nil }}
 	rec.attach(c)
@@ -91,14 +84,7 @@ func TestGateRecordsDecisionsInTemporal(t *testing.T) {
 }
 
 func TestGateCLI(t *testing.T) {
-	defs, err := trigger.Load("../../examples/triggers/users-gate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := trigger.NewRegistry()
-	if err := reg.Replace(defs.Definitions()); err != nil {
-		t.Fatal(err)
-	}
+	reg := sampleGateRegistry(t)
 	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: gate.New(gate.Options{Triggers: reg.Snapshot})}).Handler())
 	defer srv.Close()
 	env := []string{"TRIGGERD_SERVER=" + srv.URL}
@@ -120,4 +106,18 @@ func TestGateCLI(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "operation") {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
+}
+
+// sampleGateRegistry holds the sample before-triggers.
+func sampleGateRegistry(t *testing.T) *trigger.Registry {
+	t.Helper()
+	defs, err := trigger.Load("../../examples/triggers/users-gate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := trigger.NewRegistry()
+	if err := reg.Replace(defs.Definitions()); err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }
