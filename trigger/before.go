@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -78,6 +79,9 @@ type ValidateRule struct {
 }
 
 var beforeFields = []string{"lookups", "set", "validate"}
+
+// lookupNamePattern keeps lookup names usable as lookups.<name> in CEL.
+var lookupNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 var lookupFields = []string{"name", "http", "sql", "timeout", "onError", "default"}
 var setRuleFields = []string{"field", "value", "expr", "ifMissing"}
 var validateRuleFields = []string{"condition", "expr", "message", "field"}
@@ -257,7 +261,6 @@ type compiledValidate struct {
 	when    whenProgram
 	field   string
 	message string
-	desc    string
 }
 
 // valueProgram is a CEL expression of any type (a set rule's expr).
@@ -277,9 +280,12 @@ func compileBefore(d Definition, e *entry, p problems) {
 		if celReadsLookups(d.When) {
 			p.add("when", "reads lookups, which only before-triggers have")
 		}
-		for _, k := range beforeFields {
-			if (k == "lookups" && len(d.Before.Lookups) > 0) || (k == "set" && len(d.Before.Set) > 0) || (k == "validate" && len(d.Before.Validate) > 0) {
-				p.add(k, "only before-triggers (before* events) have %s; an after-trigger runs actions", k)
+		for _, r := range []struct {
+			key string
+			n   int
+		}{{"lookups", len(d.Before.Lookups)}, {"set", len(d.Before.Set)}, {"validate", len(d.Before.Validate)}} {
+			if r.n > 0 {
+				p.add(r.key, "only before-triggers (before* events) have %s; an after-trigger runs actions", r.key)
 			}
 		}
 		return
@@ -303,7 +309,7 @@ func compileBefore(d Definition, e *entry, p problems) {
 		switch {
 		case l.Name == "":
 			p.add(joinField(field, "name"), "is required")
-		case !tagPattern.MatchString(l.Name) || strings.ContainsAny(l.Name, ".-"):
+		case !lookupNamePattern.MatchString(l.Name):
 			p.add(joinField(field, "name"), "%q must be a lower-case identifier (letters, digits, _)", l.Name)
 		case names[l.Name]:
 			p.add(joinField(field, "name"), "duplicate lookup name %q", l.Name)
@@ -366,15 +372,11 @@ func compileBefore(d Definition, e *entry, p problems) {
 			p.add(field, "must hold one of condition and expr, not both")
 		case r.Condition != nil:
 			cv.cond = compileCondition(r.Condition, joinField(field, "condition"), p)
-			if cv.cond != nil {
-				cv.desc = cv.cond.describe()
-				if cv.field == "" && cv.cond.field.root == "record" && len(cv.cond.field.segs) > 0 {
-					cv.field = cv.cond.field.segs[0].key
-				}
+			if cv.cond != nil && cv.field == "" && cv.cond.field.root == "record" && len(cv.cond.field.segs) > 0 {
+				cv.field = cv.cond.field.segs[0].key
 			}
 		case r.Expr != "":
 			cv.when = compileWhen(r.Expr, joinField(field, "expr"), p)
-			cv.desc = r.Expr
 		default:
 			p.add(field, "must hold a condition or an expr")
 		}

@@ -60,6 +60,8 @@ triggers:
       - {name: both, http: {url: "http://x"}, sql: {query: "select 1"}}
       - {name: q, sql: {query: "select * from t where id = {{record.id}}"}, onError: maybe}
       - {name: put, http: {url: "http://x", method: PUT}}
+      - {name: Bad-Name, http: {url: "http://x"}}
+      - {name: put, http: {url: "http://x"}}
     set:
       - {field: a.b, value: 1}
       - {field: c}
@@ -84,6 +86,8 @@ triggers:
 		`trigger "bad-rules": lookups[2].onError: unknown policy "maybe"`,
 		`trigger "bad-rules": lookups[2].sql.query: must not contain templates`,
 		`trigger "bad-rules": lookups[3].http.method: PUT`,
+		`trigger "bad-rules": lookups[4].name: "Bad-Name" must be a lower-case identifier`,
+		`trigger "bad-rules": lookups[5].name: duplicate lookup name "put"`,
 		`trigger "bad-rules": set[0].field: "a.b": set assigns a top-level column`,
 		`trigger "bad-rules": set[1].value: is required (or expr)`,
 		`trigger "bad-rules": set[2].expr: ERROR`,
