@@ -97,6 +97,11 @@ func (a *Activities) Publish(ctx context.Context, req run.ActionRequest) (any, e
 		}
 		headers[k] = s
 	}
+	if len(req.Cascade) > 0 {
+		// The change this message causes carries the chain, so that
+		// ingest can stop too deep a cascade or a loop (docs/semantics.md).
+		headers[run.HeaderCascade] = run.FormatCascade(req.Cascade)
+	}
 	body, err := json.Marshal(cfg.Message)
 	if err != nil {
 		return nil, invalidConfig("message: %v", err)

@@ -88,6 +88,9 @@ type Config struct {
 	Databases map[string]Database `yaml:"databases"`
 	// Gate configures the before-trigger gate (config/gate.go).
 	Gate Gate `yaml:"gate"`
+	// Delivery and Queues configure the delivery semantics (semantics.go).
+	Delivery Delivery         `yaml:"delivery"`
+	Queues   map[string]Queue `yaml:"queues"`
 }
 
 // Log configures the process logger.
@@ -224,4 +227,5 @@ func (c *Config) setDefaults() {
 	if c.Store.Driver == StoreSQLite {
 		def(&c.Store.Path, filepath.Join(c.DataDir, DefaultStoreFile))
 	}
+	c.setDeliveryDefaults()
 }

@@ -176,7 +176,7 @@ func leaves(v reflect.Value, prefix string) []leaf {
 		}
 		f := v.Field(i)
 		p := join(prefix, name)
-		if f.Kind() == reflect.Map {
+		if f.Kind() == reflect.Map || (f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.String) {
 			// Named maps have no environment override: the names are
 			// not known in advance.
 			continue

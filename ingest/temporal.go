@@ -32,6 +32,8 @@ type workflowExecutor interface {
 type TemporalStarter struct {
 	client    workflowExecutor
 	taskQueue string
+	// Batch configures the batches of `for: all` triggers.
+	Batch BatchOptions
 }
 
 // NewTemporalStarter returns a Starter that starts run.WorkflowName on
@@ -45,6 +47,12 @@ func NewTemporalStarter(c client.Client, taskQueue string) *TemporalStarter {
 // ran; an error means the start is not known to be durable and must be
 // retried.
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
+	if in.ForAll {
+		return s.startInBatch(ctx, in)
+	}
+	if in.HasSync() {
+		return s.startInLane(ctx, in)
+	}
 	_, err := s.client.ExecuteWorkflow(ctx, startOptions(in, s.taskQueue), run.WorkflowName, in)
 	if err == nil || isAlreadyStarted(err) {
 		return nil

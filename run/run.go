@@ -66,6 +66,9 @@ type Event struct {
 	// Snapshot is true for events produced by an initial snapshot (op "r"),
 	// even after ingest has turned them into inserts.
 	Snapshot bool `json:"snapshot,omitempty"`
+	// Cascade is the chain of trigger tags whose actions produced this
+	// change (HeaderCascade), oldest first; empty for an outside change.
+	Cascade []string `json:"cascade,omitempty"`
 }
 
 // QualifiedTable returns schema.table, or the bare table without a schema.
@@ -106,6 +109,10 @@ type Action struct {
 	ContinueOnError bool           `json:"continueOnError,omitempty"`
 	// Timeout bounds one attempt of the action (Temporal's start-to-close).
 	Timeout time.Duration `json:"timeout"`
+	// Timing is TimingSync, TimingAsync (empty) or TimingQueued; Queue
+	// names the queue of a queued action (see docs/semantics.md).
+	Timing string `json:"timing,omitempty"`
+	Queue  string `json:"queue,omitempty"`
 }
 
 // Input is the input of the trigger workflow. It carries a snapshot of the
@@ -117,6 +124,16 @@ type Input struct {
 	EventName string   `json:"eventName"`
 	Event     Event    `json:"event"`
 	Actions   []Action `json:"actions"`
+	// OnError runs when the run fails (the trigger's onError, else the
+	// global one); Cascade is Event.Cascade plus this trigger's tag.
+	OnError []Action `json:"onError,omitempty"`
+	Cascade []string `json:"cascade,omitempty"`
+	// MaxCascadeDepth overrides DefaultCascadeDepth when positive.
+	MaxCascadeDepth int `json:"maxCascadeDepth,omitempty"`
+	// ForAll marks the input of a `for: all` trigger for one event, which
+	// ingest hands to its batch; Batch is set on the batch's run.
+	ForAll bool   `json:"forAll,omitempty"`
+	Batch  *Batch `json:"batch,omitempty"`
 }
 
 // Action statuses reported in a run's result.
@@ -148,6 +165,8 @@ type Result struct {
 	EventName string         `json:"eventName"`
 	Status    string         `json:"status"`
 	Actions   []ActionResult `json:"actions"`
+	// OnError holds what the error handlers did when the run failed.
+	OnError []ActionResult `json:"onError,omitempty"`
 }
 
 // ActionRequest is what an action activity receives: the action's rendered
@@ -166,6 +185,9 @@ type ActionRequest struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 	// Context is set for custom actions only (see EventContext).
 	Context *EventContext `json:"context,omitempty"`
+	// Cascade is the run's cascade chain; publishers put it in
+	// HeaderCascade so the changes they cause carry it.
+	Cascade []string `json:"cascade,omitempty"`
 }
 
 // ActionFunc executes one action. Activities expose their actions as

@@ -47,6 +47,13 @@ triggers:
     events: [afterInsert]
     condition: {field: lookups.x, operator: IS_NULL}
     actions: [{type: log, config: {message: m}}]
+  - tag: before-with-durable-settings
+    tables: [users]
+    events: [beforeInsert]
+    for: all
+    onError: [{type: log, config: {message: m}}]
+    snapshot: ignore
+    set: [{field: a, value: 1}]
   - tag: after-string-lookups
     tables: [users]
     events: [afterInsert]
@@ -81,6 +88,9 @@ triggers:
 		`trigger "empty": validate: a before-trigger needs at least one of lookups, set and validate`,
 		`trigger "after-reads-lookups": when: reads lookups, which only before-triggers have`,
 		`trigger "after-condition-lookups": condition: reads lookups, which only before-triggers have`,
+		`trigger "before-with-durable-settings": for: not supported on a before-trigger`,
+		`trigger "before-with-durable-settings": onError: not supported on a before-trigger`,
+		`trigger "before-with-durable-settings": snapshot: not supported on a before-trigger`,
 		`trigger "bad-rules": lookups[0].timeout: must be at most 5s`,
 		`trigger "bad-rules": lookups[1]: must hold one of http and sql, not both`,
 		`trigger "bad-rules": lookups[2].onError: unknown policy "maybe"`,

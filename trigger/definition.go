@@ -117,6 +117,9 @@ type Definition struct {
 	// Before holds a before-trigger's lookups, set and validate rules
 	// (before.go), which the gate runs.
 	Before BeforeRules
+	// Semantics holds the delivery fields (for, onlyOnChange, snapshot,
+	// onError...; see semantics.go).
+	Semantics
 
 	// Version, UpdatedBy and UpdatedAt describe the stored revision of the
 	// definition (set by a store, zero for files). They are not part of the
@@ -152,6 +155,8 @@ type Action struct {
 	Retry           Retry
 	ContinueOnError bool
 	Timeout         Duration
+	// Timing and Queue (see semantics.go).
+	ActionTiming
 }
 
 // Retry is an action's retry policy as written (Ductape's field names).
@@ -321,8 +326,8 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, beforeFields...)
-var actionFields = []string{"type", "name", "config", "retry", "continueOnError", "timeout"}
+var definitionFields = append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...)
+var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
 func unknownFields(m map[string]any, allowed []string, field string, p problems) {
@@ -399,6 +404,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 			d.Actions = append(d.Actions, decodeAction(a, i, fmt.Sprintf("%s[%d]", f("actions"), i), p))
 		}
 	}
+	d.Semantics = decodeSemantics(m, f, p)
 	return d
 }
 
@@ -411,6 +417,7 @@ func decodeAction(v any, i int, field string, p problems) Action {
 		return a
 	}
 	unknownFields(m, actionFields, field, p)
+	a.ActionTiming = decodeActionTiming(m, field, p)
 	a.Type = getString(m, "type", joinField(field, "type"), p)
 	a.Name = getString(m, "name", joinField(field, "name"), p)
 	if a.Name == "" {

@@ -35,6 +35,7 @@ func (d Definition) Document() map[string]any {
 	}
 	doc["actions"] = actions
 	d.Before.document(doc)
+	d.Semantics.document(doc)
 	return doc
 }
 
@@ -60,6 +61,7 @@ func (a Action) Document() map[string]any {
 		retry["retryOn"] = stringsAny(a.Retry.RetryOn)
 	}
 	doc["retry"] = retry
+	a.ActionTiming.document(doc)
 	return doc
 }
 

@@ -33,6 +33,7 @@ type entry struct {
 	when    whenProgram
 	actions []run.Action
 	before  *beforeEntry // nil unless a before-trigger (before.go)
+	onError []run.Action
 }
 
 // tableRef is one entry of tables: a name with optional qualifiers. A
@@ -266,6 +267,7 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 		e.actions = append(e.actions, toRunAction(a))
 	}
 	d.Actions = actions
+	e.onError = compileSemantics(&d, p)
 	e.def = d
 	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name, Version: d.Version}
 	if len(*list) > before {
@@ -326,6 +328,8 @@ func toRunAction(a Action) run.Action {
 		},
 		ContinueOnError: a.ContinueOnError,
 		Timeout:         a.Timeout.Std(),
+		Timing:          a.Timing,
+		Queue:           a.Queue,
 	}
 }
 
@@ -365,8 +369,11 @@ func (s *Set) Plan(ev run.Event) []run.Input {
 	var out []run.Input
 	lazy := &lazyEnv{}
 	for _, e := range s.byTable[strings.ToLower(ev.Table)] {
+		if !e.def.Semantics.admits(&ev) {
+			continue
+		}
 		if ok, _, _ := e.match(&ev, name, false, lazy); ok {
-			out = append(out, run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: copyActions(e.actions)})
+			out = append(out, e.input(ev, name))
 		}
 	}
 	return out

@@ -28,12 +28,17 @@ type Scope struct {
 	Actions map[string]any
 	// Lookups holds a before-trigger's lookup results by name.
 	Lookups map[string]any
+	// Records and PreviousRecords are a `for: all` run's records (batch.go).
+	Records, PreviousRecords []map[string]any
+	// Cascade is the run's cascade chain ({{run.cascade}}, semantics.go).
+	Cascade []string
 }
 
 // templateRoots lists the roots a placeholder may start with. scalar roots
 // have no fields, so {{event.x}} is refused at load.
 var templateRoots = map[string]struct{ scalar bool }{
 	"record": {}, "previousRecord": {}, "user": {}, "trigger": {}, "run": {}, "actions": {}, "changedFields": {},
+	"records": {}, "previousRecords": {},
 	"event": {scalar: true}, "table": {scalar: true}, "database": {scalar: true}, "operation": {scalar: true},
 	"timestamp": {scalar: true}, "env": {scalar: true},
 }
@@ -287,9 +292,11 @@ func lookupScope(pt path, sc *Scope) (any, bool, error) {
 	case "trigger":
 		root = map[string]any{"tag": sc.Trigger.Tag, "name": sc.Trigger.Name, "version": sc.Trigger.Version}
 	case "run":
-		root = map[string]any{"id": sc.RunID}
+		root = runRoot(sc)
 	case "changedFields":
 		root = changedFields(sc.PreviousRecord, sc.Record)
+	case "records", "previousRecords":
+		root = batchRecords(sc, pt.root)
 	default:
 		return nil, false, fmt.Errorf("unknown root %q", pt.root)
 	}

@@ -103,7 +103,21 @@ func replayScenarios() map[string]run.Input {
 			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},
 			run.Action{Name: "never", Type: "echo"},
 		),
+		// Delivery semantics (semantics.go, queue.go): the error handlers
+		// behind their GetVersion marker, and a queued action's enqueue.
+		"action_failed_on_error": withOnError(with(
+			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},
+		), run.Action{Name: "alert", Type: "echo", Config: map[string]any{"why": "{{actions.failed.output.error}}"}}),
+		"queued": with(
+			run.Action{Name: "later", Type: "echo", Timing: run.TimingQueued, Queue: "replay"},
+			run.Action{Name: "now", Type: "echo"},
+		),
 	}
+}
+
+func withOnError(in run.Input, handlers ...run.Action) run.Input {
+	in.OnError = handlers
+	return in
 }
 
 // TestRecordHistories runs every replay scenario on a real Temporal server
@@ -132,6 +146,9 @@ func TestRecordHistories(t *testing.T) {
 			NonRetryable: perm, Details: []any{errtype.Details{Attempt: activity.GetInfo(ctx).Attempt}},
 		})
 	}, activity.RegisterOptions{Name: "fail"})
+	w.RegisterActivityWithOptions(func(ctx context.Context, queue string, it run.QueueItem) error {
+		return nil
+	}, activity.RegisterOptions{Name: enqueueActivity})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	require.NoError(t, os.MkdirAll(historiesDir, 0o755))

@@ -34,6 +34,7 @@ const (
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RunTrigger, workflowRegisterOptions())
 	registerGate(r) // gate.go
+	registerSemantics(r)
 }
 
 // RunTrigger runs in's actions in order and returns what each one did.
@@ -61,6 +62,9 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 		ts = workflow.Now(ctx)
 	}
 	outputs := map[string]any{}
+	if err := checkCascade(ctx, in, &res); err != nil {
+		return res, err
+	}
 
 	for i, act := range in.Actions {
 		name := actionName(act, i)
@@ -91,6 +95,7 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 		}
 		res.Status = run.StatusFailed
 		skipRest(&res, in.Actions, i+1)
+		runOnError(ctx, render, in, &res, ar, ts, wfID)
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("action %q (%s) failed: %s", name, act.Type, ar.Error),
 			errtype.ActionFailed, err, res)
@@ -118,6 +123,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		RunID:   wfID,
 		Actions: copyOutputs(outputs),
 	}
+	withBatch(&scope, in)
 	cfg, notes, err := render(act.Config, scope)
 	if err != nil {
 		return nil, notes, 0, temporal.NewNonRetryableApplicationError(
@@ -143,6 +149,11 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Type:           act.Type,
 		Config:         cfg,
 		IdempotencyKey: wfID + "/" + name,
+		Cascade:        in.Cascade,
+	}
+	if act.Timing == run.TimingQueued {
+		out, err := enqueue(ctx, act, req)
+		return out, notes, 0, err
 	}
 	if act.Type == TypeCustom || act.Type == typeStorageUpload {
 		req.Context = eventContext(in, outputs)

@@ -50,6 +50,7 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.triggersCmd(),
 		a.testCmd(),
 		a.gateCmd(), // gatecmd.go
+		a.runsCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

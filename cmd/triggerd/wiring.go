@@ -104,9 +104,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if err != nil {
 		return err
 	}
-	c, err := client.DialContext(ctx, opts)
+	c, err := dialTemporal(ctx, opts, cfg.Temporal.Address, logger)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
+		return err
 	}
 	defer c.Close()
 	gateRecorder.attach(c)
@@ -172,6 +172,7 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
+	registerQueues(w, c, cfg)
 	acts.Register(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -287,6 +288,10 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 			return err
 		}
 	}
+	planner, err := newDeliveryPlanner(reg, cfg.Delivery, m.registry)
+	if err != nil {
+		return err
+	}
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:        cfg.Kafka.Brokers,
 		Topics:         topics,
@@ -298,7 +303,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
 		Dialer:         kc.dialer,
 		Transport:      kc.transport,
-	}, reg, ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue), log, ingest.WithHooks(m.ingestHooks()))
+	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}

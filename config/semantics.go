@@ -1,0 +1,77 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Delivery configures the delivery semantics (docs/semantics.md).
+type Delivery struct {
+	// MaxCascadeDepth is the deepest chain of triggers whose actions cause
+	// one another; a deeper run fails. Default 3, as in Stryke.
+	MaxCascadeDepth int `yaml:"maxCascadeDepth"`
+	// OnError is the global error handler: actions in the trigger format
+	// run when a run of a trigger without its own onError fails. It has no
+	// environment override.
+	OnError []map[string]any `yaml:"onError"`
+	// BatchSize and BatchWindow shape the batches of `for: all` triggers:
+	// at most BatchSize events (also the offset bucket of events without a
+	// transaction id), closed BatchWindow after the last one. Defaults 100, 1s.
+	BatchSize   int           `yaml:"batchSize"`
+	BatchWindow time.Duration `yaml:"batchWindow"`
+}
+
+// Queue configures one named queue of queued actions.
+type Queue struct {
+	// Concurrency is how many of the queue's actions run at once. Default 4.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Defaults of the delivery semantics.
+const (
+	DefaultMaxCascadeDepth  = 3
+	DefaultBatchSize        = 100
+	DefaultBatchWindow      = time.Second
+	DefaultQueueConcurrency = 4
+	// MaxQueueConcurrency bounds queues.<name>.concurrency: the queue's
+	// workflow keeps that many activities in flight.
+	MaxQueueConcurrency = 256
+)
+
+func (c *Config) setDeliveryDefaults() {
+	if c.Delivery.MaxCascadeDepth == 0 {
+		c.Delivery.MaxCascadeDepth = DefaultMaxCascadeDepth
+	}
+	if c.Delivery.BatchSize == 0 {
+		c.Delivery.BatchSize = DefaultBatchSize
+	}
+	if c.Delivery.BatchWindow == 0 {
+		c.Delivery.BatchWindow = DefaultBatchWindow
+	}
+	for name, q := range c.Queues {
+		if q.Concurrency == 0 {
+			q.Concurrency = DefaultQueueConcurrency
+			c.Queues[name] = q
+		}
+	}
+}
+
+func (c *Config) validateDelivery(v *validator) {
+	if c.Delivery.MaxCascadeDepth < 1 {
+		v.add("delivery.maxCascadeDepth", "must be at least 1")
+	}
+	if c.Delivery.BatchSize < 1 {
+		v.add("delivery.batchSize", "must be at least 1")
+	}
+	if c.Delivery.BatchWindow < 0 {
+		v.add("delivery.batchWindow", "must not be negative")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Queues)) {
+		q := c.Queues[name]
+		if q.Concurrency < 1 || q.Concurrency > MaxQueueConcurrency {
+			v.add(fmt.Sprintf("queues.%s.concurrency", name), "must be between 1 and %d", MaxQueueConcurrency)
+		}
+	}
+}

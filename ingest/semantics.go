@@ -1,0 +1,123 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// applyHeaders applies the message's delivery headers to its events: a
+// HeaderSkipTriggers header drops them all (an import that must not run
+// triggers), a FieldSkipTriggers field in a record drops that event, and
+// HeaderCascade (or, for a change written by a database action, the
+// FieldCascade column) gives each the cascade chain of the run that
+// produced it.
+func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
+	var chain []string
+	for _, h := range msg.Headers {
+		switch h.Key {
+		case run.HeaderSkipTriggers:
+			if truthy(string(h.Value)) {
+				return nil
+			}
+		case run.HeaderCascade:
+			chain = run.ParseCascade(string(h.Value))
+		}
+	}
+	out := events[:0]
+	for _, ev := range events {
+		if v, ok := ev.Record[run.FieldSkipTriggers]; ok && truthy(fmt.Sprint(v)) {
+			continue
+		}
+		switch {
+		case len(chain) > 0:
+			ev.Cascade = chain
+		case ev.Record[run.FieldCascade] != nil:
+			// A database write by a run: its marker column.
+			if s, ok := ev.Record[run.FieldCascade].(string); ok {
+				ev.Cascade = run.ParseCascade(s)
+			}
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "t":
+		return true
+	}
+	return false
+}
+
+// signalStarter is the part of client.Client that feeds lanes.
+type signalStarter interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+}
+
+// laneInput is the lane workflow's (empty) start argument; it mirrors
+// workflows.LaneInput, which ingest does not import.
+type laneInput struct {
+	Pending []run.Input `json:"pending,omitempty"`
+}
+
+// startInLane hands a run with sync actions to the lane of its trigger and
+// record: one durable signal, after which the lane runs it once the
+// record's earlier changes have run (docs/semantics.md).
+func (s *TemporalStarter) startInLane(ctx context.Context, in run.Input) error {
+	ss, ok := s.client.(signalStarter)
+	if !ok {
+		return fmt.Errorf("start lane: client cannot signal-with-start")
+	}
+	id := run.LaneWorkflowID(in.Trigger.Tag, in.Event.QualifiedTable(), in.Event.Key)
+	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalLaneRun, in,
+		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.LaneWorkflowName, laneInput{})
+	if err != nil {
+		return fmt.Errorf("signal lane %s: %w", id, err)
+	}
+	return nil
+}
+
+// BatchOptions configure the batches of `for: all` triggers.
+type BatchOptions struct {
+	// Size is the most events in one batch, and the size of the offset
+	// buckets that make a batch when events carry no transaction id.
+	Size int
+	// Window is how long a batch waits after its last event for more.
+	Window time.Duration
+}
+
+// batchInput mirrors workflows.BatchInput, which ingest does not import.
+type batchInput struct {
+	Tag    string        `json:"tag"`
+	Topic  string        `json:"topic"`
+	Key    string        `json:"key"`
+	Window time.Duration `json:"window"`
+	Size   int           `json:"size"`
+}
+
+// startInBatch hands the event of a `for: all` trigger to its batch (one
+// durable signal); the batch starts one run for all its events.
+func (s *TemporalStarter) startInBatch(ctx context.Context, in run.Input) error {
+	ss, ok := s.client.(signalStarter)
+	if !ok {
+		return fmt.Errorf("start batch: client cannot signal-with-start")
+	}
+	key := run.BatchKey(in.Event, s.Batch.Size)
+	id := run.BatchWorkflowID(in.Trigger.Tag, in.Event.Source.Topic, key)
+	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalBatchAdd, in,
+		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.BatchWorkflowName,
+		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size})
+	if err != nil {
+		return fmt.Errorf("signal batch %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package run
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Action timings (run.Action.Timing). The empty string means TimingAsync.
+const (
+	// TimingSync: the run's events for one (trigger, record key) run one
+	// after another, in commit order (a lane workflow serialises them).
+	TimingSync = "sync"
+	// TimingAsync: ingest only waits for the run's start to be durable.
+	TimingAsync = "async"
+	// TimingQueued: the action is appended to a named durable queue and the
+	// run does not wait for it.
+	TimingQueued = "queued"
+)
+
+// Kafka headers of the delivery semantics.
+const (
+	// HeaderCascade carries the cascade chain of the run whose action
+	// produced a message: trigger tags, oldest first, comma separated.
+	HeaderCascade = "triggerd-cascade"
+	// HeaderSkipTriggers, when "true" (or "1"), tells ingest to run no
+	// trigger for the message (bulk imports, Metrici's import rule).
+	HeaderSkipTriggers = "triggerd-skip-triggers"
+	// FieldSkipTriggers is the record field with the same meaning, for
+	// producers that cannot set headers (Debezium): a truthy value skips.
+	FieldSkipTriggers = "_triggerd_skip"
+	// FieldCascade is the record field that carries the cascade chain
+	// through a database: a database action writes {{run.cascade}} into
+	// this column, and Debezium brings it back with the change.
+	FieldCascade = "_triggerd_cascade"
+)
+
+// DefaultCascadeDepth is the deepest cascade allowed (Stryke's limit): a
+// run whose chain already holds this many triggers fails.
+const DefaultCascadeDepth = 3
+
+// FormatCascade renders a chain as HeaderCascade's value.
+func FormatCascade(chain []string) string { return strings.Join(chain, ",") }
+
+// ParseCascade reads HeaderCascade's value.
+func ParseCascade(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// HasSync reports whether any action of in is TimingSync: such a run goes
+// through its record's lane.
+func (in Input) HasSync() bool {
+	for _, a := range in.Actions {
+		if a.Timing == TimingSync {
+			return true
+		}
+	}
+	return false
+}
+
+// LaneWorkflowName is the workflow that runs a (trigger, record key)'s
+// sync runs one after another; QueueWorkflowName works through a queue.
+const (
+	LaneWorkflowName  = "triggerd.Lane"
+	QueueWorkflowName = "triggerd.Queue"
+	// SignalLaneRun and SignalEnqueue are the signals that feed them.
+	SignalLaneRun = "run"
+	SignalEnqueue = "enqueue"
+)
+
+// LaneWorkflowID names the lane of a trigger and record key.
+func LaneWorkflowID(tag, table, key string) string {
+	return "triggerd-lane/" + tag + "/" + table + "/" + key
+}
+
+// QueueWorkflowID names a queue's workflow.
+func QueueWorkflowID(name string) string { return "triggerd-queue/" + name }
+
+// QueueItem is one queued action: the action with its config rendered,
+// ready to execute, and the request it receives.
+type QueueItem struct {
+	Request ActionRequest `json:"request"`
+	Retry   RetryPolicy   `json:"retry"`
+	Timeout int64         `json:"timeoutMs"`
+}
+
+// Batch is what a `for: all` run covers: the records of its events in
+// commit order, as the templates' records and previousRecords.
+type Batch struct {
+	// Key names the batch: "tx-<transaction id>" or "<partition>-<offset
+	// bucket>".
+	Key             string           `json:"key"`
+	EventIDs        []string         `json:"eventIds"`
+	Records         []map[string]any `json:"records"`
+	PreviousRecords []map[string]any `json:"previousRecords"`
+}
+
+// BatchWorkflowName gathers the events of a `for: all` batch; SignalBatchAdd
+// feeds it.
+const (
+	BatchWorkflowName = "triggerd.Batch"
+	SignalBatchAdd    = "add"
+)
+
+// BatchKey is the batch an event of a `for: all` trigger belongs to: its
+// source transaction when the envelope has one, else the bucket of size
+// consecutive offsets of its partition. Both are the same when the event is
+// delivered again, so a redelivery joins the batch it was part of.
+func BatchKey(ev Event, size int) string {
+	if ev.Transaction != "" {
+		return "tx-" + ev.Transaction
+	}
+	if size <= 0 {
+		size = 1
+	}
+	return fmt.Sprintf("p%d-o%d", ev.Source.Partition, ev.Source.Offset/int64(size))
+}
+
+// BatchWorkflowID names the workflow gathering a trigger's batch.
+func BatchWorkflowID(tag, topic, key string) string {
+	return "triggerd-batch/" + tag + "/" + topic + "/" + key
+}

@@ -1,0 +1,235 @@
+package trigger
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/triggerd/triggerd/run"
+)
+
+// Semantics are a trigger's delivery fields (docs/semantics.md).
+type Semantics struct {
+	// OnlyOnChange skips updates whose before and after are equal (all
+	// columns but IgnoreColumns). A non-empty IgnoreColumns implies it.
+	OnlyOnChange  bool
+	IgnoreColumns []string
+	// Snapshot is what snapshot events (Debezium op "r", let through by
+	// kafka.snapshotReads: insert) do for this trigger: SnapshotInsert
+	// (the default: run as an insert) or SnapshotIgnore.
+	Snapshot string
+	// OnError are actions run when a run of the trigger fails; they see
+	// {{actions.failed.output.action}}, .error and .attempts.
+	OnError []Action
+	// For is ForEach (one run per event, the default) or ForAll (one run
+	// per source transaction or micro-batch).
+	For string
+}
+
+// Values of Semantics.For.
+const (
+	ForEach = "each"
+	ForAll  = "all"
+)
+
+// Values of Semantics.Snapshot.
+const (
+	SnapshotInsert = "insert"
+	SnapshotIgnore = "ignore"
+)
+
+// ActionTiming is an action's timing and, for a queued one, its queue.
+type ActionTiming struct {
+	Timing string
+	Queue  string
+}
+
+// FailedActionName is the name under which onError actions see the
+// failure: {{actions.failed.output.error}}.
+const FailedActionName = "failed"
+
+var semanticsFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
+var actionTimingFields = []string{"timing", "queue"}
+
+func decodeSemantics(m map[string]any, f func(string) string, p problems) Semantics {
+	var s Semantics
+	if v, ok := m["onlyOnChange"]; ok && v != nil {
+		b, ok := v.(bool)
+		if !ok {
+			p.add(f("onlyOnChange"), "must be true or false")
+		}
+		s.OnlyOnChange = b
+	}
+	s.IgnoreColumns = getStrings(m, "ignoreColumns", f("ignoreColumns"), p)
+	s.Snapshot = getString(m, "snapshot", f("snapshot"), p)
+	s.For = getString(m, "for", f("for"), p)
+	if v, ok := m["onError"]; ok && v != nil {
+		l, ok := v.([]any)
+		if !ok {
+			p.add(f("onError"), "must be a list of actions")
+		}
+		for i, a := range l {
+			s.OnError = append(s.OnError, decodeAction(a, i, fmt.Sprintf("%s[%d]", f("onError"), i), p))
+		}
+	}
+	return s
+}
+
+func decodeActionTiming(m map[string]any, field string, p problems) ActionTiming {
+	return ActionTiming{
+		Timing: getString(m, "timing", joinField(field, "timing"), p),
+		Queue:  getString(m, "queue", joinField(field, "queue"), p),
+	}
+}
+
+func (s Semantics) document(doc map[string]any) {
+	if s.OnlyOnChange {
+		doc["onlyOnChange"] = true
+	}
+	if s.IgnoreColumns != nil {
+		doc["ignoreColumns"] = stringsAny(s.IgnoreColumns)
+	}
+	if s.Snapshot != "" {
+		doc["snapshot"] = s.Snapshot
+	}
+	if s.For != "" {
+		doc["for"] = s.For
+	}
+	if s.OnError != nil {
+		l := make([]any, len(s.OnError))
+		for i, a := range s.OnError {
+			l[i] = a.Document()
+		}
+		doc["onError"] = l
+	}
+}
+
+func (t ActionTiming) document(doc map[string]any) {
+	if t.Timing != "" {
+		doc["timing"] = t.Timing
+	}
+	if t.Queue != "" {
+		doc["queue"] = t.Queue
+	}
+}
+
+// compileSemantics validates d's delivery fields and its actions' timings,
+// and compiles its onError actions.
+func compileSemantics(d *Definition, p problems) []run.Action {
+	switch d.Snapshot {
+	case "", SnapshotInsert, SnapshotIgnore:
+	default:
+		p.add("snapshot", "unknown value %q (want %q or %q)", d.Snapshot, SnapshotInsert, SnapshotIgnore)
+	}
+	switch d.For {
+	case "", ForEach, ForAll:
+	default:
+		p.add("for", "unknown value %q (want %q or %q)", d.For, ForEach, ForAll)
+	}
+	for i, c := range d.IgnoreColumns {
+		if c == "" {
+			p.add(fmt.Sprintf("ignoreColumns[%d]", i), "must not be empty")
+		}
+	}
+	for i, a := range d.Actions {
+		checkTiming(a, fmt.Sprintf("actions[%d]", i), p)
+		if d.For == ForAll && a.Timing == run.TimingSync {
+			p.add(fmt.Sprintf("actions[%d].timing", i), "sync orders the runs of one record; a for: all trigger runs per batch")
+		}
+	}
+	out, _ := compileActionList(d.OnError, "onError", map[string]bool{FailedActionName: true}, p)
+	for i, a := range d.OnError {
+		if a.Timing == run.TimingSync {
+			p.add(fmt.Sprintf("onError[%d].timing", i), "sync is not allowed in onError (the run has already failed)")
+		}
+	}
+	return out
+}
+
+// compileActionList validates and compiles a list of actions that is not
+// the trigger's main one (onError, the global error handler). earlier holds
+// the names templates may reference besides the list's own earlier actions.
+func compileActionList(list []Action, field string, earlier map[string]bool, p problems) ([]run.Action, []Action) {
+	var out []run.Action
+	names := map[string]bool{}
+	for k, v := range earlier {
+		names[k] = v
+	}
+	normalized := make([]Action, len(list))
+	for i, a := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		a = normalizeAction(defaultAction(a, i), f, p)
+		validateActionConfig(a, f, p)
+		checkTemplates(a.Config, joinField(f, "config"), names, p)
+		validateRetry(a, f, p)
+		checkTiming(a, f, p)
+		names[a.Name] = true
+		normalized[i] = a
+		out = append(out, toRunAction(a))
+	}
+	return out, normalized
+}
+
+func checkTiming(a Action, field string, p problems) {
+	switch a.Timing {
+	case "", run.TimingAsync, run.TimingSync:
+		if a.Queue != "" {
+			p.add(joinField(field, "queue"), "is only valid with timing: queued")
+		}
+	case run.TimingQueued:
+		if a.Queue == "" {
+			p.add(joinField(field, "queue"), "is required with timing: queued")
+		} else if !tagPattern.MatchString(a.Queue) {
+			p.add(joinField(field, "queue"), "%q must match %s", a.Queue, tagPattern)
+		}
+		if a.Type == "workflow.execute" || a.Type == "workflow.dispatch" {
+			p.add(joinField(field, "timing"), "queued is not supported for %s (use workflow.dispatch, which does not wait)", a.Type)
+		}
+	default:
+		p.add(joinField(field, "timing"), "unknown timing %q (want sync, async or queued)", a.Timing)
+	}
+}
+
+// CompileOnError validates a global error handler (config's onError) given
+// in the file format, and compiles it.
+func CompileOnError(raw []any) ([]run.Action, error) {
+	var list []Problem
+	p := problems{list: &list}
+	var acts []Action
+	for i, a := range raw {
+		acts = append(acts, decodeAction(a, i, fmt.Sprintf("onError[%d]", i), p))
+	}
+	out, _ := compileActionList(acts, "onError", map[string]bool{FailedActionName: true}, p)
+	if len(list) > 0 {
+		return nil, &ValidationError{Problems: list}
+	}
+	return out, nil
+}
+
+// admits reports whether ev may run the trigger at all, before its events,
+// tables and conditions are looked at.
+func (s Semantics) admits(ev *run.Event) bool {
+	if ev.Snapshot && s.Snapshot == SnapshotIgnore {
+		return false
+	}
+	if (s.OnlyOnChange || len(s.IgnoreColumns) > 0) && ev.Operation == run.OperationUpdate &&
+		ev.Record != nil && ev.PreviousRecord != nil {
+		for _, c := range ChangedFields(ev.PreviousRecord, ev.Record) {
+			if !slices.Contains(s.IgnoreColumns, c) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// input builds the run input of e for ev.
+func (e *entry) input(ev run.Event, name string) run.Input {
+	in := run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: copyActions(e.actions)}
+	if len(e.onError) > 0 {
+		in.OnError = copyActions(e.onError)
+	}
+	in.Cascade = append(slices.Clone(ev.Cascade), e.ref.Tag)
+	in.ForAll = e.def.For == ForAll
+	return in
+}
