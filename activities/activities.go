@@ -32,9 +32,13 @@ const (
 // Activities holds the clients the actions use. Build it with New; it is
 // safe for concurrent use.
 type Activities struct {
-	logger         *slog.Logger
-	http           *http.Client
-	redis          redis.UniversalClient
+	logger *slog.Logger
+	http   *http.Client
+	// httpFollow is http following redirects, for followRedirects.
+	httpFollow *http.Client
+	redis      redis.UniversalClient
+	// caches are the named caches of the cache.* actions (WithCaches).
+	caches         map[string]CacheConfig
 	confirmTimeout time.Duration
 
 	// Publishers by target scheme ("kafka", "rabbitmq"), built by the
@@ -111,6 +115,14 @@ func New(opts ...Option) *Activities {
 	// resend the body (and its idempotency key) to a host nobody named.
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	a.http = &c
+	f := *base
+	f.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return errTooManyRedirects
+		}
+		return nil
+	}
+	a.httpFollow = &f
 	if a.confirmTimeout <= 0 {
 		a.confirmTimeout = defaultConfirmTO
 	}
@@ -121,25 +133,27 @@ func New(opts ...Option) *Activities {
 // application errors but no attempt details (Register adds those).
 func (a *Activities) Actions() map[string]run.ActionFunc {
 	return map[string]run.ActionFunc{
-		TypeHTTP:           a.HTTP,
-		TypePublish:        a.Publish,
-		TypeCacheSet:       a.CacheSet,
-		TypeCacheDelete:    a.CacheDelete,
-		TypeLog:            a.Log,
-		TypeNotifyEmail:    a.NotifyEmail,
-		TypeNotifySMS:      a.NotifySMS,
-		TypeNotifyPush:     a.NotifyPush,
-		TypeNotifyCallback: a.NotifyCallback,
-		TypeAppAction:      a.AppAction,
-		TypeAgentRun:       a.AgentRun,
-		TypeCustom:         a.Custom,
-		TypeStorageUpload:  a.StorageUpload,
-		TypeStorageDelete:  a.StorageDelete,
-		TypeStorageCopy:    a.StorageCopy,
-		TypeDatabaseInsert: a.DatabaseInsert,
-		TypeDatabaseUpdate: a.DatabaseUpdate,
-		TypeDatabaseUpsert: a.DatabaseUpsert,
-		TypeDatabaseDelete: a.DatabaseDelete,
+		TypeHTTP:            a.HTTP,
+		TypePublish:         a.Publish,
+		TypeCacheSet:        a.CacheSet,
+		TypeCacheDelete:     a.CacheDelete,
+		TypeCacheGet:        a.CacheGet,
+		TypeCacheInvalidate: a.CacheInvalidate,
+		TypeLog:             a.Log,
+		TypeNotifyEmail:     a.NotifyEmail,
+		TypeNotifySMS:       a.NotifySMS,
+		TypeNotifyPush:      a.NotifyPush,
+		TypeNotifyCallback:  a.NotifyCallback,
+		TypeAppAction:       a.AppAction,
+		TypeAgentRun:        a.AgentRun,
+		TypeCustom:          a.Custom,
+		TypeStorageUpload:   a.StorageUpload,
+		TypeStorageDelete:   a.StorageDelete,
+		TypeStorageCopy:     a.StorageCopy,
+		TypeDatabaseInsert:  a.DatabaseInsert,
+		TypeDatabaseUpdate:  a.DatabaseUpdate,
+		TypeDatabaseUpsert:  a.DatabaseUpsert,
+		TypeDatabaseDelete:  a.DatabaseDelete,
 	}
 }
 
@@ -153,7 +167,7 @@ func (a *Activities) Register(r worker.ActivityRegistry, mws ...run.Middleware) 
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		r.RegisterActivityWithOptions(withAttempt(run.Chain(actions[t], mws...)), activity.RegisterOptions{Name: t})
+		r.RegisterActivityWithOptions(withAttempt(Heartbeat(run.Chain(actions[t], mws...))), activity.RegisterOptions{Name: t})
 	}
 }
 

@@ -15,13 +15,14 @@ import (
 
 // CacheSetConfig is the config of cache.set.
 type CacheSetConfig struct {
-	// Cache names the cache; only the default one exists until named
-	// caches are configurable.
+	// Cache names the cache (WithCaches); "" and "default" are the
+	// default one.
 	Cache string `json:"cache,omitempty"`
 	Key   string `json:"key"`
 	// Value is stored as is when it is a string, JSON-encoded otherwise.
 	Value any `json:"value"`
-	// TTL is seconds or a duration string; 0 means no expiry.
+	// TTL is seconds or a duration string; 0 means the cache's default
+	// TTL, or no expiry when it has none.
 	TTL Duration `json:"ttl,omitempty"`
 }
 
@@ -46,29 +47,24 @@ type CacheDeleteOutput struct {
 
 // CacheSet stores a value under a key, replacing any previous one.
 func (a *Activities) CacheSet(ctx context.Context, req run.ActionRequest) (any, error) {
-	if a.redis == nil {
-		return nil, notConfigured("redis (cache.set)")
-	}
 	var cfg CacheSetConfig
-	if err := decodeConfig(req.Config, &cfg); err != nil {
+	c, err := a.cacheRequest(req, &cfg)
+	if err != nil {
 		return nil, err
-	}
-	if err := checkCacheName(cfg.Cache); err != nil {
-		return nil, err
-	}
-	if cfg.Key == "" {
-		return nil, invalidConfig("key is required")
 	}
 	val, _, err := encodeValue(cfg.Value)
 	if err != nil {
 		return nil, invalidConfig("value: %v", err)
 	}
 	ttl := time.Duration(cfg.TTL)
+	if ttl == 0 {
+		ttl = c.TTL
+	}
 	if ttl > 0 && ttl < time.Millisecond {
 		// Redis's smallest expiry; go-redis would send 0, meaning none.
 		ttl = time.Millisecond
 	}
-	if err := a.redis.Set(ctx, cfg.Key, val, ttl).Err(); err != nil {
+	if err := a.redis.Set(ctx, c.Prefix+cfg.Key, val, ttl).Err(); err != nil {
 		return nil, classifyRedis(fmt.Errorf("set %s: %w", cfg.Key, err))
 	}
 	return CacheSetOutput{Key: cfg.Key, TTL: ttl.Seconds()}, nil
@@ -76,20 +72,12 @@ func (a *Activities) CacheSet(ctx context.Context, req run.ActionRequest) (any, 
 
 // CacheDelete removes a key; deleting a missing key succeeds with 0.
 func (a *Activities) CacheDelete(ctx context.Context, req run.ActionRequest) (any, error) {
-	if a.redis == nil {
-		return nil, notConfigured("redis (cache.delete)")
-	}
 	var cfg CacheDeleteConfig
-	if err := decodeConfig(req.Config, &cfg); err != nil {
+	c, err := a.cacheRequest(req, &cfg)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkCacheName(cfg.Cache); err != nil {
-		return nil, err
-	}
-	if cfg.Key == "" {
-		return nil, invalidConfig("key is required")
-	}
-	n, err := a.redis.Del(ctx, cfg.Key).Result()
+	n, err := a.redis.Del(ctx, c.Prefix+cfg.Key).Result()
 	if err != nil {
 		return nil, classifyRedis(fmt.Errorf("delete %s: %w", cfg.Key, err))
 	}
@@ -117,13 +105,4 @@ func classifyRedis(err error) error {
 		return transient(t, err, 0)
 	}
 	return transient(errtype.CacheUnavailable, err, 0)
-}
-
-// checkCacheName accepts the default cache only: routing a named cache to
-// the default one would write where the user did not ask.
-func checkCacheName(name string) error {
-	if name == "" || name == "default" {
-		return nil
-	}
-	return notConfigured(fmt.Sprintf("cache %q (only the default cache is configured)", name))
 }

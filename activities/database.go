@@ -135,6 +135,7 @@ func (a *Activities) DatabaseInsert(ctx context.Context, req run.ActionRequest) 
 	if err != nil {
 		return nil, err
 	}
+	markCascade(t, values, req)
 	var b stmt
 	cols, err := b.insertValues(t, values)
 	if err != nil {
@@ -165,6 +166,7 @@ func (a *Activities) DatabaseUpsert(ctx context.Context, req run.ActionRequest) 
 	if err != nil {
 		return nil, err
 	}
+	marked := markCascade(t, values, req)
 	var b stmt
 	cols, err := b.insertValues(t, values)
 	if err != nil {
@@ -182,10 +184,16 @@ func (a *Activities) DatabaseUpsert(ctx context.Context, req run.ActionRequest) 
 	}
 	var sets []string
 	for _, c := range slices.Sorted(maps.Keys(values)) {
-		if !slices.Contains(cfg.Conflict, c) {
+		if !slices.Contains(cfg.Conflict, c) && (!marked || c != run.FieldCascade) {
 			q := pgx.Identifier{c}.Sanitize()
 			sets = append(sets, q+" = EXCLUDED."+q)
 		}
+	}
+	if marked && len(sets) > 0 {
+		// Only alongside a real change: the marker alone must not turn
+		// "the row is there already" into a write.
+		q := pgx.Identifier{run.FieldCascade}.Sanitize()
+		sets = append(sets, q+" = EXCLUDED."+q)
 	}
 	sql := "INSERT INTO " + t.ident.Sanitize() + cols + " ON CONFLICT (" + strings.Join(conflict, ", ") + ")"
 	if len(sets) == 0 {
@@ -213,6 +221,7 @@ func (a *Activities) DatabaseUpdate(ctx context.Context, req run.ActionRequest) 
 	if err != nil {
 		return nil, err
 	}
+	markCascade(t, set, req)
 	var b stmt
 	assigns := make([]string, 0, len(set))
 	for _, c := range slices.Sorted(maps.Keys(set)) {
@@ -369,7 +378,7 @@ func (b *stmt) insertValues(t tableInfo, values map[string]any) (string, error) 
 			return "", err
 		}
 		qcols[i] = pgx.Identifier{c}.Sanitize()
-		ph[i] = b.param(values[c])
+		ph[i] = b.value(values[c])
 	}
 	return " (" + strings.Join(qcols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")", nil
 }
@@ -378,6 +387,9 @@ func (b *stmt) insertValues(t tableInfo, values map[string]any) (string, error) 
 // operator object.
 func (b *stmt) assignment(c string, v any) (string, error) {
 	q := pgx.Identifier{c}.Sanitize()
+	if m, ok := v.(cascadeMarker); ok {
+		return q + " = " + b.marker(m), nil
+	}
 	op, arg, isOp, err := operator(v)
 	if err != nil {
 		return "", invalidConfig("set.%s: %v", c, err)

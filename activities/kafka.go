@@ -16,6 +16,10 @@ import (
 // idempotencyHeader carries the request's idempotency key on Kafka records.
 const idempotencyHeader = "triggerd-idempotency-key"
 
+// contentTypeHeader carries the content type on Kafka records, the name
+// Kafka Connect and most consumers look for.
+const contentTypeHeader = "content-type"
+
 // kafkaPublisher writes through one kafka.Writer per process: it keeps
 // connections and metadata per broker and batches concurrent publishes.
 type kafkaPublisher struct {
@@ -86,6 +90,9 @@ func (p *kafkaPublisher) Publish(ctx context.Context, m message) (publishResult,
 			continue // ours, set below: a config cannot replace it
 		}
 		msg.Headers = append(msg.Headers, kafka.Header{Key: k, Value: []byte(m.Headers[k])})
+	}
+	if _, set := m.Headers[contentTypeHeader]; !set && m.ContentType != "" {
+		msg.Headers = append(msg.Headers, kafka.Header{Key: contentTypeHeader, Value: []byte(m.ContentType)})
 	}
 	msg.Headers = append(msg.Headers, kafka.Header{Key: idempotencyHeader, Value: []byte(m.ID)})
 

@@ -79,7 +79,7 @@ func TestKafkaPublishThenConsume(t *testing.T) {
 			headers[h.Key] = string(h.Value)
 		}
 		require.Equal(t, map[string]string{
-			"source": "test", idempotencyHeader: fmt.Sprintf("triggerd/t/ev-%d/a", i),
+			"source": "test", contentTypeHeader: "application/json", idempotencyHeader: fmt.Sprintf("triggerd/t/ev-%d/a", i),
 		}, headers)
 		var doc map[string]any
 		require.NoError(t, json.Unmarshal(m.Value, &doc))

@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/secrets"
 )
 
 // LogConfig is the config of the log action.
@@ -47,8 +49,28 @@ func (a *Activities) Log(ctx context.Context, req run.ActionRequest) (any, error
 		slog.String("action", req.ActionName),
 	}
 	for _, k := range sortedKeys(cfg.Fields) {
-		attrs = append(attrs, slog.Any(k, cfg.Fields[k]))
+		attrs = append(attrs, slog.Any(k, maskSecrets(ctx, cfg.Fields[k])))
 	}
-	a.logger.LogAttrs(ctx, level, cfg.Message, attrs...)
-	return LogOutput{Level: name, Message: cfg.Message}, nil
+	// A {{secret.…}} in a message or field is masked: logs are read by
+	// more people than secrets are.
+	msg := secrets.Redact(ctx, cfg.Message)
+	a.logger.LogAttrs(ctx, level, msg, attrs...)
+	return LogOutput{Level: name, Message: msg}, nil
+}
+
+// maskSecrets masks secret values anywhere in a field value, through its
+// JSON form when it is not a string.
+func maskSecrets(ctx context.Context, v any) any {
+	if s, ok := v.(string); ok {
+		return secrets.Redact(ctx, s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	red := secrets.Redact(ctx, string(b))
+	if red == string(b) {
+		return v
+	}
+	return json.RawMessage(red)
 }

@@ -83,8 +83,10 @@ func (p *rabbitPublisher) Publish(ctx context.Context, m message) (publishResult
 		return publishResult{}, transient(errtype.BrokerUnavailable, fmt.Errorf("open rabbitmq channel: %w", err), 0)
 	}
 	defer ch.Close()
-	if err := ch.Confirm(false); err != nil {
-		return publishResult{}, transient(errtype.BrokerUnavailable, fmt.Errorf("enable publisher confirms: %w", err), 0)
+	if !m.NoConfirm {
+		if err := ch.Confirm(false); err != nil {
+			return publishResult{}, transient(errtype.BrokerUnavailable, fmt.Errorf("enable publisher confirms: %w", err), 0)
+		}
 	}
 	// Buffered: the connection's reader goroutine delivers returns and
 	// closes, and an unread unbuffered channel would stall the connection.
@@ -101,16 +103,24 @@ func (p *rabbitPublisher) Publish(ctx context.Context, m message) (publishResult
 		headers[k] = m.Headers[k]
 	}
 	where := fmt.Sprintf("exchange %q routing key %q", exchange, key)
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, true, false, amqp.Publishing{
+	mode := amqp.Persistent
+	if m.Transient {
+		mode = amqp.Transient
+	}
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, !m.NotMandatory, false, amqp.Publishing{
 		Headers:      headers,
-		ContentType:  "application/json",
-		DeliveryMode: amqp.Persistent,
+		ContentType:  m.ContentType,
+		DeliveryMode: mode,
 		MessageId:    m.ID,
 		Timestamp:    time.Now(),
 		Body:         m.Body,
 	})
 	if err != nil {
 		return publishResult{}, classifyTransport(fmt.Errorf("publish to rabbitmq %s: %w", where, err), errtype.BrokerUnavailable)
+	}
+	if m.NoConfirm {
+		// Without confirms the broker says nothing more; dc is nil.
+		return publishResult{}, nil
 	}
 
 	timer := time.NewTimer(p.a.confirmTimeout)

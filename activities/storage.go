@@ -3,7 +3,6 @@ package activities
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +54,9 @@ type BucketConfig struct {
 	AccessKey string
 	SecretKey string
 	PathStyle bool
+	// Prefix is prepended to every key (objects of several environments
+	// in one bucket).
+	Prefix string
 }
 
 // WithStorage enables storage.* on the named buckets. A bucket whose config
@@ -76,6 +78,14 @@ func WithStorage(buckets map[string]BucketConfig) Option {
 }
 
 func newBlobStore(bc BucketConfig) (blobStore, error) {
+	st, err := newDriver(bc)
+	if err != nil || bc.Prefix == "" {
+		return st, err
+	}
+	return prefixedStore{prefix: bc.Prefix, next: st}, nil
+}
+
+func newDriver(bc BucketConfig) (blobStore, error) {
 	switch bc.Driver {
 	case "local":
 		if bc.Dir == "" {
@@ -268,13 +278,11 @@ func encodeContent(v any, encoding string) ([]byte, string, error) {
 			}
 			ctype, s = strings.TrimSuffix(meta, ";base64"), payload
 		}
-		s = strings.TrimSpace(s)
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			if b, err := enc.DecodeString(s); err == nil {
-				return b, ctype, nil
-			}
+		b, err := decodeBase64(s)
+		if err != nil {
+			return nil, "", invalidConfig("content is not valid base64")
 		}
-		return nil, "", invalidConfig("content is not valid base64")
+		return b, ctype, nil
 	default:
 		return nil, "", invalidConfig("encoding %q: want base64 or text", encoding)
 	}
@@ -422,12 +430,18 @@ func newS3Store(bc BucketConfig) (blobStore, error) {
 	if bc.Bucket == "" {
 		return nil, errors.New("s3 driver needs bucket")
 	}
+	// Without keys in the config, the AWS variables: they keep the key
+	// out of the config file.
+	creds := credentials.NewEnvAWS()
+	if bc.AccessKey != "" {
+		creds = credentials.NewStaticV4(bc.AccessKey, bc.SecretKey, "")
+	}
 	lookup := minio.BucketLookupAuto
 	if bc.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
 	c, err := minio.New(u.Host, &minio.Options{
-		Creds:        credentials.NewStaticV4(bc.AccessKey, bc.SecretKey, ""),
+		Creds:        creds,
 		Secure:       u.Scheme == "https",
 		Region:       bc.Region,
 		BucketLookup: lookup,
@@ -497,4 +511,26 @@ func (s s3Store) Copy(ctx context.Context, from, to string) error {
 		minio.CopyDestOptions{Bucket: s.bucket, Object: to},
 		minio.CopySrcOptions{Bucket: s.bucket, Object: from})
 	return s3Err(err)
+}
+
+// prefixedStore puts every key of a bucket under a prefix.
+type prefixedStore struct {
+	prefix string
+	next   blobStore
+}
+
+func (p prefixedStore) Put(ctx context.Context, key string, data []byte, contentType string) error {
+	return p.next.Put(ctx, p.prefix+key, data, contentType)
+}
+
+func (p prefixedStore) Get(ctx context.Context, key string) ([]byte, string, error) {
+	return p.next.Get(ctx, p.prefix+key)
+}
+
+func (p prefixedStore) Delete(ctx context.Context, key string) (bool, error) {
+	return p.next.Delete(ctx, p.prefix+key)
+}
+
+func (p prefixedStore) Copy(ctx context.Context, from, to string) error {
+	return p.next.Copy(ctx, p.prefix+from, p.prefix+to)
 }

@@ -86,6 +86,11 @@ type Config struct {
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
+	// Caches, Secrets and Storage configure the cache.*, {{secret.…}} and
+	// storage.* parts of actions (config/actions.go).
+	Caches  map[string]Cache  `yaml:"caches"`
+	Secrets Secrets           `yaml:"secrets"`
+	Storage map[string]Bucket `yaml:"storage"`
 	// Gate configures the before-trigger gate (config/gate.go).
 	Gate Gate `yaml:"gate"`
 	// Delivery and Queues configure the delivery semantics (semantics.go).

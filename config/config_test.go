@@ -56,7 +56,7 @@ func TestDefaults(t *testing.T) {
 		Triggers: Triggers{PollInterval: 2 * time.Second},
 		Store:    Store{Driver: "sqlite", Path: filepath.Join(".triggerd", "triggers.db")},
 		DataDir:  ".triggerd",
-		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second},
+		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second, BatchLinger: 10 * time.Minute, HeartbeatTimeout: 30 * time.Second},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", c, want)

@@ -21,6 +21,15 @@ type Delivery struct {
 	// transaction id), closed BatchWindow after the last one. Defaults 100, 1s.
 	BatchSize   int           `yaml:"batchSize"`
 	BatchWindow time.Duration `yaml:"batchWindow"`
+	// BatchLinger is how long a batch stays open after its last run to
+	// recognise redelivered events without asking Temporal. Default 10m;
+	// a batch reopened later reads what its runs covered (docs/semantics.md).
+	BatchLinger time.Duration `yaml:"batchLinger"`
+	// HeartbeatTimeout is how soon a worker that stopped heartbeating is
+	// given up on: actions whose timeout exceeds twice this heartbeat, so
+	// that a killed worker's action is retried elsewhere after this
+	// rather than after its whole timeout. Default 30s.
+	HeartbeatTimeout time.Duration `yaml:"heartbeatTimeout"`
 }
 
 // Queue configures one named queue of queued actions.
@@ -34,6 +43,8 @@ const (
 	DefaultMaxCascadeDepth  = 3
 	DefaultBatchSize        = 100
 	DefaultBatchWindow      = time.Second
+	DefaultBatchLinger      = 10 * time.Minute
+	DefaultHeartbeatTimeout = 30 * time.Second
 	DefaultQueueConcurrency = 4
 	// MaxQueueConcurrency bounds queues.<name>.concurrency: the queue's
 	// workflow keeps that many activities in flight.
@@ -49,6 +60,12 @@ func (c *Config) setDeliveryDefaults() {
 	}
 	if c.Delivery.BatchWindow == 0 {
 		c.Delivery.BatchWindow = DefaultBatchWindow
+	}
+	if c.Delivery.BatchLinger == 0 {
+		c.Delivery.BatchLinger = DefaultBatchLinger
+	}
+	if c.Delivery.HeartbeatTimeout == 0 {
+		c.Delivery.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
 	for name, q := range c.Queues {
 		if q.Concurrency == 0 {
@@ -67,6 +84,12 @@ func (c *Config) validateDelivery(v *validator) {
 	}
 	if c.Delivery.BatchWindow < 0 {
 		v.add("delivery.batchWindow", "must not be negative")
+	}
+	if c.Delivery.BatchLinger < 0 {
+		v.add("delivery.batchLinger", "must not be negative")
+	}
+	if c.Delivery.HeartbeatTimeout < time.Second {
+		v.add("delivery.heartbeatTimeout", "must be at least 1s")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Queues)) {
 		q := c.Queues[name]

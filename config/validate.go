@@ -218,6 +218,7 @@ func (c *Config) Validate() error {
 	}
 	v.required("dataDir", c.DataDir)
 	c.validateDatabases(v)
+	c.validateActions(v)
 	c.validateDelivery(v)
 
 	if len(v.probs) > 0 {

@@ -237,6 +237,9 @@ func decodeDebezium(obj map[string]any, msg kafka.Message, opts DecodeOptions) (
 
 	ev.Key = eventKey(msg.Key)
 	ev.Source = run.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Connector: connector}
+	// PostgreSQL's xid of the change: it tells a fresh cascade marker
+	// from a stale one (markerCascade).
+	ev.SourceTxID = scalarString(src["txId"])
 
 	// The id digests where the change sits in the database log. Position
 	// fields alone are not unique: every row of a snapshot shares one LSN,
@@ -329,6 +332,15 @@ func decodeNative(obj map[string]any, msg kafka.Message) (run.Event, error) {
 	}
 	if ev.Metadata, err = optObject(obj, "metadata", ""); err != nil {
 		return run.Event{}, err
+	}
+	// txId is optional: the producer's database transaction id, without
+	// which a database action's cascade marker is not trusted.
+	switch v := obj["txId"].(type) {
+	case nil:
+	case string, json.Number:
+		ev.SourceTxID = scalarString(v)
+	default:
+		return run.Event{}, fmt.Errorf("txId: want a string or a number, not %s", jsonKind(v))
 	}
 	ev.Timestamp = msg.Time
 	switch v := obj["timestamp"].(type) {

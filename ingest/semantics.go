@@ -16,8 +16,8 @@ import (
 // HeaderSkipTriggers header drops them all (an import that must not run
 // triggers), a FieldSkipTriggers field in a record drops that event, and
 // HeaderCascade (or, for a change written by a database action, the
-// FieldCascade column) gives each the cascade chain of the run that
-// produced it.
+// FieldCascade column, unless it is stale: see markerCascade) gives each
+// the cascade chain of the run that produced it.
 func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
 	var chain []string
 	for _, h := range msg.Headers {
@@ -40,9 +40,7 @@ func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
 			ev.Cascade = chain
 		case ev.Record[run.FieldCascade] != nil:
 			// A database write by a run: its marker column.
-			if s, ok := ev.Record[run.FieldCascade].(string); ok {
-				ev.Cascade = run.ParseCascade(s)
-			}
+			ev.Cascade = markerCascade(ev)
 		}
 		out = append(out, ev)
 	}
@@ -93,6 +91,8 @@ type BatchOptions struct {
 	Size int
 	// Window is how long a batch waits after its last event for more.
 	Window time.Duration
+	// Linger is how long a batch stays open after its last run.
+	Linger time.Duration
 }
 
 // batchInput mirrors workflows.BatchInput, which ingest does not import.
@@ -102,6 +102,7 @@ type batchInput struct {
 	Key    string        `json:"key"`
 	Window time.Duration `json:"window"`
 	Size   int           `json:"size"`
+	Linger time.Duration `json:"linger,omitempty"`
 }
 
 // startInBatch hands the event of a `for: all` trigger to its batch (one
@@ -115,7 +116,7 @@ func (s *TemporalStarter) startInBatch(ctx context.Context, in run.Input) error 
 	id := run.BatchWorkflowID(in.Trigger.Tag, in.Event.Source.Topic, key)
 	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalBatchAdd, in,
 		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.BatchWorkflowName,
-		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size})
+		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size, Linger: s.Batch.Linger})
 	if err != nil {
 		return fmt.Errorf("signal batch %s: %w", id, err)
 	}

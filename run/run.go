@@ -69,6 +69,10 @@ type Event struct {
 	// Cascade is the chain of trigger tags whose actions produced this
 	// change (HeaderCascade), oldest first; empty for an outside change.
 	Cascade []string `json:"cascade,omitempty"`
+	// SourceTxID is the id of the database transaction that made the
+	// change (Debezium's source.txId, the native envelope's txId); empty
+	// when unknown. Ingest checks a FieldCascade marker against it.
+	SourceTxID string `json:"sourceTxId,omitempty"`
 }
 
 // QualifiedTable returns schema.table, or the bare table without a schema.
@@ -130,6 +134,9 @@ type Input struct {
 	Cascade []string `json:"cascade,omitempty"`
 	// MaxCascadeDepth overrides DefaultCascadeDepth when positive.
 	MaxCascadeDepth int `json:"maxCascadeDepth,omitempty"`
+	// HeartbeatTimeout overrides the default heartbeat timeout of long
+	// actions (docs/semantics.md, "Heartbeats") when positive.
+	HeartbeatTimeout time.Duration `json:"heartbeatTimeout,omitempty"`
 	// ForAll marks the input of a `for: all` trigger for one event, which
 	// ingest hands to its batch; Batch is set on the batch's run.
 	ForAll bool   `json:"forAll,omitempty"`

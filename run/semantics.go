@@ -29,8 +29,9 @@ const (
 	// producers that cannot set headers (Debezium): a truthy value skips.
 	FieldSkipTriggers = "_triggerd_skip"
 	// FieldCascade is the record field that carries the cascade chain
-	// through a database: a database action writes {{run.cascade}} into
-	// this column, and Debezium brings it back with the change.
+	// through a database: a database action writes the chain and its
+	// transaction's id into this column (ParseCascadeMarker), and Debezium
+	// brings it back with the change.
 	FieldCascade = "_triggerd_cascade"
 )
 
@@ -87,6 +88,9 @@ type QueueItem struct {
 	Request ActionRequest `json:"request"`
 	Retry   RetryPolicy   `json:"retry"`
 	Timeout int64         `json:"timeoutMs"`
+	// Heartbeat is the action's heartbeat timeout, decided by the run
+	// (long actions only; 0 for none).
+	Heartbeat int64 `json:"heartbeatMs,omitempty"`
 }
 
 // Batch is what a `for: all` run covers: the records of its events in

@@ -21,14 +21,14 @@ type actionType struct {
 // actionTypes is the registry of action types. It is never modified.
 var actionTypes = map[string]actionType{
 	"http": {
-		allowed:  []string{"method", "url", "headers", "query", "body", "timeout"},
+		allowed:  []string{"method", "url", "headers", "query", "body", "bodyType", "contentType", "timeout", "followRedirects", "idempotencyHeader", "responseHeaders", "maxResponseBytes", "sign"},
 		required: []string{"url"},
-		check:    checkHTTP,
+		check:    checkHTTPMore,
 	},
 	"broker.publish": {
-		allowed:  []string{"target", "message", "key", "headers"},
+		allowed:  []string{"target", "message", "key", "headers", "format", "contentType", "exchange", "routingKey", "persistent", "confirm", "mandatory"},
 		required: []string{"target", "message"},
-		check:    checkPublish,
+		check:    checkPublishMore,
 	},
 	"cache.set": {
 		allowed:  []string{"cache", "key", "value", "ttl"},
@@ -39,6 +39,16 @@ var actionTypes = map[string]actionType{
 		allowed:  []string{"cache", "key"},
 		required: []string{"key"},
 		check:    checkCache,
+	},
+	"cache.get": {
+		allowed:  []string{"cache", "key", "as"},
+		required: []string{"key"},
+		check:    checkCacheGet,
+	},
+	"cache.invalidate": {
+		allowed:  []string{"cache", "pattern"},
+		required: []string{"pattern"},
+		check:    checkCacheInvalidate,
 	},
 	"log": {
 		allowed:  []string{"level", "message", "fields"},
@@ -70,10 +80,12 @@ var actionTypes = map[string]actionType{
 	"workflow.execute": {
 		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
 		required: []string{"workflow"},
+		check:    checkNoSecrets,
 	},
 	"workflow.dispatch": {
 		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
 		required: []string{"workflow"},
+		check:    checkNoSecrets,
 	},
 	// custom hands its whole rendered config (params included) to the Go
 	// function registered under function.
@@ -84,14 +96,17 @@ var actionTypes = map[string]actionType{
 	"storage.upload": {
 		allowed:  []string{"storage", "path", "dataField", "data", "encoding", "mimeType"},
 		required: []string{"storage", "path"},
+		check:    checkStorageUpload,
 	},
 	"storage.delete": {
 		allowed:  []string{"storage", "path"},
 		required: []string{"storage", "path"},
+		check:    checkStoragePaths("path"),
 	},
 	"storage.copy": {
 		allowed:  []string{"storage", "from", "to"},
 		required: []string{"storage", "from", "to"},
+		check:    checkStoragePaths("from", "to"),
 	},
 }
 

@@ -122,7 +122,7 @@ func TestValidateDefinition(t *testing.T) {
 trigger "Bad Tag": tables: must list at least one table
 trigger "Bad Tag": events: must list at least one event
 trigger "Bad Tag": condition.value: invalid regular expression: error parsing regexp: missing closing ]: `+"`[`"+`
-trigger "Bad Tag": actions[0].config.url: {{nope}}: unknown root "nope" (want one of actions, changedFields, database, env, event, operation, previousRecord, previousRecords, record, records, run, table, timestamp, trigger, user)`)
+trigger "Bad Tag": actions[0].config.url: {{nope}}: unknown root "nope" (want one of actions, changedFields, database, env, event, operation, previousRecord, previousRecords, record, records, run, secret, table, timestamp, trigger, user)`)
 	assert.NoError(t, ValidateDefinition(Definition{Tag: "ok", Tables: []string{"t"}, Events: []string{"after_insert"}, Actions: []Action{{Type: "log", Config: map[string]any{"message": "m"}}}}))
 }
 

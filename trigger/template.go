@@ -40,7 +40,7 @@ var templateRoots = map[string]struct{ scalar bool }{
 	"record": {}, "previousRecord": {}, "user": {}, "trigger": {}, "run": {}, "actions": {}, "changedFields": {},
 	"records": {}, "previousRecords": {},
 	"event": {scalar: true}, "table": {scalar: true}, "database": {scalar: true}, "operation": {scalar: true},
-	"timestamp": {scalar: true}, "env": {scalar: true},
+	"timestamp": {scalar: true}, "env": {scalar: true}, secretRoot: {},
 }
 
 // placeholder is one {{ ... }} found in a string.
@@ -105,9 +105,12 @@ func checkTemplates(v any, field string, earlier map[string]bool, p problems) {
 }
 
 func checkPlaceholder(expr string, earlier map[string]bool) error {
-	pt, _, err := parsePipeline(expr)
+	pt, fns, err := parsePipeline(expr)
 	if err != nil {
 		return err
+	}
+	if pt.root == secretRoot {
+		return checkSecretPlaceholder(pt, fns)
 	}
 	r, ok := templateRoots[pt.root]
 	if !ok {
@@ -212,13 +215,18 @@ func (r *renderer) str(s, field string) (any, error) {
 	if err != nil || len(phs) == 0 {
 		return s, err
 	}
-	if len(phs) == 1 && phs[0].start == 0 && phs[0].end == len(s) {
+	if len(phs) == 1 && phs[0].start == 0 && phs[0].end == len(s) && !isSecretExpr(phs[0].expr) {
 		return r.resolve(phs[0].expr, field)
 	}
 	var b strings.Builder
 	last := 0
 	for _, ph := range phs {
 		b.WriteString(s[last:ph.start])
+		if isSecretExpr(ph.expr) {
+			b.WriteString(s[ph.start:ph.end]) // resolved by the worker
+			last = ph.end
+			continue
+		}
 		v, err := r.resolve(ph.expr, field)
 		if err != nil {
 			return nil, err
@@ -250,6 +258,9 @@ func (r *renderer) resolve(expr, field string) (any, error) {
 		if v, err = f.apply(v); err != nil {
 			return nil, fmt.Errorf("{{%s}}: %s: %w", expr, f.name, err)
 		}
+	}
+	if holdsSecretRef(v) {
+		return nil, fmt.Errorf("{{%s}}: the value holds a {{secret.…}} reference, which only a definition may write", expr)
 	}
 	return v, nil
 }

@@ -87,6 +87,6 @@ func TestTemplatesValidatedAtLoad(t *testing.T) {
 	}}})
 	require.Error(t, err)
 	assert.Equal(t, `trigger "t": actions[0].config.body.ok: {{actions.first.output}}: actions.first: no earlier action of this trigger is named "first"
-trigger "t": actions[1].config.message: {{nope}}: unknown root "nope" (want one of actions, changedFields, database, env, event, operation, previousRecord, previousRecords, record, records, run, table, timestamp, trigger, user)
+trigger "t": actions[1].config.message: {{nope}}: unknown root "nope" (want one of actions, changedFields, database, env, event, operation, previousRecord, previousRecords, record, records, run, secret, table, timestamp, trigger, user)
 trigger "t": actions[1].config.message: {{record[}}: path "record[": unclosed '['`, err.Error())
 }

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -20,7 +19,8 @@ import (
 // the deterministic id triggerd/<tag>/batch/<topic>/<key>, with the records
 // in the templates' records and previousRecords. It then lingers, so that
 // an event delivered again joins nothing twice and a late one makes a
-// follow-up batch (…/2, …/3).
+// follow-up batch (…/2, …/3). A batch reopened after it closed reads what
+// its earlier runs covered (Coverage) and runs only the rest.
 
 // BatchInput is a batch's configuration and carried-over state.
 type BatchInput struct {
@@ -101,10 +101,17 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 			}
 		}
 		n := min(len(pending), in.Size)
-		if err := fireBatch(ctx, &in, pending[:n]); err != nil {
+		covered, err := fireBatch(ctx, &in, pending[:n])
+		if err != nil {
 			return err
 		}
 		pending = pending[n:]
+		if covered != nil {
+			for _, id := range covered {
+				seen[id] = true
+			}
+			pending = uncovered(pending, covered)
+		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			receive()
 			in.Pending, in.Seen = pending, slices.Sorted(maps.Keys(seen))
@@ -113,8 +120,34 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 	}
 }
 
-// fireBatch starts the run of evs and waits until it has started.
-func fireBatch(ctx workflow.Context, in *BatchInput, evs []run.Input) error {
+// fireBatch starts the run of evs and waits until it has started. It
+// returns the ids of events that earlier runs of the batch covered, which
+// a batch reopened after it closed learns from Temporal (nil otherwise).
+func fireBatch(ctx workflow.Context, in *BatchInput, evs []run.Input) ([]string, error) {
+	var covered []string
+	for {
+		err := startBatchRun(ctx, in, evs)
+		if err == nil || !childAlreadyStarted(err) {
+			return covered, err
+		}
+		// The run exists: this batch closed and was reopened by a
+		// redelivery. Run only the events no earlier run covered, in a
+		// supplement run with the next id.
+		tried := in.Fired
+		cov, err := coveredByClosedRuns(ctx, in)
+		if err != nil || cov == nil {
+			return covered, err
+		}
+		in.Fired = max(cov.Runs, tried)
+		covered = append(covered, cov.EventIDs...)
+		if evs = uncovered(evs, cov.EventIDs); len(evs) == 0 {
+			return covered, nil
+		}
+	}
+}
+
+// startBatchRun starts the next run of the batch, for evs.
+func startBatchRun(ctx workflow.Context, in *BatchInput, evs []run.Input) error {
 	first, last := evs[0], evs[len(evs)-1]
 	b := &run.Batch{Key: in.Key}
 	for _, e := range evs {
@@ -125,23 +158,28 @@ func fireBatch(ctx workflow.Context, in *BatchInput, evs []run.Input) error {
 	runIn := first
 	runIn.Event, runIn.ForAll, runIn.Batch = last.Event, false, b
 	in.Fired++
-	eventID := "batch/" + in.Topic + "/" + in.Key
-	if in.Fired > 1 {
-		eventID += fmt.Sprintf("/%d", in.Fired)
-	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            run.WorkflowID(in.Tag, eventID),
+		WorkflowID:            run.WorkflowID(in.Tag, batchEventID(in.Topic, in.Key, in.Fired)),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: RunSearchAttributes(runIn),
 	})
-	// A run that exists already ran these events (a batch reopened by a
-	// redelivery after it closed).
-	err := workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, runIn).GetChildWorkflowExecution().Get(ctx, nil)
-	if err != nil && !childAlreadyStarted(err) {
-		return err
+	return workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, runIn).GetChildWorkflowExecution().Get(ctx, nil)
+}
+
+// uncovered is evs without the events whose ids are in covered.
+func uncovered(evs []run.Input, covered []string) []run.Input {
+	set := make(map[string]bool, len(covered))
+	for _, id := range covered {
+		set[id] = true
 	}
-	return nil
+	var out []run.Input
+	for _, e := range evs {
+		if !set[e.Event.ID] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // withBatch puts a `for: all` run's records, and the run's cascade chain,

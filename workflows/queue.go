@@ -145,18 +145,19 @@ func executeQueued(ctx workflow.Context, it run.QueueItem) error {
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    time.Duration(it.Heartbeat) * time.Millisecond,
 		RetryPolicy:         RetryPolicy(it.Retry),
 	})
 	return workflow.ExecuteActivity(actx, it.Request.Type, it.Request).Get(actx, nil)
 }
 
 // enqueue appends the rendered action to its queue from inside a run.
-func enqueue(ctx workflow.Context, act run.Action, req run.ActionRequest) (any, error) {
+func enqueue(ctx workflow.Context, act run.Action, req run.ActionRequest, hb time.Duration) (any, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         RetryPolicy(run.RetryPolicy{MaxAttempts: 100, MaxInterval: 30 * time.Second}),
 	})
-	item := run.QueueItem{Request: req, Retry: act.Retry, Timeout: act.Timeout.Milliseconds()}
+	item := run.QueueItem{Request: req, Retry: act.Retry, Timeout: act.Timeout.Milliseconds(), Heartbeat: hb.Milliseconds()}
 	if err := workflow.ExecuteActivity(actx, enqueueActivity, act.Queue, item).Get(actx, nil); err != nil {
 		return nil, err
 	}

@@ -137,8 +137,10 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	hb := heartbeatTimeout(ctx, in, timeout)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    hb,
 		RetryPolicy:         RetryPolicy(act.Retry),
 	})
 	req := run.ActionRequest{
@@ -152,7 +154,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Cascade:        in.Cascade,
 	}
 	if act.Timing == run.TimingQueued {
-		out, err := enqueue(ctx, act, req)
+		out, err := enqueue(ctx, act, req, hb)
 		return out, notes, 0, err
 	}
 	if act.Type == TypeCustom || act.Type == typeStorageUpload {

@@ -92,6 +92,7 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				fmt.Fprintf(a.stderr, "%s: %v\n", triggersPath, err)
 				problems++
 			}
+			problems += a.printResourceProblems(cfg, set)
 			if problems > 0 {
 				return reportedError{fmt.Sprintf("%d problem(s)", problems)}
 			}

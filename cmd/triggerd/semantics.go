@@ -60,7 +60,7 @@ func dialRetryable(err error) bool {
 // configured.
 func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
 	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue)
-	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow}
+	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow, Linger: cfg.Delivery.BatchLinger}
 	return s
 }
 
@@ -72,6 +72,7 @@ func registerQueues(w worker.Worker, c client.Client, cfg *config.Config) {
 		qs[name] = workflows.QueueConfig{Concurrency: q.Concurrency}
 	}
 	(&workflows.Enqueuer{Client: c, TaskQueue: cfg.Temporal.TaskQueue, Queues: qs}).Register(w)
+	(&workflows.Coverage{Client: c}).Register(w)
 }
 
 // deliveryPlanner adds the process-wide delivery settings to each planned
@@ -81,6 +82,7 @@ type deliveryPlanner struct {
 	next     ingest.Planner
 	onError  []run.Action
 	maxDepth int
+	hb       time.Duration
 	rejected *prometheus.CounterVec
 }
 
@@ -93,7 +95,7 @@ func newDeliveryPlanner(next ingest.Planner, d config.Delivery, reg prometheus.R
 	if err != nil {
 		return nil, fmt.Errorf("delivery.onError: %w", err)
 	}
-	p := &deliveryPlanner{next: next, onError: onError, maxDepth: d.MaxCascadeDepth,
+	p := &deliveryPlanner{next: next, onError: onError, maxDepth: d.MaxCascadeDepth, hb: d.HeartbeatTimeout,
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triggerd_cascade_rejected_total",
 			Help: "Runs started for a change whose cascade chain is too deep (reason=depth) or loops (reason=loop); they fail at once.",
@@ -113,7 +115,7 @@ func (p *deliveryPlanner) Plan(ev run.Event) []run.Input {
 		if len(in.OnError) == 0 && len(p.onError) > 0 {
 			in.OnError = slices.Clone(p.onError)
 		}
-		in.MaxCascadeDepth = p.maxDepth
+		in.MaxCascadeDepth, in.HeartbeatTimeout = p.maxDepth, p.hb
 		switch {
 		case slices.Contains(ev.Cascade, in.Trigger.Tag):
 			p.rejected.WithLabelValues(in.Trigger.Tag, "loop").Inc()

@@ -173,7 +173,7 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
 	registerQueues(w, c, cfg)
-	acts.Register(w)
+	acts.Register(w, secretsMiddleware(cfg))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -217,6 +217,7 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 	if len(pools) > 0 {
 		opts = append(opts, activities.WithDatabases(pools.dbs()))
 	}
+	opts = append(opts, actionResourceOptions(cfg)...)
 	acts := activities.New(opts...)
 	closeAll := func() {
 		if err := acts.Close(); err != nil {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/secrets"
+	"github.com/triggerd/triggerd/trigger"
+)
+
+// actionResourceOptions turns the named caches and buckets of the
+// configuration into the actions' options.
+func actionResourceOptions(cfg *config.Config) []activities.Option {
+	var opts []activities.Option
+	if len(cfg.Caches) > 0 {
+		caches := make(map[string]activities.CacheConfig, len(cfg.Caches))
+		for name, c := range cfg.Caches {
+			caches[name] = activities.CacheConfig{Prefix: c.Prefix, TTL: c.TTL}
+		}
+		opts = append(opts, activities.WithCaches(caches))
+	}
+	if len(cfg.Storage) > 0 {
+		buckets := make(map[string]activities.BucketConfig, len(cfg.Storage))
+		for name, b := range cfg.Storage {
+			buckets[name] = activities.BucketConfig{
+				Driver: b.Driver, Dir: b.Dir, Endpoint: b.Endpoint, Region: b.Region, Bucket: b.Bucket,
+				AccessKey: b.AccessKey, SecretKey: b.SecretKey, PathStyle: b.PathStyle, Prefix: b.Prefix,
+			}
+		}
+		opts = append(opts, activities.WithStorage(buckets))
+	}
+	return opts
+}
+
+// secretsMiddleware resolves {{secret.NAME}} from TRIGGERD_SECRET_NAME,
+// then from secrets.file, and redacts the values from what actions return.
+func secretsMiddleware(cfg *config.Config) run.Middleware {
+	sources := []secrets.Source{secrets.Env{}}
+	if cfg.Secrets.File != "" {
+		sources = append(sources, secrets.NewFile(cfg.Secrets.File))
+	}
+	return secrets.NewResolver(sources).Middleware()
+}
+
+// printResourceProblems prints the actions naming a cache or a bucket the
+// configuration does not define, and returns how many there are.
+func (a *app) printResourceProblems(cfg *config.Config, set *trigger.Set) int {
+	if cfg == nil || set == nil {
+		return 0
+	}
+	probs := trigger.CheckResources(set.Definitions(), trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
+	for _, p := range probs {
+		fmt.Fprintln(a.stderr, p.String())
+	}
+	return len(probs)
+}

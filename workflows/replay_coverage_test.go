@@ -1,0 +1,84 @@
+package workflows
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/triggerd/triggerd/internal/testenv"
+	"github.com/triggerd/triggerd/run"
+)
+
+// TestRecordCoverageHistories records, next to the other semantics
+// histories, a batch reopened after it closed (the coverage lookup and a
+// supplement run) and a run with a long action (the heartbeat marker).
+// It adds files; it does not re-record the others.
+func TestRecordCoverageHistories(t *testing.T) {
+	if os.Getenv(recordVar) == "" {
+		t.Skip(recordVar + " is not set")
+	}
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Namespace: "default"})
+	require.NoError(t, err)
+	defer c.Close()
+	queue := "replay-coverage-" + time.Now().UTC().Format("20060102T150405.000000000")
+	w := worker.New(c, queue, worker.Options{})
+	Register(w)
+	(&Coverage{Client: c}).Register(w)
+	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
+		return req.Config, nil
+	}, activity.RegisterOptions{Name: "echo"})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	save := func(name, id, runID string) {
+		hist := &historypb.History{}
+		it := c.GetWorkflowHistory(ctx, id, runID, false, 0)
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(t, err)
+			hist.Events = append(hist.Events, e)
+		}
+		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(semanticsHistoriesDir, name+".json"), append(b, '\n'), 0o644))
+	}
+	ev := func(n int) run.Input {
+		in := input(run.Action{Name: "a", Type: "echo", Config: map[string]any{"records": "{{records}}"}})
+		in.Trigger.Tag = "replay-" + queue
+		in.Event.ID = queue + "-" + string(rune('a'+n))
+		in.ForAll = true
+		return in
+	}
+	bid := run.BatchWorkflowID("replay", "t", queue)
+	deliver := func(ns ...int) string {
+		var wr client.WorkflowRun
+		for _, n := range ns {
+			wr, err = c.SignalWithStartWorkflow(ctx, bid, run.SignalBatchAdd, ev(n), client.StartWorkflowOptions{TaskQueue: queue},
+				run.BatchWorkflowName, BatchInput{Tag: ev(n).Trigger.Tag, Topic: "t", Key: queue, Window: time.Second, Linger: time.Millisecond})
+			require.NoError(t, err)
+		}
+		require.NoError(t, c.GetWorkflow(ctx, bid, wr.GetRunID()).Get(ctx, nil))
+		return wr.GetRunID()
+	}
+	deliver(0, 1)
+	save("batch_reopened", bid, deliver(0, 1, 2))
+
+	long := input(run.Action{Name: "a", Type: "echo", Timeout: 10 * time.Minute, Config: map[string]any{"x": "{{record.id}}"}})
+	long.Trigger.Tag = "replay-long-" + queue
+	long.HeartbeatTimeout = 2 * time.Second
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: run.WorkflowID(long.Trigger.Tag, "ev"), TaskQueue: queue},
+		run.WorkflowName, long)
+	require.NoError(t, err)
+	require.NoError(t, wr.Get(ctx, nil))
+	save("long_action", wr.GetID(), wr.GetRunID())
+}
