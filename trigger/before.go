@@ -463,6 +463,7 @@ func beforeEventName(op run.Operation) string {
 func checkBeforeTemplates(v any, field string, p problems) {
 	var list []Problem
 	checkTemplates(v, field, nil, problems{list: &list})
+	refuseSecrets(v, field, p)
 	for _, pr := range list {
 		if strings.Contains(pr.Reason, `unknown root "lookups"`) {
 			continue
@@ -503,4 +504,26 @@ func celReadsLookups(src string) bool {
 		}
 	}
 	return false
+}
+
+// refuseSecrets refuses {{secret.…}} in before-rules: only the worker
+// resolves secrets, so the gate would send or write the reference itself.
+func refuseSecrets(v any, field string, p problems) {
+	switch x := v.(type) {
+	case string:
+		phs, _ := scanTemplate(x)
+		for _, ph := range phs {
+			if isSecretExpr(ph.expr) {
+				p.add(field, "{{%s}}: secrets are resolved by the worker, not by the gate: a before-rule cannot use them", ph.expr)
+			}
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			refuseSecrets(x[k], joinField(field, k), p)
+		}
+	case []any:
+		for i, e := range x {
+			refuseSecrets(e, fmt.Sprintf("%s[%d]", field, i), p)
+		}
+	}
 }

@@ -69,6 +69,7 @@ triggers:
       - {name: put, http: {url: "http://x", method: PUT}}
       - {name: Bad-Name, http: {url: "http://x"}}
       - {name: put, http: {url: "http://x"}}
+      - {name: keyed, http: {url: "http://x", headers: {Authorization: "Bearer {{secret.API_KEY}}"}}}
     set:
       - {field: a.b, value: 1}
       - {field: c}
@@ -98,6 +99,7 @@ triggers:
 		`trigger "bad-rules": lookups[3].http.method: PUT`,
 		`trigger "bad-rules": lookups[4].name: "Bad-Name" must be a lower-case identifier`,
 		`trigger "bad-rules": lookups[5].name: duplicate lookup name "put"`,
+		`trigger "bad-rules": lookups[6].http.headers.Authorization: {{secret.API_KEY}}: secrets are resolved by the worker, not by the gate`,
 		`trigger "bad-rules": set[0].field: "a.b": set assigns a top-level column`,
 		`trigger "bad-rules": set[1].value: is required (or expr)`,
 		`trigger "bad-rules": set[2].expr: ERROR`,
