@@ -67,6 +67,8 @@ type Options struct {
 	// Quotas and Breakers, if set, serve /v1/quotas and /v1/breakers.
 	Quotas   Quotas
 	Breakers Breakers
+	// Gate, if set, serves POST /v1/gate/{table}/{operation} (gate.go).
+	Gate Gate
 }
 
 // Server serves the API.
@@ -78,11 +80,13 @@ type Server struct {
 	// quotas and breakers serve api/guards.go's routes when set.
 	quotas   Quotas
 	breakers Breakers
+	// gate serves POST /v1/gate/{table}/{operation} when set.
+	gate Gate
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers}
+	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -111,6 +115,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/triggers/{tag}/versions", s.versions)
 	mux.HandleFunc("GET /v1/triggers/{tag}/versions/{version}", s.version)
 	s.registerGuards(mux)
+	if s.gate != nil {
+		mux.HandleFunc("POST /v1/gate/{table}/{operation}", s.evaluate)
+	}
 	// Anything else under /v1/ answers in the API's error format.
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})

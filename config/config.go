@@ -100,6 +100,8 @@ type Config struct {
 	Notifications Notifications          `yaml:"notifications"`
 	Integrations  map[string]Integration `yaml:"integrations"`
 	Agents        map[string]Agent       `yaml:"agents"`
+	// Gate configures the before-trigger gate (config/gate.go).
+	Gate Gate `yaml:"gate"`
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`

@@ -72,7 +72,7 @@ func NormalizeOperator(s string) (string, bool) {
 // with any other first name is a record field (status = record.status).
 var conditionRoots = map[string]bool{
 	"record": true, "previousRecord": true, "event": true, "table": true,
-	"database": true, "schema": true, "operation": true, "user": true,
+	"database": true, "schema": true, "operation": true, "user": true, "lookups": true,
 }
 
 // compiled is a condition ready to evaluate: paths parsed, operators
@@ -195,6 +195,8 @@ type evalEnv struct {
 	// lazy caches what is derived from the event once for every trigger
 	// evaluated against it (nil: nothing is cached).
 	lazy *lazyEnv
+	// lookups are a before-trigger's lookup results (nil elsewhere).
+	lookups map[string]any
 }
 
 // lazyEnv is per-event, per-goroutine state; never shared across events.
@@ -213,6 +215,8 @@ func (e evalEnv) lookup(pt path) any {
 		root = mapOrNil(e.ev.PreviousRecord)
 	case "user":
 		root = mapOrNil(e.ev.User)
+	case "lookups":
+		root = mapOrNil(e.lookups)
 	case "event":
 		root = e.event
 	case "table":

@@ -116,6 +116,9 @@ type Definition struct {
 	// When is a CEL expression that must also hold (see docs/triggers.md).
 	When    string
 	Actions []Action
+	// Before holds a before-trigger's lookups, set and validate rules
+	// (before.go), which the gate runs.
+	Before BeforeRules
 	// Semantics holds the delivery fields (for, onlyOnChange, snapshot,
 	// onError...; see semantics.go).
 	Semantics
@@ -133,9 +136,9 @@ type Definition struct {
 	pos string
 }
 
-// BeforeEvents returns the before* events the definition lists. They are
-// valid but never match: triggerd reads changes after they are committed,
-// so there is no "before" to hook into.
+// BeforeEvents returns the before* events the definition lists. They
+// never match change events (those arrive after the commit): the gate
+// (package gate) runs before-triggers when the application asks it.
 func (d Definition) BeforeEvents() []string {
 	var out []string
 	for _, e := range d.Events {
@@ -329,7 +332,7 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...)
+var definitionFields = append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...)
 var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
@@ -397,6 +400,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		d.Condition = decodeCondition(v, f("condition"), p)
 	}
 	d.When = getString(m, "when", f("when"), p)
+	d.Before = decodeBefore(m, d, f, p)
 	if v, ok := m["actions"]; ok && v != nil {
 		l, ok := v.([]any)
 		if !ok {

@@ -34,6 +34,7 @@ func (d Definition) Document() map[string]any {
 		actions[i] = a.Document()
 	}
 	doc["actions"] = actions
+	d.Before.document(doc)
 	d.Semantics.document(doc)
 	return doc
 }

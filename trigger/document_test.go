@@ -30,7 +30,7 @@ tag: every-field
 name: Every field
 description: all of them
 tables: [app.public.orders, users]
-events: [afterInsert, beforeUpdate]
+events: [afterInsert, afterWrite]
 enabled: false
 priority: -3
 when: "record.total > 10"
@@ -51,6 +51,24 @@ actions:
 `), "x.yaml")
 	require.NoError(t, err)
 	defs = append(defs, extra...)
+	before, err := Parse([]byte(`
+tag: every-before-field
+tables: [users]
+events: [beforeInsert, beforeWrite]
+condition: {field: kind, operator: EQUALS, value: person}
+lookups:
+  - {name: domain, http: {url: "https://x.test/{{record.email}}", method: GET, headers: {A: b}}, timeout: 50ms, onError: continue, default: {ok: true, n: 1}}
+  - {name: banned, sql: {database: main, query: "select 1 where $1 = 'x'", args: ["{{record.email}}"]}}
+set:
+  - {field: email, value: "{{record.email | lower}}"}
+  - {field: role, value: member, ifMissing: true}
+  - {field: full_name, expr: "record.first + ' ' + record.last"}
+validate:
+  - {condition: {field: email, operator: MATCHES, value: "^[^@]+@[^@]+$"}, message: "{{record.email}} is not an email"}
+  - {expr: "lookups.domain.ok == true", message: bad domain, field: email}
+`), "b.yaml")
+	require.NoError(t, err)
+	defs = append(defs, before...)
 	for _, d := range defs {
 		d.Version, d.UpdatedBy, d.UpdatedAt = 9, "alice", time.Now()
 		b, err := json.Marshal(d)

@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,7 +20,18 @@ func TestLoadExamples(t *testing.T) {
 	for _, d := range s.Definitions() {
 		tags = append(tags, d.Tag)
 	}
-	assert.Equal(t, []string{"send-welcome-webhook", "order-cancelled"}, tags)
+	assert.Equal(t, []string{"send-welcome-webhook", "users-normalise", "order-cancelled", "users-validate"}, tags)
+	bts := s.BeforeTriggers("users", run.OperationInsert)
+	require.Len(t, bts, 2)
+	st := &BeforeState{Event: run.Event{Table: "users", Operation: run.OperationInsert,
+		Record: map[string]any{"email": "Ada@Example.COM", "first_name": "Ada", "last_name": "Lovelace"}}}
+	for _, bt := range bts {
+		require.Empty(t, bt.Run(context.Background(), st, nil).Violations)
+	}
+	assert.Equal(t, map[string]any{"email": "ada@example.com", "role": "member", "first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace"}, st.Event.Record)
+	st.Event.Record = map[string]any{"email": "ada"}
+	bts[0].Run(context.Background(), st, nil)
+	assert.Equal(t, []Violation{{Field: "email", Message: "ada is not a valid email address", Rule: "validate[0]"}}, bts[1].Run(context.Background(), st, nil).Violations)
 	assert.Empty(t, s.Warnings())
 
 	in := s.Plan(run.Event{ID: "1", Schema: "public", Table: "users", Operation: run.OperationInsert,
@@ -100,14 +112,18 @@ func TestLoadSingleFileAndWarnings(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"t.yaml": `
 tag: before
 tables: [users]
-events: [BEFORE_INSERT, afterInsert]
-actions: [{type: log, config: {message: hi}}]
+events: [BEFORE_INSERT]
+set: [{field: role, value: member, ifMissing: true}]
 `})
 	s, err := Load(filepath.Join(dir, "t.yaml"))
 	require.NoError(t, err)
-	require.Len(t, s.Warnings(), 1)
-	assert.Contains(t, s.Warnings()[0], "beforeInsert never fire")
+	assert.Empty(t, s.Warnings())
 	assert.Equal(t, []string{"beforeInsert"}, s.Definitions()[0].BeforeEvents())
+	empty := writeFiles(t, map[string]string{"x.txt": "not a trigger file"})
+	s, err = Load(empty)
+	require.NoError(t, err)
+	require.Len(t, s.Warnings(), 1)
+	assert.Contains(t, s.Warnings()[0], "no .yaml, .yml or .json trigger files")
 
 	_, err = Load(filepath.Join(dir, "missing.yaml"))
 	require.Error(t, err)

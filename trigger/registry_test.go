@@ -69,7 +69,7 @@ func TestTriggersFor(t *testing.T) {
 triggers:
   - {tag: ins, tables: [public.users], events: [afterInsert], actions: [{type: log, config: {message: m}}]}
   - {tag: any, tables: [users], events: [afterWrite], priority: 1, actions: [{type: log, config: {message: m}}]}
-  - {tag: before, tables: [users], events: [beforeUpdate], actions: [{type: log, config: {message: m}}]}
+  - {tag: before, tables: [users], events: [beforeUpdate], validate: [{expr: "record.name != ''", message: name is required}]}
   - {tag: off, enabled: false, tables: [users], events: [afterInsert], actions: [{type: log, config: {message: m}}]}
   - {tag: other, tables: [orders], events: [afterInsert], actions: [{type: log, config: {message: m}}]}
 `)

@@ -32,6 +32,7 @@ type entry struct {
 	cond    *compiled
 	when    whenProgram
 	actions []run.Action
+	before  *beforeEntry // nil unless a before-trigger (before.go)
 	onError []run.Action
 }
 
@@ -170,10 +171,6 @@ func build(defs []Definition, list *[]Problem) *Set {
 			}
 		}
 		s.defs = append(s.defs, d)
-		if be := d.BeforeEvents(); len(be) > 0 {
-			s.warnings = append(s.warnings, fmt.Sprintf("%s: trigger %q: %s never fire: triggerd sees changes after they are committed",
-				d.File, d.Tag, strings.Join(be, ", ")))
-		}
 		if e != nil {
 			s.all = append(s.all, e)
 			if d.Enabled {
@@ -247,7 +244,8 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 	if d.When != "" {
 		e.when = compileWhen(d.When, "when", p)
 	}
-	if len(d.Actions) == 0 {
+	compileBefore(d, e, p)
+	if len(d.Actions) == 0 && !d.IsBefore() {
 		p.add("actions", "must list at least one action")
 	}
 	actions := make([]Action, len(d.Actions))
@@ -343,8 +341,7 @@ func (s *Set) Definitions() []Definition {
 	return append([]Definition(nil), s.defs...)
 }
 
-// Warnings lists what is valid but probably not what was meant, such as
-// before* events, which never fire.
+// Warnings lists what is valid but probably not what was meant.
 func (s *Set) Warnings() []string {
 	return append([]string(nil), s.warnings...)
 }

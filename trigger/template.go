@@ -26,6 +26,8 @@ type Scope struct {
 	RunID          string
 	// Actions maps an earlier action's name to {"output": <its output>}.
 	Actions map[string]any
+	// Lookups holds a before-trigger's lookup results by name.
+	Lookups map[string]any
 	// Records and PreviousRecords are a `for: all` run's records (batch.go).
 	Records, PreviousRecords []map[string]any
 	// Cascade is the run's cascade chain ({{run.cascade}}, semantics.go).
@@ -282,6 +284,8 @@ func lookupScope(pt path, sc *Scope) (any, bool, error) {
 		root = mapOrNil(sc.User)
 	case "actions":
 		root = mapOrNil(sc.Actions)
+	case "lookups":
+		root = mapOrNil(sc.Lookups)
 	case "event":
 		root = sc.Event
 	case "table":

@@ -29,9 +29,11 @@ const (
 	DefaultMaxInterval        = time.Minute
 )
 
-// Register registers RunTrigger under run.WorkflowName.
+// Register registers RunTrigger under run.WorkflowName (and GateDecision
+// under run.GateWorkflowName).
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RunTrigger, workflowRegisterOptions())
+	registerGate(r) // gate.go
 	registerSemantics(r)
 }
 

@@ -130,8 +130,12 @@ func (a *app) printSummary(set *trigger.Set, path string) {
 		if !d.Enabled {
 			state = " (disabled)"
 		}
-		fmt.Fprintf(a.stdout, "  %-32s priority %-4d %s on %s, %d action(s)%s\n",
-			d.Tag, d.Priority, strings.Join(d.Events, "|"), strings.Join(d.Tables, ","), len(d.Actions), state)
+		does := fmt.Sprintf("%d action(s)", len(d.Actions))
+		if d.IsBefore() {
+			does = fmt.Sprintf("gate: %d lookup(s), %d set, %d validate", len(d.Before.Lookups), len(d.Before.Set), len(d.Before.Validate))
+		}
+		fmt.Fprintf(a.stdout, "  %-32s priority %-4d %s on %s, %s%s\n",
+			d.Tag, d.Priority, strings.Join(d.Events, "|"), strings.Join(d.Tables, ","), does, state)
 	}
 	for _, w := range set.Warnings() {
 		fmt.Fprintln(a.stdout, "warning:", w)

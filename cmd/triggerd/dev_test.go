@@ -129,6 +129,7 @@ func TestDevEndToEnd(t *testing.T) {
 	if code0 != 0 || !strings.Contains(listed, "send-welcome-webhook") || !strings.Contains(listed, "file:") {
 		t.Fatalf("triggers list: %d\n%s%s", code0, listed, listErr)
 	}
+	checkDevGate(t, "http://"+addrs.API)
 
 	// Publish the sample event through the CLI, as the banner says.
 	var out, errOut bytes.Buffer

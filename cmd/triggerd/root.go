@@ -51,6 +51,7 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.testCmd(),
 		a.quotasCmd(),
 		a.breakersCmd(),
+		a.gateCmd(), // gatecmd.go
 		a.runsCmd(),
 		&cobra.Command{
 			Use:   "version",

@@ -42,9 +42,9 @@ func TestTriggersCLI(t *testing.T) {
 	}
 
 	out := run(0, "triggers", "apply", "-f", filepath.Join(examples, "triggers"))
-	mustContain(out, "+ created   send-welcome-webhook (v1)", "+ created   order-cancelled (v1)", "2 created, 0 updated, 0 unchanged, 0 deleted")
+	mustContain(out, "+ created   send-welcome-webhook (v1)", "+ created   order-cancelled (v1)", "4 created, 0 updated, 0 unchanged, 0 deleted")
 	out = run(0, "triggers", "apply", "-f", filepath.Join(examples, "triggers"))
-	mustContain(out, "= unchanged send-welcome-webhook (v1)", "= unchanged order-cancelled (v1)", "0 created, 0 updated, 2 unchanged, 0 deleted")
+	mustContain(out, "= unchanged send-welcome-webhook (v1)", "= unchanged order-cancelled (v1)", "0 created, 0 updated, 4 unchanged, 0 deleted")
 
 	out = run(0, "triggers", "list")
 	mustContain(out, "TAG", "order-cancelled", "send-welcome-webhook", "cli:ada", "afterInsert")

@@ -69,6 +69,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var reg *trigger.Registry
 	var reloader *api.Reloader
 	var triggersAPI *api.Server
+	var gateRecorder *temporalRecorder
 	if comp.ingest || comp.api {
 		st := comp.store
 		if st == nil {
@@ -94,7 +95,13 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			return err
 		}
 		if comp.api {
-			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload}))
+			gt, rec, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
+			if err != nil {
+				return err
+			}
+			defer closeGate()
+			gateRecorder = rec
+			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt}))
 		}
 	}
 
@@ -107,6 +114,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return err
 	}
 	defer c.Close()
+	gateRecorder.attach(c)
 
 	var srv *apiServer
 	apiAddr := ""
