@@ -62,6 +62,10 @@ type Operation struct {
 	// Body is the request body template; nil sends the input itself
 	// (except for GET, HEAD and DELETE, which send none).
 	Body any
+	// BodyType and ContentType are the http action's: json (the default),
+	// form or raw, and an override of the Content-Type.
+	BodyType    string
+	ContentType string
 }
 
 // Integration is an app the action.execute action can call.
@@ -147,6 +151,14 @@ func (a *Activities) AppAction(ctx context.Context, req run.ActionRequest) (any,
 	}
 	if app.Timeout > 0 {
 		hcfg["timeout"] = app.Timeout.String()
+	}
+	// The http action encodes the body (encodeHTTPBody), so an operation
+	// encodes it as an http action with the same keys would.
+	if op.BodyType != "" {
+		hcfg["bodyType"] = op.BodyType
+	}
+	if op.ContentType != "" {
+		hcfg["contentType"] = op.ContentType
 	}
 	switch {
 	case op.Body != nil:

@@ -39,7 +39,20 @@ type Operation struct {
 	Headers map[string]string `yaml:"headers"`
 	Query   map[string]string `yaml:"query"`
 	Body    any               `yaml:"body"`
+	// BodyType encodes the body as the http action's bodyType does: json
+	// (the default), form (application/x-www-form-urlencoded, as Stripe's
+	// API takes) or raw (a string sent as is). ContentType overrides the
+	// Content-Type it implies.
+	BodyType    string `yaml:"bodyType"`
+	ContentType string `yaml:"contentType"`
 }
+
+// Body types of Operation.BodyType (the http action's).
+const (
+	BodyJSON = "json"
+	BodyForm = "form"
+	BodyRaw  = "raw"
+)
 
 // Agent is an LLM of agent.run behind an OpenAI-compatible chat
 // completions API (URL is the API base; the action posts to
@@ -82,6 +95,7 @@ func (c *Config) validateApps(v *validator) {
 				v.add(of+".path", "must start with /, got %q", op.Path)
 			}
 			v.placeholders(of+".path", op.Path)
+			v.operationBody(of, op)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Agents)) {

@@ -33,7 +33,7 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 		for name, in := range cfg.Integrations {
 			ops := map[string]activities.Operation{}
 			for opName, op := range in.Operations {
-				ops[opName] = activities.Operation{Method: op.Method, Path: op.Path, Headers: op.Headers, Query: op.Query, Body: op.Body}
+				ops[opName] = activities.Operation{Method: op.Method, Path: op.Path, Headers: op.Headers, Query: op.Query, Body: op.Body, BodyType: op.BodyType, ContentType: op.ContentType}
 			}
 			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: sec.auth("integrations."+name+".auth", in.Auth), Operations: ops, Timeout: in.Timeout}
 		}
