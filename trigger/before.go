@@ -336,7 +336,7 @@ func compileBefore(d Definition, e *entry, p problems) {
 		case "sql":
 			checkLookupSQL(l.Config, joinField(field, "sql"), p)
 		}
-		checkBeforeTemplates(l.Config, joinField(field, l.Kind), p)
+		checkBeforeTemplates(l.Config, joinField(field, l.Kind), true, p)
 		be.lookups = append(be.lookups, compiledLookup{l})
 	}
 	for i, r := range d.Before.Set {
@@ -360,7 +360,7 @@ func compileBefore(d Definition, e *entry, p problems) {
 		if r.Expr != "" {
 			cs.expr = compileValue(r.Expr, joinField(field, "expr"), p)
 		} else {
-			checkBeforeTemplates(r.Value, joinField(field, "value"), p)
+			checkBeforeTemplates(r.Value, joinField(field, "value"), false, p)
 		}
 		be.set = append(be.set, cs)
 	}
@@ -383,7 +383,7 @@ func compileBefore(d Definition, e *entry, p problems) {
 		if r.Message == "" {
 			p.add(joinField(field, "message"), "is required: it is what the application shows its user")
 		} else {
-			checkBeforeTemplates(r.Message, joinField(field, "message"), p)
+			checkBeforeTemplates(r.Message, joinField(field, "message"), false, p)
 		}
 		be.validate = append(be.validate, cv)
 	}
@@ -459,11 +459,15 @@ func beforeEventName(op run.Operation) string {
 
 // checkBeforeTemplates is checkTemplates for before-rules, whose
 // templates may also read lookups.<name> (the after-trigger roots have no
-// lookups, so checkTemplates refuses that root).
-func checkBeforeTemplates(v any, field string, p problems) {
+// lookups, so checkTemplates refuses that root). A lookup's config may
+// name secrets (secretsOK), which the gate resolves in process; a set
+// value or a message may not.
+func checkBeforeTemplates(v any, field string, secretsOK bool, p problems) {
 	var list []Problem
 	checkTemplates(v, field, nil, problems{list: &list})
-	refuseSecrets(v, field, p)
+	if !secretsOK {
+		refuseSecrets(v, field, p)
+	}
 	for _, pr := range list {
 		if strings.Contains(pr.Reason, `unknown root "lookups"`) {
 			continue
@@ -506,15 +510,16 @@ func celReadsLookups(src string) bool {
 	return false
 }
 
-// refuseSecrets refuses {{secret.…}} in before-rules: only the worker
-// resolves secrets, so the gate would send or write the reference itself.
+// refuseSecrets refuses {{secret.…}} in a set value or a validate message:
+// the gate would write the secret into the record or show it to the
+// application's user. Lookups may use secrets (gate.WithSecrets).
 func refuseSecrets(v any, field string, p problems) {
 	switch x := v.(type) {
 	case string:
 		phs, _ := scanTemplate(x)
 		for _, ph := range phs {
 			if isSecretExpr(ph.expr) {
-				p.add(field, "{{%s}}: secrets are resolved by the worker, not by the gate: a before-rule cannot use them", ph.expr)
+				p.add(field, "{{%s}}: a set value or message would hand the secret to the application: secrets go in lookups (http url, headers, body; sql database, args)", ph.expr)
 			}
 		}
 	case map[string]any:

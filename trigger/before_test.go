@@ -70,7 +70,9 @@ triggers:
       - {name: Bad-Name, http: {url: "http://x"}}
       - {name: put, http: {url: "http://x"}}
       - {name: keyed, http: {url: "http://x", headers: {Authorization: "Bearer {{secret.API_KEY}}"}}}
+      - {name: dbkeyed, sql: {database: "{{secret.DB_NAME}}", query: "select 1 where $1 <> ''", args: ["{{secret.TENANT}}"]}}
     set:
+      - {field: token, value: "{{secret.API_KEY}}"}
       - {field: a.b, value: 1}
       - {field: c}
       - {field: d, expr: "record.x +"}
@@ -99,10 +101,10 @@ triggers:
 		`trigger "bad-rules": lookups[3].http.method: PUT`,
 		`trigger "bad-rules": lookups[4].name: "Bad-Name" must be a lower-case identifier`,
 		`trigger "bad-rules": lookups[5].name: duplicate lookup name "put"`,
-		`trigger "bad-rules": lookups[6].http.headers.Authorization: {{secret.API_KEY}}: secrets are resolved by the worker, not by the gate`,
-		`trigger "bad-rules": set[0].field: "a.b": set assigns a top-level column`,
-		`trigger "bad-rules": set[1].value: is required (or expr)`,
-		`trigger "bad-rules": set[2].expr: ERROR`,
+		`trigger "bad-rules": set[0].value: {{secret.API_KEY}}: a set value or message would hand the secret to the application`,
+		`trigger "bad-rules": set[1].field: "a.b": set assigns a top-level column`,
+		`trigger "bad-rules": set[2].value: is required (or expr)`,
+		`trigger "bad-rules": set[3].expr: ERROR`,
 		`trigger "bad-rules": validate[0].message: is required`,
 		`trigger "bad-rules": validate[1]: must hold a condition or an expr`,
 		`trigger "bad-rules": validate[2]: must hold one of condition and expr, not both`,
@@ -110,6 +112,8 @@ triggers:
 		assert.Contains(t, msg, want)
 	}
 	assert.NotContains(t, msg, "after-string-lookups", "a string is not a reference")
+	assert.NotContains(t, msg, "lookups[6]", "a lookup may name secrets: the gate resolves them")
+	assert.NotContains(t, msg, "lookups[7]", "a lookup may name secrets: the gate resolves them")
 }
 
 func TestBeforeRunMutationChainAndValidation(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/secrets"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -37,11 +36,7 @@ func actionResourceOptions(cfg *config.Config) []activities.Option {
 // secretsMiddleware resolves {{secret.NAME}} from TRIGGERD_SECRET_NAME,
 // then from secrets.file, and redacts the values from what actions return.
 func secretsMiddleware(cfg *config.Config) run.Middleware {
-	sources := []secrets.Source{secrets.Env{}}
-	if cfg.Secrets.File != "" {
-		sources = append(sources, secrets.NewFile(cfg.Secrets.File))
-	}
-	return secrets.NewResolver(sources).Middleware()
+	return newSecretResolver(cfg).Middleware()
 }
 
 // printResourceProblems prints the actions naming a cache or a bucket the

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/triggerd/triggerd/activities"
@@ -19,10 +18,9 @@ import (
 // non-retryable "not configured" error.
 func appOptions(cfg *config.Config) ([]activities.Option, error) {
 	var opts []activities.Option
-	sec := &envRefs{}
 	n := cfg.Notifications
 	if n.SMTP.Host != "" || len(n.Templates) > 0 || n.SMS.URL != "" || n.Push.URL != "" || len(n.Callbacks) > 0 {
-		an, err := notifications(n, sec)
+		an, err := notifications(n)
 		if err != nil {
 			return nil, err
 		}
@@ -35,7 +33,7 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 			for opName, op := range in.Operations {
 				ops[opName] = activities.Operation{Method: op.Method, Path: op.Path, Headers: op.Headers, Query: op.Query, Body: op.Body, BodyType: op.BodyType, ContentType: op.ContentType}
 			}
-			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: sec.auth("integrations."+name+".auth", in.Auth), Operations: ops, Timeout: in.Timeout}
+			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: integrationAuth(in.Auth), Operations: ops, Timeout: in.Timeout}
 		}
 		opts = append(opts, activities.WithIntegrations(apps))
 	}
@@ -43,28 +41,25 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 		agents := map[string]activities.Agent{}
 		for name, ag := range cfg.Agents {
 			agents[name] = activities.Agent{
-				URL: ag.URL, Model: ag.Model, APIKey: sec.value("agents."+name+".apiKey", ag.APIKey), System: ag.System,
+				URL: ag.URL, Model: ag.Model, APIKey: ag.APIKey, System: ag.System,
 				MaxTokens: ag.MaxTokens, Temperature: ag.Temperature, Timeout: ag.Timeout,
 			}
 		}
 		opts = append(opts, activities.WithAgents(agents))
 	}
-	if sec.err != nil {
-		return nil, sec.err
-	}
 	return opts, nil
 }
 
-func notifications(n config.Notifications, sec *envRefs) (activities.Notifications, error) {
+func notifications(n config.Notifications) (activities.Notifications, error) {
 	s := n.SMTP
 	out := activities.Notifications{
 		SMTP: activities.SMTPSettings{
-			Host: s.Host, Port: s.Port, Username: s.Username, Password: sec.value("notifications.smtp.password", s.Password),
+			Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password,
 			From: s.From, TLS: s.TLS, Timeout: s.Timeout,
 		},
 		Templates: map[string]map[string]activities.MessageTemplate{},
-		SMS:       provider("notifications.sms", n.SMS, sec),
-		Push:      provider("notifications.push", n.Push, sec),
+		SMS:       provider(n.SMS),
+		Push:      provider(n.Push),
 		Callbacks: map[string]activities.Endpoint{},
 	}
 	if s.CAFile != "" || s.InsecureSkipVerify {
@@ -88,41 +83,21 @@ func notifications(n config.Notifications, sec *envRefs) (activities.Notificatio
 		}
 	}
 	for name, p := range n.Callbacks {
-		out.Callbacks[name] = provider("notifications.callbacks."+name, p, sec)
+		out.Callbacks[name] = provider(p)
 	}
 	return out, nil
 }
 
-func provider(field string, p config.Provider, sec *envRefs) activities.Endpoint {
-	return activities.Endpoint{URL: p.URL, Headers: p.Headers, Auth: sec.auth(field+".auth", p.Auth)}
+// provider is a notification endpoint; its {{secret.NAME}} credentials
+// were resolved at start-up (resolveConfigSecrets).
+func provider(p config.Provider) activities.Endpoint {
+	return activities.Endpoint{URL: p.URL, Headers: p.Headers, Auth: integrationAuth(p.Auth)}
 }
 
-// envRef is a whole value "${NAME}": the secret lives in the environment
-// variable NAME, not in the file. Named sections (integrations, agents,
-// callbacks) have no TRIGGERD_* override, so this is how their secrets stay
-// out of the config.
-var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-
-// envRefs resolves ${NAME} references, keeping the first failure.
-type envRefs struct{ err error }
-
-func (s *envRefs) value(field, v string) string {
-	m := envRef.FindStringSubmatch(v)
-	if m == nil {
-		return v
-	}
-	val, ok := os.LookupEnv(m[1])
-	if !ok && s.err == nil {
-		s.err = fmt.Errorf("%s: environment variable %s is not set", field, m[1])
-	}
-	return val
-}
-
-func (s *envRefs) auth(field string, a config.Auth) activities.IntegrationAuth {
+func integrationAuth(a config.Auth) activities.IntegrationAuth {
 	return activities.IntegrationAuth{
-		Type: a.Type, Token: s.value(field+".token", a.Token), Username: a.Username,
-		Password: s.value(field+".password", a.Password), Header: a.Header, Key: s.value(field+".key", a.Key),
-		TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: s.value(field+".clientSecret", a.ClientSecret), Scopes: a.Scopes,
+		Type: a.Type, Token: a.Token, Username: a.Username, Password: a.Password, Header: a.Header, Key: a.Key,
+		TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: a.ClientSecret, Scopes: a.Scopes,
 	}
 }
 

@@ -21,7 +21,7 @@ notifications:
 integrations:
   stripe:
     baseUrl: http://127.0.0.1:1/v1
-    auth: {type: bearer, token: "${TEST_STRIPE_KEY}"}
+    auth: {type: bearer, token: "{{secret.TEST_STRIPE_KEY}}"}
     operations: {refund-payment: {path: /refunds}}
 agents:
   support-agent: {url: "http://127.0.0.1:1/v1", model: local}
@@ -73,7 +73,7 @@ actions:
 	}
 }
 
-func TestAppOptionsResolveEnvSecrets(t *testing.T) {
+func TestAppOptionsAfterConfigSecrets(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(p, []byte(appsConfig), 0o600); err != nil {
 		t.Fatal(err)
@@ -82,11 +82,17 @@ func TestAppOptionsResolveEnvSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = appOptions(cfg)
-	if err == nil || !strings.Contains(err.Error(), "integrations.stripe.auth.token: environment variable TEST_STRIPE_KEY is not set") {
-		t.Fatalf("missing env secret: %v", err)
+	err = resolveConfigSecrets(cfg)
+	if err == nil || !strings.Contains(err.Error(), "integrations.stripe.auth.token: unknown secret: secret TEST_STRIPE_KEY is not set") {
+		t.Fatalf("missing secret: %v", err)
 	}
-	t.Setenv("TEST_STRIPE_KEY", "sk_test")
+	t.Setenv("TRIGGERD_SECRET_TEST_STRIPE_KEY", "sk_test")
+	if err := resolveConfigSecrets(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Integrations["stripe"].Auth.Token; got != "sk_test" {
+		t.Fatalf("token %q", got)
+	}
 	opts, err := appOptions(cfg)
 	if err != nil || len(opts) != 3 {
 		t.Fatalf("options: %d, %v", len(opts), err)

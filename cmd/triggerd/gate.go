@@ -31,8 +31,9 @@ func newGate(cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog
 	o := gate.Options{
 		Triggers: reg.Snapshot,
 		// Each lookup has its own deadline (its timeout); the client adds
-		// none, so the lookup's budget always decides.
-		Lookups: &gate.Lookups{HTTP: &http.Client{}, DBs: dbs},
+		// none, so the lookup's budget always decides. {{secret.NAME}} in a
+		// lookup resolves here, in process, from the worker's sources.
+		Lookups: gate.WithSecrets(&gate.Lookups{HTTP: &http.Client{}, DBs: dbs}, newSecretResolver(cfg)),
 		Logger:  logger,
 		Metrics: gate.NewMetrics(m.registry),
 	}

@@ -131,7 +131,14 @@ func (a *app) publishKafkaConfig() (config.Kafka, error) {
 	if err != nil {
 		return config.Kafka{}, err
 	}
-	return cfg.Kafka, nil
+	// The SASL password may be a {{secret.NAME}}, as in the worker.
+	k := struct {
+		Kafka config.Kafka `yaml:"kafka"`
+	}{cfg.Kafka}
+	if err := newSecretResolver(cfg).ResolveFields(&k); err != nil {
+		return config.Kafka{}, fmt.Errorf("config secrets:\n%w", err)
+	}
+	return k.Kafka, nil
 }
 
 func hasKafkaEnv(environ []string) bool {

@@ -58,6 +58,9 @@ const workerStopTimeout = 10 * time.Second
 // runComponents connects to Temporal and runs the requested components
 // until ctx is done or one of them fails.
 func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger, comp components) error {
+	if err := resolveConfigSecrets(cfg); err != nil { // secrets.go
+		return err
+	}
 	m := newMetrics()
 	grd, err := newGuards(cfg, m.registry, logger)
 	if err != nil {
