@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,7 +95,8 @@ func restoreInventory(ctx workflow.Context, in inventoryInput) (map[string]any, 
 // stripe is a stand-in for POST /v1/refunds that records each request. Like
 // Stripe, it creates one refund per Idempotency-Key and answers a repeated
 // key with the same refund. Its first answer is a 503, as a flaky API's
-// would be: the action is retried, with the same key.
+// would be: the action is retried, with the same key. Like Stripe, it
+// takes form-encoded bodies only.
 type stripe struct {
 	mu      sync.Mutex
 	reqs    []stripeRequest
@@ -108,12 +110,19 @@ type stripeRequest struct {
 
 func (s *stripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	_ = json.Unmarshal(b, &body)
+	form, err := url.ParseQuery(string(b))
+	body := map[string]any{}
+	for k := range form {
+		body[k] = form.Get(k)
+	}
 	key := r.Header.Get("Idempotency-Key")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reqs = append(s.reqs, stripeRequest{r.URL.Path, r.Header.Get("Authorization"), key, body})
+	if err != nil || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		http.Error(w, `{"error":{"type":"invalid_request_error","message":"form-encoded body expected"}}`, http.StatusBadRequest)
+		return
+	}
 	if len(s.reqs) == 1 {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
@@ -124,7 +133,7 @@ func (s *stripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refunds[key] = id
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"id":%q,"object":"refund","status":"succeeded","amount":%v}`, id, body["amount"])
+	_, _ = fmt.Fprintf(w, `{"id":%q,"object":"refund","status":"succeeded","amount":%s}`, id, form.Get("amount"))
 }
 
 func (s *stripe) requests() []stripeRequest {
@@ -245,7 +254,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "run", "--config", filepath.Join(dir, "config.yaml"))
 	cmd.Env = append(os.Environ(),
-		"STRIPE_SECRET_KEY=sk_test_"+s.suffix,
+		"TRIGGERD_SECRET_STRIPE_SECRET_KEY=sk_test_"+s.suffix,
 		"TRIGGERD_KAFKA_BROKERS="+strings.Join(s.brokers, ","),
 		"TRIGGERD_KAFKA_TOPICS="+s.topic,
 		"TRIGGERD_KAFKA_DLQ_TOPIC="+s.dlq,
@@ -428,7 +437,7 @@ func TestEcommerce(t *testing.T) {
 	want := stripeRequest{
 		Path: "/v1/refunds", Auth: "Bearer sk_test_" + s.suffix,
 		IdempotencyKey: run.WorkflowID("process-order-cancellation", cancelled) + "/refund-payment",
-		Body:           map[string]any{"payment_intent": "pi_" + s.suffix, "amount": 129.9, "reason": "requested_by_customer"},
+		Body:           map[string]any{"payment_intent": "pi_" + s.suffix, "amount": "129.9", "reason": "requested_by_customer"},
 	}
 	require.Equal(t, want, refunds[0])
 	require.Equal(t, want, refunds[1])
