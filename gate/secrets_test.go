@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/gate"
+	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/secrets"
 )
@@ -88,4 +90,53 @@ triggers:
 	}
 	assert.NotContains(t, logs.String(), "s3cr3t")
 	assert.Contains(t, logs.String(), secrets.Redacted, "the audit log shows the masked error")
+}
+
+// A SQL lookup takes a secret as an argument (a tenant key) and as the
+// name of the configured database it runs on, against real PostgreSQL;
+// a row that returns the key gives the rules the masked form, and a
+// failing query's error does not quote it.
+func TestSQLLookupSecrets(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), testenv.PostgresDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	res := secrets.NewResolver([]secrets.Source{secrets.Env{LookupEnv: func(k string) (string, bool) {
+		v, ok := map[string]string{"TRIGGERD_SECRET_TENANT_KEY": "tenant-s3cr3t", "TRIGGERD_SECRET_LOOKUP_DB": "reports"}[k]
+		return v, ok
+	}}})
+	lk := gate.WithSecrets(&gate.Lookups{DBs: map[string]gate.DB{"reports": pool}}, res)
+	var logs bytes.Buffer
+	g := newGate(t, `
+triggers:
+  - tag: tenant
+    tables: [orders]
+    events: [beforeInsert]
+    lookups:
+      - {name: t, sql: {database: "{{secret.LOOKUP_DB}}", query: "select $1::text = 'tenant-s3cr3t' as ok, $1::text as echoed", args: ["{{secret.TENANT_KEY}}"]}}
+    set:
+      - {field: echoed, value: "{{lookups.t.row.echoed}}"}
+    validate:
+      - {expr: "lookups.t.row.ok == true", message: "tenant key refused"}
+  - tag: broken
+    tables: [carts]
+    events: [beforeInsert]
+    lookups:
+      - {name: b, sql: {database: "{{secret.LOOKUP_DB}}", query: "select cast($1::text as int)", args: ["{{secret.TENANT_KEY}}"]}}
+`, lk, &logs, nil)
+	out, err := g.Evaluate(context.Background(), gate.Request{Table: "orders", Operation: run.OperationInsert, Records: []map[string]any{{"id": 1}}})
+	require.NoError(t, err)
+	require.False(t, out.Rejected, "%+v", out.Errors)
+	assert.Equal(t, secrets.Redacted, out.Records[0]["echoed"])
+
+	bad, err := g.Evaluate(context.Background(), gate.Request{Table: "carts", Operation: run.OperationInsert, Records: []map[string]any{{"id": 1}}})
+	require.NoError(t, err)
+	require.True(t, bad.Rejected)
+	assert.Contains(t, bad.Errors[0].Message, "lookup b failed:")
+	assert.Contains(t, bad.Errors[0].Message, `invalid input syntax for type integer: "`+secrets.Redacted+`"`, "the driver quotes the value, masked")
+	for _, v := range []any{out, bad} {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), "s3cr3t")
+	}
+	assert.NotContains(t, logs.String(), "s3cr3t")
 }
