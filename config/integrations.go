@@ -15,7 +15,7 @@ import (
 //	integrations:
 //	  stripe:
 //	    baseUrl: https://api.stripe.com/v1
-//	    auth: {type: bearer, token: "sk_live_…"}
+//	    auth: {type: bearer, token: "{{secret.STRIPE_KEY}}"}
 //	    operations:
 //	      refund-payment:
 //	        method: POST
@@ -23,6 +23,8 @@ import (
 //	        body: {payment_intent: "{{paymentIntentId}}", amount: "{{amount}}"}
 //
 // Placeholders in path, headers, query and body name the action's input.
+// Credentials may be {{secret.NAME}}: cmd resolves them at start-up (this
+// package only reads them).
 type Integration struct {
 	BaseURL    string               `yaml:"baseUrl"`
 	Auth       Auth                 `yaml:"auth"`
@@ -59,7 +61,7 @@ const (
 // URL/chat/completions):
 //
 //	agents:
-//	  support-agent: {url: https://api.openai.com/v1, model: gpt-4o-mini, apiKey: "sk-…"}
+//	  support-agent: {url: https://api.openai.com/v1, model: gpt-4o-mini, apiKey: "{{secret.OPENAI_KEY}}"}
 type Agent struct {
 	URL         string        `yaml:"url"`
 	Model       string        `yaml:"model"`

@@ -23,8 +23,8 @@ const DefaultSMTPTimeout = 30 * time.Second
 // Notifications configures the notification.* actions:
 //
 //	notifications:
-//	  smtp: {host: smtp.example.com, port: 587, tls: starttls, username: mailer, password: "…", from: orders@shop.example}
-//	  sms: {url: https://sms.example.com/send, auth: {type: bearer, token: "…"}}
+//	  smtp: {host: smtp.example.com, port: 587, tls: starttls, username: mailer, password: "{{secret.SMTP_PASSWORD}}", from: orders@shop.example}
+//	  sms: {url: https://sms.example.com/send, auth: {type: bearer, token: "{{secret.SMS_TOKEN}}"}}
 //	  push: {url: https://push.example.com/send}
 //	  callbacks:
 //	    webhooks: {url: https://hooks.example.com/orders, headers: {X-Source: triggerd}}

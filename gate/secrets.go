@@ -9,7 +9,7 @@ import (
 
 // Secrets resolves the {{secret.NAME}} placeholders of a lookup's config
 // (*secrets.Resolver has it): it returns the resolved copy and a function
-// masking the values it used.
+// masking the values it used, nil when the config names no secret.
 type Secrets interface {
 	Resolve(v any) (resolved any, redact func(string) string, err error)
 }
@@ -35,6 +35,10 @@ func (l secretLookups) Lookup(ctx context.Context, kind string, cfg map[string]a
 	if err != nil {
 		// Names the secret, never a value: no value was read.
 		return nil, err
+	}
+	if redact == nil {
+		// Most lookups name no secret: nothing to mask.
+		return l.next.Lookup(ctx, kind, cfg)
 	}
 	rcfg, _ := resolved.(map[string]any)
 	out, err := l.next.Lookup(ctx, kind, rcfg)

@@ -83,7 +83,7 @@ func TestResolveRedacts(t *testing.T) {
 	out, redact, err = r.Resolve(in)
 	require.NoError(t, err)
 	require.Equal(t, in, out)
-	require.Equal(t, "a/b c", redact("a/b c"), "nothing used, nothing masked")
+	require.Nil(t, redact, "nothing used, nothing to mask")
 
 	_, _, err = r.Resolve("{{secret.NOPE}}")
 	require.True(t, errors.Is(err, secrets.ErrUnknown))

@@ -8,11 +8,11 @@ package secrets
 // It is for work done in process, outside any Temporal history, such as
 // the gate's lookups: the caller sends the copy and passes every error
 // and result that goes back to a client or a log through redact. A value
-// with no placeholder is returned as is, with a redact that changes
-// nothing.
+// with no placeholder is returned as is, with a nil redact: there is
+// nothing to mask, and the caller can skip the work.
 func (r *Resolver) Resolve(v any) (resolved any, redact func(string) string, err error) {
 	if !HasRefs(v) {
-		return v, func(s string) string { return s }, nil
+		return v, nil, nil
 	}
 	used := map[string]string{}
 	out, err := r.resolve(v, used)
