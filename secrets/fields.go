@@ -46,10 +46,16 @@ func (r *Resolver) ResolveFields(v any, opts ...FieldsOption) error {
 	return errors.Join(w.errs...)
 }
 
+// SyntaxOnly reports the fields still written "${NAME}" and changes and
+// looks up nothing: what a config check (triggerd validate) can say
+// without the secrets, which CI does not have.
+func SyntaxOnly() FieldsOption { return func(w *fieldsWalk) { w.syntaxOnly = true } }
+
 type fieldsWalk struct {
-	r    *Resolver
-	skip []string
-	errs []error
+	r          *Resolver
+	skip       []string
+	syntaxOnly bool
+	errs       []error
 }
 
 func (w *fieldsWalk) skipped(path string) bool {
@@ -128,7 +134,7 @@ func (w *fieldsWalk) str(s, path string) (string, bool) {
 		w.errs = append(w.errs, fmt.Errorf("%s: %q is no longer read from the environment: write \"{{secret.%s}}\" and set %s%s (or add %s to secrets.file)", path, s, m[1], EnvPrefix, m[1], m[1]))
 		return "", false
 	}
-	if !strings.Contains(s, "{{") || !refRE.MatchString(s) {
+	if w.syntaxOnly || !strings.Contains(s, "{{") || !refRE.MatchString(s) {
 		return "", false
 	}
 	used := map[string]string{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/triggerd/triggerd/config"
@@ -35,4 +36,26 @@ func resolveConfigSecrets(cfg *config.Config) error {
 		return fmt.Errorf("config secrets:\n%w", err)
 	}
 	return nil
+}
+
+// printConfigSecretProblems prints, for validate, the config values still
+// written "${NAME}" (refused at start-up) and returns their count. It
+// needs no secret: missing ones are found at start-up.
+func (a *app) printConfigSecretProblems(cfg *config.Config) int {
+	if cfg == nil {
+		return 0
+	}
+	err := newSecretResolver(cfg).ResolveFields(cfg, secrets.SkipFields(configSecretsSkipped...), secrets.SyntaxOnly())
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		return 0
+	}
+	src := a.configPath
+	if src == "" {
+		src = "config"
+	}
+	for _, e := range joined.Unwrap() {
+		fmt.Fprintf(a.stderr, "%s: %v\n", src, e)
+	}
+	return len(joined.Unwrap())
 }

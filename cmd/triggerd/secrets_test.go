@@ -136,3 +136,25 @@ func TestWorkerStartStopsOnMissingConfigSecret(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// validate reports "${NAME}" without needing any secret.
+func TestValidateReportsDollarBraces(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	cfg := strings.Replace(appsConfig, `"{{secret.TEST_STRIPE_KEY}}"`, `"${TEST_STRIPE_KEY}"`, 1)
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "validate", "--config", p, "--triggers", "../../examples/triggers")
+	want := p + `: integrations.stripe.auth.token: "${TEST_STRIPE_KEY}" is no longer read from the environment: write "{{secret.TEST_STRIPE_KEY}}" and set TRIGGERD_SECRET_TEST_STRIPE_KEY`
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Written {{secret.…}}, the config validates without the secret.
+	if err := os.WriteFile(p, []byte(appsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, nil, "validate", "--config", p, "--triggers", "../../examples/triggers"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
