@@ -95,7 +95,8 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 			problems += a.checkGuardPolicies(cfg, set)
 			problems += a.printResourceProblems(cfg, set)
 			problems += a.printAppReferences(cfg, set) // apps.go
-			problems += a.printConfigSecretProblems(cfg) // secrets.go
+			// secrets.go: config values still written "${NAME}".
+			problems += a.printConfigSecretProblems(cfg)
 			if problems > 0 {
 				return reportedError{fmt.Sprintf("%d problem(s)", problems)}
 			}
