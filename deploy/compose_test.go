@@ -415,3 +415,25 @@ func kafkaInitTopics(t *testing.T, c composeFile) []string {
 	}
 	return strings.Fields(m[1])
 }
+
+// TestDockerfileServesHealthcheck: the image the triggerd services build
+// has what their healthcheck runs, and exposes the API port.
+func TestDockerfileServesHealthcheck(t *testing.T) {
+	c := loadCompose(t)
+	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := regexp.MustCompile(`(?m)^FROM (\S+)`).FindAllStringSubmatch(string(b), -1)
+	runtime := stages[len(stages)-1][1]
+	for name, s := range triggerdServices(t, c) {
+		cfg := loadDeployConfig(t, name, s)
+		_, port, _ := net.SplitHostPort(cfg.API.Listen)
+		if !strings.Contains(string(b), "EXPOSE "+port) {
+			t.Errorf("deploy/Dockerfile does not EXPOSE %s (api.listen)", port)
+		}
+		if s.Healthcheck != nil && slices.ContainsFunc(s.Healthcheck.Test, func(a string) bool { return strings.HasPrefix(a, "/busybox/") }) && !strings.Contains(runtime, "debug") {
+			t.Errorf("service %s: healthcheck runs busybox, but the runtime image %s has none (use a distroless :debug variant)", name, runtime)
+		}
+	}
+}
