@@ -55,6 +55,16 @@ var templateFuncs = map[string]struct {
 		s, err := stringify(v)
 		return strings.ToLower(s), err
 	}},
+	// trim removes leading and trailing white space (null stays null):
+	// form input often carries it, and a before-trigger normalising an
+	// email or a code needs it before any comparison.
+	"trim": {0, func(v, _ any) (any, error) {
+		if v == nil {
+			return nil, nil
+		}
+		s, err := stringify(v)
+		return strings.TrimSpace(s), err
+	}},
 }
 
 // TemplateFunctions lists the template functions, sorted.

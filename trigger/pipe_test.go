@@ -12,8 +12,8 @@ import (
 
 func fullScope() Scope {
 	return Scope{
-		Record:         map[string]any{"id": 7, "name": "Ada Lovelace", "email": "ada+x@example.com", "nickname": nil, "items": []any{map[string]any{"sku": "X1"}}, "status": "paid"},
-		PreviousRecord: map[string]any{"id": 7, "name": "Ada", "email": "ada+x@example.com", "status": "pending"},
+		Record:         map[string]any{"id": 7, "name": "Ada Lovelace", "padded": "  Ada \t", "email": "ada+x@example.com", "nickname": nil, "items": []any{map[string]any{"sku": "X1"}}, "status": "paid"},
+		PreviousRecord: map[string]any{"id": 7, "name": "Ada", "padded": "  Ada \t", "email": "ada+x@example.com", "status": "pending"},
 		Event:          "afterUpdate", Table: "users", Database: "app", Operation: "update", Env: "staging",
 		Timestamp: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), User: map[string]any{"id": "u1"},
 		Trigger: run.TriggerRef{Tag: "t", Name: "T", Version: 3}, RunID: "triggerd/t/e1",
@@ -71,6 +71,9 @@ func TestTemplateFunctions(t *testing.T) {
 		{"{{ record.name | default \"x\" }}", "Ada Lovelace"},
 		{"{{ record.name | upper }}", "ADA LOVELACE"},
 		{"{{ record.name | lower }}", "ada lovelace"},
+		{"{{ record.padded | trim }}", "Ada"},
+		{"{{ record.padded | trim | upper }}", "ADA"},
+		{"{{ record.missing | trim }}", nil},
 		{"{{ record.nickname | default \"Friend\" | upper | urlencode }}", "FRIEND"},
 		{"Hi {{ record.nickname | default \"friend\" | upper }}!", "Hi FRIEND!"},
 		{"{{ record.id | upper }}", "7"},
@@ -113,5 +116,5 @@ func TestTemplateFunctionsValidatedAtLoad(t *testing.T) {
 trigger "t": actions[0].config.fields.b: {{record.x | upper 1}}: upper takes no argument
 trigger "t": actions[0].config.fields.c: {{record.x |}}: empty function after '|'
 trigger "t": actions[0].config.fields.d: {{record.x | default nope}}: default: argument nope must be a quoted string, a number, true, false or null
-trigger "t": actions[0].config.message: {{record.name | shout}}: unknown function "shout" (want one of default, json, lower, upper, urlencode)`, err.Error())
+trigger "t": actions[0].config.message: {{record.name | shout}}: unknown function "shout" (want one of default, json, lower, trim, upper, urlencode)`, err.Error())
 }

@@ -30,7 +30,7 @@ func checkDevGate(t *testing.T, api string) {
 	t.Helper()
 	gc := gateclient.New(api)
 	ctx := context.Background()
-	rows, err := gc.Insert(ctx, "users", []map[string]any{{"email": "Ada@Example.COM", "first_name": "Ada", "last_name": "Lovelace"}})
+	rows, err := gc.Insert(ctx, "users", []map[string]any{{"email": "  Ada@Example.COM ", "first_name": "Ada", "last_name": "Lovelace"}})
 	if err != nil {
 		t.Fatalf("gate insert: %v", err)
 	}
