@@ -1,13 +1,10 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/secrets"
-	"github.com/triggerd/triggerd/trigger"
 )
 
 // actionResourceOptions turns the named caches and buckets of the
@@ -42,17 +39,4 @@ func secretsMiddleware(cfg *config.Config) run.Middleware {
 		sources = append(sources, secrets.NewFile(cfg.Secrets.File))
 	}
 	return secrets.NewResolver(sources).Middleware()
-}
-
-// printResourceProblems prints the actions naming a cache or a bucket the
-// configuration does not define, and returns how many there are.
-func (a *app) printResourceProblems(cfg *config.Config, set *trigger.Set) int {
-	if cfg == nil || set == nil {
-		return 0
-	}
-	probs := trigger.CheckResources(set.Definitions(), trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
-	for _, p := range probs {
-		fmt.Fprintln(a.stderr, p.String())
-	}
-	return len(probs)
 }

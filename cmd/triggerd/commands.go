@@ -92,9 +92,7 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				fmt.Fprintf(a.stderr, "%s: %v\n", triggersPath, err)
 				problems++
 			}
-			problems += a.checkGuardPolicies(cfg, set)
-			problems += a.printResourceProblems(cfg, set)
-			problems += a.printAppReferences(cfg, set) // apps.go
+			problems += a.printReferenceProblems(cfg, set) // references.go
 			if problems > 0 {
 				return reportedError{fmt.Sprintf("%d problem(s)", problems)}
 			}
