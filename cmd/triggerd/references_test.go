@@ -36,6 +36,7 @@ integrations:
     baseUrl: http://127.0.0.1:1/v1
     operations: {refund-payment: {path: /refunds}}
 quotas: {policies: {partner: {rate: 5}}}
+databases: {default: {driver: postgres, dsn: "postgres://127.0.0.1:5432/x"}}
 `
 
 func referencesChecker(t *testing.T) api.Checker {
@@ -71,13 +72,16 @@ var badReferences = []struct {
 		"actions[0].config.operation", `no integration "paypal"`},
 	{"quota", `{"type": "log", "config": {"message": "hi"}, "quota": "nope"}`,
 		"actions[0].quota.policy", `"nope" is not defined in quotas.policies`},
+	{"database", `{"type": "database.delete", "config": {"database": "crm", "table": "t", "where": {"id": 1}}}`,
+		"actions[0].config.database", `"crm" is not configured (databases in the config: default)`},
 }
 
 const goodReferences = `{"type": "cache.get", "config": {"cache": "sessions", "key": "k"}},
 	{"type": "storage.delete", "config": {"storage": "media", "path": "p"}},
 	{"type": "notification.email", "config": {"notification": "order-emails:confirmation", "recipients": "a@b.c"}},
 	{"type": "action.execute", "config": {"app": "stripe", "operation": "refund-payment"}},
-	{"type": "log", "config": {"message": "hi"}, "quota": "partner"}`
+	{"type": "log", "config": {"message": "hi"}, "quota": "partner"},
+	{"type": "database.delete", "config": {"table": "t", "where": {"id": 1}}}`
 
 // The API built with the configuration's checker refuses every write
 // naming an unconfigured resource with a 422 at the action's field and
