@@ -207,3 +207,19 @@ func TestReloadKeepsStoredTriggerNamingRemovedCache(t *testing.T) {
 		t.Fatalf("no warning naming the field:\n%s", out)
 	}
 }
+
+// A before-trigger's SQL lookup names a database too.
+func TestCheckerReportsLookupDatabase(t *testing.T) {
+	doc := json.RawMessage(`{"tag": "users-check", "tables": ["users"], "events": ["beforeInsert"],
+		"lookups": [{"name": "existing", "sql": {"database": "crm", "query": "select 1"}}],
+		"validate": [{"expr": "lookups.existing != null", "message": "x"}]}`)
+	st := triggerstore.NewMemory()
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t)}).Handler())
+	defer srv.Close()
+	_, err := api.NewClient(srv.URL, "tester").Create(context.Background(), doc)
+	var e *api.Error
+	if !errors.As(err, &e) || len(e.Problems) != 1 || e.Problems[0].Field != "lookups[0].sql.database" ||
+		!strings.Contains(e.Problems[0].Reason, `"crm" is not configured`) {
+		t.Fatalf("want a 422 at lookups[0].sql.database, got %v", err)
+	}
+}
