@@ -69,6 +69,8 @@ type Options struct {
 	Breakers Breakers
 	// Gate, if set, serves POST /v1/gate/{table}/{operation} (gate.go).
 	Gate Gate
+	// Check, if set, refuses writes naming unconfigured resources (check.go).
+	Check Checker
 }
 
 // Server serves the API.
@@ -81,12 +83,13 @@ type Server struct {
 	quotas   Quotas
 	breakers Breakers
 	// gate serves POST /v1/gate/{table}/{operation} when set.
-	gate Gate
+	gate  Gate
+	check Checker
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate}
+	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate, check: o.Check}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

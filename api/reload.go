@@ -41,6 +41,13 @@ type Reloader struct {
 	log      *slog.Logger
 	// OnReload, if set, is called after every successful reload (metrics).
 	OnReload func(revision int64, triggers int)
+	// Check, if set, is run on every reload that sees a new revision. The
+	// API refuses writes naming unconfigured resources, but a stored
+	// trigger may have been valid under the configuration it was written
+	// with: its problems are logged with their field and it stays loaded
+	// (its runs fail with the same reason), so that one stale trigger
+	// never stops the process or the other triggers.
+	Check Checker
 
 	mu       sync.Mutex // serialises reloads: the poller and POST /load
 	loaded   bool
@@ -82,6 +89,12 @@ func (r *Reloader) reloadLocked(ctx context.Context) (int64, int, error) {
 	r.loaded, r.revision, r.count = true, rev, len(defs)
 	if changed {
 		r.log.Info("triggers reloaded", "revision", rev, "triggers", len(defs))
+		if r.Check != nil {
+			for _, p := range r.Check(defs) {
+				r.log.Warn("stored trigger names a resource the configuration does not define",
+					"tag", p.Tag, "field", p.Field, "reason", p.Reason)
+			}
+		}
 	}
 	if r.OnReload != nil {
 		r.OnReload(rev, len(defs))

@@ -24,15 +24,7 @@ import (
 // canonical document the store keeps (defaults applied, the file format as
 // JSON), or an *Error with status 422 listing every problem.
 func Canonical(doc []byte) (string, json.RawMessage, error) {
-	d, err := parseSpec(doc)
-	if err != nil {
-		return "", nil, invalid(err)
-	}
-	spec, err := json.Marshal(d.Document())
-	if err != nil {
-		return "", nil, fmt.Errorf("encode trigger %q: %w", d.Tag, err)
-	}
-	return d.Tag, spec, nil
+	return canonical(doc, nil)
 }
 
 // invalid turns a parse or validation error into a 422 listing every
@@ -69,7 +61,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tag, spec, err := Canonical(body)
+	tag, spec, err := canonical(body, s.check)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -242,7 +234,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 // the trigger when allowed), unless it is unchanged.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, tag string, doc []byte, ifVersion int64, mayCreate bool) {
 	ctx := r.Context()
-	gotTag, spec, err := Canonical(doc)
+	gotTag, spec, err := canonical(doc, s.check)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -482,15 +474,16 @@ type ApplyStore interface {
 // Unchanged triggers get no new version, so applying the same files again
 // is a no-op. Each update is conditional on the version it was computed
 // from, so a concurrent change makes the apply fail (409) rather than
-// overwrite it.
-func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string) (ApplyResult, error) {
+// overwrite it. check, if set, also refuses documents naming resources the
+// configuration does not define.
+func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check Checker) (ApplyResult, error) {
 	res := ApplyResult{Created: []Applied{}, Updated: []Applied{}, Unchanged: []Applied{}, Deleted: []Applied{}}
 	bad := &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid trigger definitions: nothing was applied"}
 	specs := make(map[string]json.RawMessage, len(docs))
 	var order []string
 	for i, doc := range docs {
 		prefix := fmt.Sprintf("triggers[%d]", i)
-		tag, spec, err := Canonical(doc)
+		tag, spec, err := canonical(doc, check)
 		var e *Error
 		switch {
 		case errors.As(err, &e):
@@ -584,7 +577,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("body must be {\"triggers\": [...], \"prune\": false}: %v", err))
 		return
 	}
-	res, err := Apply(r.Context(), s.store, req.Triggers, req.Prune, actor(r))
+	res, err := Apply(r.Context(), s.store, req.Triggers, req.Prune, actor(r), s.check)
 	if err != nil {
 		s.fail(w, r, err)
 		return

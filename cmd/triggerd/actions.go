@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/trigger"
 )
 
 // actionResourceOptions turns the named caches and buckets of the
@@ -37,17 +34,4 @@ func actionResourceOptions(cfg *config.Config) []activities.Option {
 // then from secrets.file, and redacts the values from what actions return.
 func secretsMiddleware(cfg *config.Config) run.Middleware {
 	return newSecretResolver(cfg).Middleware()
-}
-
-// printResourceProblems prints the actions naming a cache or a bucket the
-// configuration does not define, and returns how many there are.
-func (a *app) printResourceProblems(cfg *config.Config, set *trigger.Set) int {
-	if cfg == nil || set == nil {
-		return 0
-	}
-	probs := trigger.CheckResources(set.Definitions(), trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
-	for _, p := range probs {
-		fmt.Fprintln(a.stderr, p.String())
-	}
-	return len(probs)
 }

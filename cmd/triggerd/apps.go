@@ -101,12 +101,12 @@ func integrationAuth(a config.Auth) activities.IntegrationAuth {
 	}
 }
 
-// appReferences lists the actions of defs that name a notification
+// appReferences reports the actions of defs that name a notification
 // template, callback, integration operation or agent that cfg does not
-// configure, each as "file: trigger "tag": field: reason". Only names
-// written literally are checked; a templated name is known at run time.
-func appReferences(cfg *config.Config, defs []trigger.Definition) []string {
-	var out []string
+// configure. Only names written literally are checked; a templated name is
+// known at run time.
+func appReferences(cfg *config.Config, defs []trigger.Definition) []trigger.Problem {
+	var out []trigger.Problem
 	for _, d := range defs {
 		for i, act := range d.Actions {
 			lit := func(key string) (string, bool) {
@@ -114,7 +114,7 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []string {
 				return s, ok && s != "" && !strings.Contains(s, "{{")
 			}
 			report := func(key, format string, args ...any) {
-				out = append(out, fmt.Sprintf("%s: trigger %q: actions[%d].config.%s: %s", d.File, d.Tag, i, key, fmt.Sprintf(format, args...)))
+				out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: fmt.Sprintf("actions[%d].config.%s", i, key), Reason: fmt.Sprintf(format, args...)})
 			}
 			switch act.Type {
 			case activities.TypeNotifyEmail, activities.TypeNotifySMS, activities.TypeNotifyPush:
@@ -123,7 +123,7 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []string {
 					report("notification", "no template %q in the config (notifications.templates.%s.%s)", name, tag, msg)
 				}
 				if missing := missingProvider(cfg.Notifications, act.Type); missing != "" {
-					out = append(out, fmt.Sprintf("%s: trigger %q: actions[%d].type: %s needs %s in the config", d.File, d.Tag, i, act.Type, missing))
+					out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: fmt.Sprintf("actions[%d].type", i), Reason: fmt.Sprintf("%s needs %s in the config", act.Type, missing)})
 				}
 			case activities.TypeNotifyCallback:
 				if name, ok := lit("notification"); ok {
@@ -150,19 +150,6 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []string {
 		}
 	}
 	return out
-}
-
-// printAppReferences prints appReferences and returns their count; it
-// needs both a valid config and a valid set.
-func (a *app) printAppReferences(cfg *config.Config, set *trigger.Set) int {
-	if cfg == nil || set == nil {
-		return 0
-	}
-	refs := appReferences(cfg, set.Definitions())
-	for _, r := range refs {
-		fmt.Fprintln(a.stderr, r)
-	}
-	return len(refs)
 }
 
 // missingProvider names the config section a notification type needs when

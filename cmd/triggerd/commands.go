@@ -92,9 +92,7 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				fmt.Fprintf(a.stderr, "%s: %v\n", triggersPath, err)
 				problems++
 			}
-			problems += a.checkGuardPolicies(cfg, set)
-			problems += a.printResourceProblems(cfg, set)
-			problems += a.printAppReferences(cfg, set) // apps.go
+			problems += a.printReferenceProblems(cfg, set) // references.go
 			// secrets.go: config values still written "${NAME}".
 			problems += a.printConfigSecretProblems(cfg)
 			if problems > 0 {

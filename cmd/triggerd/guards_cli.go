@@ -204,43 +204,39 @@ within quotas.refresh, and are recorded with who set them.`,
 	return cmd
 }
 
-// checkGuardPolicies reports, one per line, the quota and breaker policies
-// that trigger actions name but the config does not define: the worker
-// would fail those actions with NOT_CONFIGURED when they run. It returns
-// how many it found.
-func (a *app) checkGuardPolicies(cfg *config.Config, set *trigger.Set) int {
-	if cfg == nil || set == nil {
-		return 0
-	}
-	n := 0
-	report := func(tag, field, key, name, section string) {
-		fmt.Fprintf(a.stderr, "trigger %q: %s.%s.policy: %q is not defined in %s of the config\n", tag, field, key, name, section)
-		n++
-	}
-	var check func(tag, field string, act trigger.Action)
-	check = func(tag, field string, act trigger.Action) {
+// guardPolicyProblems reports the quota and breaker policies that trigger
+// actions (and their fallbacks) name but cfg does not define: the worker
+// would fail those actions with NOT_CONFIGURED when they run.
+func guardPolicyProblems(cfg *config.Config, defs []trigger.Definition) []trigger.Problem {
+	var out []trigger.Problem
+	var check func(d trigger.Definition, field string, act trigger.Action)
+	check = func(d trigger.Definition, field string, act trigger.Action) {
+		report := func(key, name, section string) {
+			out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: field + "." + key + ".policy",
+				Reason: fmt.Sprintf("%q is not defined in %s of the config", name, section)})
+		}
 		if q := act.Quota; q != nil && q.Policy != "" {
 			if _, ok := cfg.Quotas.Policies[q.Policy]; !ok {
-				report(tag, field, "quota", q.Policy, "quotas.policies")
+				report("quota", q.Policy, "quotas.policies")
 			}
 		}
 		if b := act.Breaker; b != nil && b.Policy != "" {
 			if _, ok := cfg.Breakers.Policies[b.Policy]; !ok {
-				report(tag, field, "breaker", b.Policy, "breakers.policies")
+				report("breaker", b.Policy, "breakers.policies")
 			}
 		}
 		for i, f := range act.Fallback {
 			if f.Action != nil {
-				check(tag, fmt.Sprintf("%s.fallback[%d].action", field, i), *f.Action)
+				check(d, fmt.Sprintf("%s.fallback[%d].action", field, i), *f.Action)
 			}
 		}
 	}
-	for _, d := range set.Definitions() {
+	for _, d := range defs {
 		for i, act := range d.Actions {
-			check(d.Tag, fmt.Sprintf("actions[%d]", i), act)
+			check(d, fmt.Sprintf("actions[%d]", i), act)
 		}
 	}
-	return n
+	return out
 }
 
 func settingsString(s api.BreakerSettings) string {

@@ -37,7 +37,10 @@ func openStore(ctx context.Context, c config.Store, logger *slog.Logger) (trigge
 // fileDocuments loads the definitions under path, printing every problem
 // (file, trigger, field) to w when there are any, and returns each as a
 // store document.
-func fileDocuments(path string, w io.Writer) ([]json.RawMessage, error) {
+//
+// check, if set, is run on the definitions too, so that a file naming an
+// unconfigured resource is reported with its path and nothing is applied.
+func fileDocuments(path string, w io.Writer, check api.Checker) ([]json.RawMessage, error) {
 	set, err := trigger.Load(path)
 	var ve *trigger.ValidationError
 	switch {
@@ -50,6 +53,14 @@ func fileDocuments(path string, w io.Writer) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("load triggers: %w", err)
 	}
 	defs := set.Definitions()
+	if check != nil {
+		if probs := check(defs); len(probs) > 0 {
+			for _, p := range probs {
+				fmt.Fprintln(w, p.String())
+			}
+			return nil, reportedError{fmt.Sprintf("invalid triggers in %s: %d problem(s)", path, len(probs))}
+		}
+	}
 	docs := make([]json.RawMessage, len(defs))
 	for i, d := range defs {
 		if docs[i], err = json.Marshal(d.Document()); err != nil {
@@ -64,13 +75,13 @@ func fileDocuments(path string, w io.Writer) ([]json.RawMessage, error) {
 // updated, unchanged ones left without a new version; triggers the files
 // do not list are kept (they may have been created through the API).
 // Processes starting together may race; a conflict is retried.
-func applyFiles(ctx context.Context, st triggerstore.Store, path string, problems io.Writer, log *slog.Logger) error {
-	docs, err := fileDocuments(path, problems)
+func applyFiles(ctx context.Context, st triggerstore.Store, path string, check api.Checker, problems io.Writer, log *slog.Logger) error {
+	docs, err := fileDocuments(path, problems, check)
 	if err != nil {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := api.Apply(ctx, st, docs, false, "file:"+path)
+		res, err := api.Apply(ctx, st, docs, false, "file:"+path, check)
 		if err == nil {
 			log.Info("trigger files applied to the store", "path", path, "created", len(res.Created),
 				"updated", len(res.Updated), "unchanged", len(res.Unchanged))

@@ -116,7 +116,8 @@ same files again changes nothing. With --prune, stored triggers that the
 files do not list are deleted: the files are then the whole truth (GitOps).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			docs, err := fileDocuments(path, a.stderr)
+			// The server checks the names against its configuration.
+			docs, err := fileDocuments(path, a.stderr, nil)
 			if err != nil {
 				return err
 			}

@@ -87,13 +87,14 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			if problems == nil {
 				problems = io.Discard
 			}
-			if err := applyFiles(ctx, st, cfg.Triggers.Path, problems, logger.With("component", "store")); err != nil {
+			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store")); err != nil {
 				return err
 			}
 		}
 		reg = trigger.NewRegistry()
 		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
+		reloader.Check = configChecker(cfg)
 		if _, _, err := reloader.Reload(ctx); err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			}
 			defer closeGate()
 			gateRecorder = rec
-			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt}))
+			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg)}))
 		}
 	}
 

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/triggerd/triggerd/api"
+	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/trigger"
+)
+
+// configChecker is the one check of the names trigger actions give to
+// what the configuration defines: caches and buckets, notification
+// templates and callbacks, integration operations, agents, databases,
+// quota and breaker policies. `triggerd validate`, the API's writes, the trigger
+// files applied at start and the reloader all use it.
+func configChecker(cfg *config.Config) api.Checker {
+	return func(defs []trigger.Definition) []trigger.Problem {
+		probs := trigger.CheckResources(defs, trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
+		probs = append(probs, appReferences(cfg, defs)...)       // apps.go
+		probs = append(probs, guardPolicyProblems(cfg, defs)...) // guards_cli.go
+		probs = append(probs, databaseProblems(cfg, defs)...)
+		return probs
+	}
+}
+
+// printReferenceProblems prints configChecker's problems and returns their
+// count; it needs both a valid config and a valid set.
+func (a *app) printReferenceProblems(cfg *config.Config, set *trigger.Set) int {
+	if cfg == nil || set == nil {
+		return 0
+	}
+	probs := configChecker(cfg)(set.Definitions())
+	for _, p := range probs {
+		fmt.Fprintln(a.stderr, p.String())
+	}
+	return len(probs)
+}
+
+// databaseProblems reports the database.* actions and the SQL lookups of
+// before-triggers that name a database (absent: "default") cfg does not
+// define; a templated name is known at run time.
+func databaseProblems(cfg *config.Config, defs []trigger.Definition) []trigger.Problem {
+	var out []trigger.Problem
+	check := func(d trigger.Definition, field string, c map[string]any) {
+		name, _ := c["database"].(string)
+		if strings.Contains(name, "{{") {
+			return
+		}
+		if name == "" {
+			name = "default"
+		}
+		if _, ok := cfg.Databases[name]; ok {
+			return
+		}
+		list := "none"
+		if len(cfg.Databases) > 0 {
+			list = strings.Join(slices.Sorted(maps.Keys(cfg.Databases)), ", ")
+		}
+		out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: field + ".database",
+			Reason: fmt.Sprintf("%q is not configured (databases in the config: %s)", name, list)})
+	}
+	for _, d := range defs {
+		for i, a := range d.Actions {
+			if strings.HasPrefix(a.Type, "database.") {
+				check(d, fmt.Sprintf("actions[%d].config", i), a.Config)
+			}
+		}
+		for i, l := range d.Before.Lookups {
+			if l.Kind == "sql" {
+				check(d, fmt.Sprintf("lookups[%d].sql", i), l.Config)
+			}
+		}
+	}
+	return out
+}
