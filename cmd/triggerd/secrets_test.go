@@ -158,3 +158,25 @@ func TestValidateReportsDollarBraces(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// publish resolves the Kafka SASL password as the worker does.
+func TestPublishKafkaConfigSecrets(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(`
+kafka:
+  brokers: [127.0.0.1:9092]
+  topics: [orders]
+  sasl: {mechanism: plain, username: triggerd, password: "{{secret.PUBLISH_KAFKA_PW}}"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{configPath: p}
+	if _, err := a.publishKafkaConfig(); err == nil || !strings.Contains(err.Error(), "kafka.sasl.password: unknown secret: secret PUBLISH_KAFKA_PW is not set") {
+		t.Fatalf("missing secret: %v", err)
+	}
+	t.Setenv("TRIGGERD_SECRET_PUBLISH_KAFKA_PW", "pw")
+	k, err := a.publishKafkaConfig()
+	if err != nil || k.SASL.Password != "pw" {
+		t.Fatalf("%+v, %v", k.SASL, err)
+	}
+}
