@@ -30,6 +30,9 @@ integrations:
       refund: {path: /refunds, headers: {Stripe-Account: "{{secret.STRIPE_ACCOUNT}}"}, body: {key: "{{secret.STRIPE_BODY}}", amount: "{{amount}}"}}
 agents:
   support-agent: {url: "http://127.0.0.1:1/v1", model: local, apiKey: "{{ secret.OPENAI_KEY }}"}
+temporal: {address: "127.0.0.1:7233", apiKey: "{{secret.TEMPORAL_KEY}}"}
+storage:
+  files: {driver: s3, endpoint: "http://127.0.0.1:9000", region: us-east-1, bucket: b, accessKey: "{{secret.S3_ACCESS}}", secretKey: "{{secret.S3_SECRET}}"}
 secrets: {file: %s}
 `
 
@@ -64,6 +67,9 @@ SMS_ACCOUNT: "42"
 STRIPE_ACCOUNT: acct_1
 STRIPE_BODY: b
 OPENAI_KEY: ok
+TEMPORAL_KEY: tk
+S3_ACCESS: ak
+S3_SECRET: sk
 `)
 	if err := resolveConfigSecrets(cfg); err != nil {
 		t.Fatal(err)
@@ -77,6 +83,9 @@ OPENAI_KEY: ok
 		{cfg.Notifications.SMS.Headers["X-Account"], "acct-42"},
 		{stripe.Operations["refund"].Headers["Stripe-Account"], "acct_1"},
 		{cfg.Agents["support-agent"].APIKey, "ok"},
+		{cfg.Temporal.APIKey, "tk"},
+		{cfg.Storage["files"].AccessKey, "ak"},
+		{cfg.Storage["files"].SecretKey, "sk"},
 		// Not credentials: left as written.
 		{cfg.Notifications.Templates["order-emails"]["confirmation"].Body, "{{secret.NOT_MAILED}}"},
 	} {
@@ -93,7 +102,7 @@ OPENAI_KEY: ok
 // Every missing secret is reported with its field path; none is partly
 // applied to a running process, since the start stops.
 func TestResolveConfigSecretsMissingNamesTheField(t *testing.T) {
-	cfg := writeSecretsConfig(t, "KAFKA_PASSWORD: kp\nSTRIPE_ACCOUNT: a\nSTRIPE_BODY: b\nSMS_ACCOUNT: s\n")
+	cfg := writeSecretsConfig(t, "KAFKA_PASSWORD: kp\nSTRIPE_ACCOUNT: a\nSTRIPE_BODY: b\nSMS_ACCOUNT: s\nS3_ACCESS: a\n")
 	err := resolveConfigSecrets(cfg)
 	if err == nil {
 		t.Fatal("missing secrets accepted")
@@ -103,6 +112,8 @@ func TestResolveConfigSecretsMissingNamesTheField(t *testing.T) {
 		"redis.password: unknown secret: secret REDIS_PASSWORD",
 		"notifications.smtp.password: unknown secret: secret SMTP_PASSWORD",
 		"agents.support-agent.apiKey: unknown secret: secret OPENAI_KEY",
+		"temporal.apiKey: unknown secret: secret TEMPORAL_KEY",
+		"storage.files.secretKey: unknown secret: secret S3_SECRET",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
