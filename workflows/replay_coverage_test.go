@@ -2,19 +2,13 @@ package workflows
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -23,34 +17,14 @@ import (
 // supplement run) and a run with a long action (the heartbeat marker).
 // It adds files; it does not re-record the others.
 func TestRecordCoverageHistories(t *testing.T) {
-	if os.Getenv(recordVar) == "" {
-		t.Skip(recordVar + " is not set")
-	}
-	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Namespace: "default"})
-	require.NoError(t, err)
-	defer c.Close()
-	queue := "replay-coverage-" + time.Now().UTC().Format("20060102T150405.000000000")
-	w := worker.New(c, queue, worker.Options{})
-	Register(w)
+	c, w, queue := newRecorder(t, "replay-coverage-")
 	(&Coverage{Client: c}).Register(w)
-	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
-		return req.Config, nil
-	}, activity.RegisterOptions{Name: "echo"})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	save := func(name, id, runID string) {
-		hist := &historypb.History{}
-		it := c.GetWorkflowHistory(ctx, id, runID, false, 0)
-		for it.HasNext() {
-			e, err := it.Next()
-			require.NoError(t, err)
-			hist.Events = append(hist.Events, e)
-		}
-		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(semanticsHistoriesDir, name+".json"), append(b, '\n'), 0o644))
+		saveHistory(ctx, t, c, filepath.Join(semanticsHistoriesDir, name+".json"), id, runID)
 	}
 	ev := func(n int) run.Input {
 		in := input(run.Action{Name: "a", Type: "echo", Config: map[string]any{"records": "{{records}}"}})
@@ -61,7 +35,10 @@ func TestRecordCoverageHistories(t *testing.T) {
 	}
 	bid := run.BatchWorkflowID("replay", "t", queue)
 	deliver := func(ns ...int) string {
-		var wr client.WorkflowRun
+		var (
+			wr  client.WorkflowRun
+			err error
+		)
 		for _, n := range ns {
 			wr, err = c.SignalWithStartWorkflow(ctx, bid, run.SignalBatchAdd, ev(n), client.StartWorkflowOptions{TaskQueue: queue},
 				run.BatchWorkflowName, BatchInput{Tag: ev(n).Trigger.Tag, Topic: "t", Key: queue, Window: time.Second, Linger: time.Millisecond})

@@ -8,13 +8,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -37,18 +33,7 @@ func TestReplaySemanticsHistories(t *testing.T) {
 }
 
 func TestRecordSemanticsHistories(t *testing.T) {
-	if os.Getenv(recordVar) == "" {
-		t.Skip(recordVar + " is not set")
-	}
-	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Namespace: "default"})
-	require.NoError(t, err)
-	defer c.Close()
-	queue := "replay-semantics-" + time.Now().UTC().Format("20060102T150405.000000000")
-	w := worker.New(c, queue, worker.Options{})
-	Register(w)
-	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
-		return req.Config, nil
-	}, activity.RegisterOptions{Name: "echo"})
+	c, w, queue := newRecorder(t, "replay-semantics-")
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	require.NoError(t, os.MkdirAll(semanticsHistoriesDir, 0o755))
@@ -64,16 +49,7 @@ func TestRecordSemanticsHistories(t *testing.T) {
 	opts := client.StartWorkflowOptions{TaskQueue: queue}
 	save := func(name, id string, done func() bool) {
 		require.Eventually(t, done, 30*time.Second, 100*time.Millisecond, name)
-		hist := &historypb.History{}
-		it := c.GetWorkflowHistory(ctx, id, "", false, 0)
-		for it.HasNext() {
-			e, err := it.Next()
-			require.NoError(t, err)
-			hist.Events = append(hist.Events, e)
-		}
-		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(semanticsHistoriesDir, name+".json"), append(b, '\n'), 0o644))
+		saveHistory(ctx, t, c, filepath.Join(semanticsHistoriesDir, name+".json"), id, "")
 		_ = c.TerminateWorkflow(ctx, id, "", "recorded")
 	}
 	completed := func(id string) func() bool {

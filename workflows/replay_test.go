@@ -132,20 +132,7 @@ func withOnError(in run.Input, handlers ...run.Action) run.Input {
 // since it rewrites testdata: record again after a deliberate, versioned
 // change to the workflow, never to silence TestReplayHistories.
 func TestRecordHistories(t *testing.T) {
-	if os.Getenv(recordVar) == "" {
-		t.Skip(recordVar + " is not set")
-	}
-	addr := testenv.TemporalAddress(t)
-	c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default"})
-	require.NoError(t, err)
-	defer c.Close()
-
-	queue := "replay-record-" + time.Now().UTC().Format("20060102T150405.000000000")
-	w := worker.New(c, queue, worker.Options{})
-	Register(w)
-	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
-		return req.Config, nil
-	}, activity.RegisterOptions{Name: "echo"})
+	c, w, queue := newRecorder(t, "replay-record-")
 	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
 		typ, _ := req.Config["type"].(string)
 		perm, _ := req.Config["permanent"].(bool)
@@ -177,16 +164,45 @@ func TestRecordHistories(t *testing.T) {
 				require.NoError(t, err)
 			}
 
-			hist := &historypb.History{}
-			it := c.GetWorkflowHistory(ctx, id, wr.GetRunID(), false, 0)
-			for it.HasNext() {
-				ev, err := it.Next()
-				require.NoError(t, err)
-				hist.Events = append(hist.Events, ev)
-			}
-			b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(historiesDir, name+".json"), append(b, '\n'), 0o644))
+			saveHistory(ctx, t, c, filepath.Join(historiesDir, name+".json"), id, wr.GetRunID())
 		})
 	}
+}
+
+// newRecorder dials the real Temporal server for a Record test and
+// returns a worker on a fresh task queue (name prefix plus the time) with
+// the workflows and an "echo" activity registered; the caller registers
+// what else it needs, then starts it. It skips unless recordVar is set,
+// since recording rewrites testdata.
+func newRecorder(t *testing.T, prefix string) (client.Client, worker.Worker, string) {
+	t.Helper()
+	if os.Getenv(recordVar) == "" {
+		t.Skip(recordVar + " is not set")
+	}
+	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t), Namespace: "default"})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	queue := prefix + time.Now().UTC().Format("20060102T150405.000000000")
+	w := worker.New(c, queue, worker.Options{})
+	Register(w)
+	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
+		return req.Config, nil
+	}, activity.RegisterOptions{Name: "echo"})
+	return c, w, queue
+}
+
+// saveHistory writes the history of workflow id (runID, or the latest run
+// when empty) to path as the JSON the replayer reads.
+func saveHistory(ctx context.Context, t *testing.T, c client.Client, path, id, runID string) {
+	t.Helper()
+	hist := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, id, runID, false, 0)
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		hist.Events = append(hist.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
 }
