@@ -230,7 +230,9 @@ func (e *Env) rawEndToEnd(ctx context.Context, wf rawWorkflow, m *Measure, drive
 	if err := drive(ctx, start); err != nil {
 		return err
 	}
-	return e.waitDelivered(ctx, m)
+	err = e.waitDelivered(ctx, m)
+	e.waitClosed(ctx, m)
+	return err
 }
 
 // directConsumer is the no-durability baseline: a kafka-go consumer that

@@ -126,10 +126,6 @@ func (s Scenario) run(ctx context.Context, e *Env) Result {
 	post, cancelPost := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelPost()
 	completes := s.Temporal && m.workflowID != nil && !m.leftOpen
-	if err == nil && completes {
-		// Let the last runs close before the server's CPU is read.
-		waitClosed(post, e.Temporal.client, m, 10*time.Second)
-	}
 	self1, srv1 := selfCPU(), srv.sample()
 	res.Seconds = time.Since(begin).Seconds()
 	res.LoadAfter = loadAverage()
@@ -218,14 +214,16 @@ func (p cpuProbe) sample() cpuSample {
 	return s
 }
 
-// waitClosed waits, up to limit, for the sampled runs (the last one
-// included) to close.
-func waitClosed(ctx context.Context, c client.Client, m *Measure, limit time.Duration) {
+// waitClosed waits, up to limit, for the last runs whose webhooks
+// arrived to close: after the webhook the worker still completes the
+// activity and the workflow. Scenarios call it before they stop their
+// worker, so that the server's CPU read next includes that work.
+func (e *Env) waitClosed(ctx context.Context, m *Measure) {
 	done, _ := m.finished()
-	ctx, cancel := context.WithTimeout(ctx, limit)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	for _, i := range sampleOf(done, 3) {
-		_ = c.GetWorkflow(ctx, m.workflowID(i), "").Get(ctx, nil)
+	for _, i := range done[max(0, len(done)-3):] {
+		_ = e.Temporal.client.GetWorkflow(ctx, m.workflowID(i), "").Get(ctx, nil)
 	}
 }
 

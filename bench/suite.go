@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -213,26 +213,10 @@ func computeRatios(results []Result, rows []Scenario) {
 	for _, s := range rows {
 		compare[s.Name] = s.Compare
 	}
-	find := func(name, temporal string) *Result {
-		var fallback *Result
-		for i := range results {
-			r := &results[i]
-			if r.Scenario != name {
-				continue
-			}
-			if r.Temporal == temporal {
-				return r
-			}
-			if r.Temporal == "" {
-				fallback = r
-			}
-		}
-		return fallback
-	}
 	for i := range results {
 		r := &results[i]
 		for _, name := range compare[r.Scenario] {
-			b := find(name, r.Temporal)
+			b := findResult(results, name, r.Temporal)
 			if b == nil || b.Error != "" {
 				continue
 			}
@@ -252,4 +236,23 @@ func computeRatios(results []Result, rows []Scenario) {
 			}
 		}
 	}
+}
+
+// findResult returns the result of scenario on the Temporal server named
+// temporal, else the one measured without Temporal, else nil.
+func findResult(results []Result, scenario, temporal string) *Result {
+	var fallback *Result
+	for i := range results {
+		r := &results[i]
+		if r.Scenario != scenario {
+			continue
+		}
+		if r.Temporal == temporal {
+			return r
+		}
+		if r.Temporal == "" {
+			fallback = r
+		}
+	}
+	return fallback
 }

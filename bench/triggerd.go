@@ -263,6 +263,7 @@ func (t Triggerd) endToEnd(ctx context.Context, e *Env, m *Measure, produce func
 	err = produce(ctx, s.topic)
 	if err == nil {
 		err = e.waitDelivered(ctx, m)
+		e.waitClosed(ctx, m)
 	}
 	return firstErr(err, stop())
 }
