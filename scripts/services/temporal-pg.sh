@@ -7,7 +7,8 @@
 # go.temporal.io/server at the version this repository's go.mod pins (the
 # `tool` block), so the build reuses the module and build caches.
 #
-# Ports (all explicit, none shared with the dev server on 7233/8233/7243/7244):
+# Ports (all explicit in temporal-pg/config/development.yaml, none shared
+# with the dev server on 7233/8233/7243/7244):
 #   frontend 7333 (gRPC) 7343 (HTTP) 6333 (membership)
 #   history  7334 6334   matching 7335 6335   worker 7339 6339   metrics 7344
 #
@@ -77,90 +78,13 @@ for pair in "$DB postgresql/v12/temporal" "$VISDB postgresql/v12/visibility"; do
 done
 log "temporal-pg: schema of $DB and $VISDB up to date"
 
-# 3. config (rewritten every start, like kafka.sh's).
-mkdir -p "$TDIR/config/dynamicconfig"
-cat >"$TDIR/config/development.yaml" <<YAML
-log:
-  stdout: true
-  level: warn
-persistence:
-  defaultStore: postgres-default
-  visibilityStore: postgres-visibility
-  numHistoryShards: 4
-  datastores:
-    postgres-default:
-      sql:
-        pluginName: postgres12
-        databaseName: $DB
-        connectAddr: "$PGHOST:$PGPORT"
-        connectProtocol: tcp
-        user: $PGUSER
-        password: $PGPASS
-        maxConns: 20
-        maxIdleConns: 20
-        maxConnLifetime: 1h
-    postgres-visibility:
-      sql:
-        pluginName: postgres12
-        databaseName: $VISDB
-        connectAddr: "$PGHOST:$PGPORT"
-        connectProtocol: tcp
-        user: $PGUSER
-        password: $PGPASS
-        maxConns: 10
-        maxIdleConns: 10
-        maxConnLifetime: 1h
-global:
-  membership:
-    maxJoinDuration: 30s
-    broadcastAddress: 127.0.0.1
-  metrics:
-    prometheus:
-      framework: tally
-      timerType: histogram
-      listenAddress: "127.0.0.1:7344"
-services:
-  frontend: {rpc: {grpcPort: $PORT, httpPort: 7343, membershipPort: 6333, bindOnIP: 127.0.0.1}}
-  history:  {rpc: {grpcPort: 7334, membershipPort: 6334, bindOnIP: 127.0.0.1}}
-  matching: {rpc: {grpcPort: 7335, membershipPort: 6335, bindOnIP: 127.0.0.1}}
-  worker:   {rpc: {grpcPort: 7339, membershipPort: 6339, bindOnIP: 127.0.0.1}}
-clusterMetadata:
-  enableGlobalNamespace: false
-  failoverVersionIncrement: 10
-  masterClusterName: active
-  currentClusterName: active
-  clusterInformation:
-    active:
-      enabled: true
-      initialFailoverVersion: 1
-      rpcName: frontend
-      rpcAddress: "127.0.0.1:$PORT"
-      httpAddress: "127.0.0.1:7343"
-dcRedirectionPolicy:
-  policy: noop
-archival:
-  history: {state: disabled}
-  visibility: {state: disabled}
-namespaceDefaults:
-  archival:
-    history: {state: disabled}
-    visibility: {state: disabled}
-dynamicConfigClient:
-  filepath: "$TDIR/config/dynamicconfig/development.yaml"
-  pollInterval: 10s
-YAML
-# The values the dev server (temporal.sh, triggerd dev) runs with, so the
-# two persistences are compared under the same limits.
-cat >"$TDIR/config/dynamicconfig/development.yaml" <<YAML
-system.forceSearchAttributesCacheRefreshOnRead:
-  - value: true
-frontend.persistenceMaxQPS:
-  - value: 10000
-history.persistenceMaxQPS:
-  - value: 45000
-history.hostLevelCacheMaxSize:
-  - value: 8192
-YAML
+# 3. config: the committed template (rendered by the server from the
+# TEMPORAL_PG_* variables), copied so that the running server does not
+# depend on the checkout that started it.
+rm -rf "$TDIR/config" && mkdir -p "$TDIR" && cp -r "$SERVICES_SRC/temporal-pg/config" "$TDIR/config"
+export TEMPORAL_PG_PORT=$PORT TEMPORAL_PG_DB=$DB TEMPORAL_PG_VISIBILITY_DB=$VISDB \
+  TEMPORAL_PG_HOST=$PGHOST TEMPORAL_PG_DB_PORT=$PGPORT TEMPORAL_PG_USER=$PGUSER TEMPORAL_PG_PASSWORD=$PGPASS \
+  TEMPORAL_PG_DYNAMIC_CONFIG="$TDIR/config/dynamicconfig/development.yaml"
 
 # 4. start.
 pid_alive "$PIDF" && stop_pidfile temporal-pg "$PIDF" 20
