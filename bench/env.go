@@ -130,8 +130,7 @@ func (e *Env) writer(topic string) *kafka.Writer {
 	}
 }
 
-// produceBacklog writes n events to topic in large batches and returns
-// their ids.
+// produceBacklog writes events 0..n-1 to topic in large batches.
 func (e *Env) produceBacklog(ctx context.Context, topic string, n int) error {
 	w := e.writer(topic)
 	w.BatchSize = 1000
@@ -149,13 +148,14 @@ func (e *Env) produceBacklog(ctx context.Context, topic string, n int) error {
 	return nil
 }
 
-// reader returns a consumer-group reader of topic configured as ingest's
-// (first offset, explicit commits, fetch as soon as one byte is there).
-func (e *Env) reader(topic, group string) *kafka.Reader {
+// reader returns a consumer-group reader of topic fetching as ingest's
+// do (from the first offset, as soon as one byte is there); commitEvery 0
+// means explicit commits only.
+func (e *Env) reader(topic string, commitEvery time.Duration) *kafka.Reader {
 	return kafka.NewReader(kafka.ReaderConfig{
-		Brokers: e.Brokers, GroupID: group, GroupTopics: []string{topic},
+		Brokers: e.Brokers, GroupID: e.name("group"), GroupTopics: []string{topic},
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond,
-		HeartbeatInterval: time.Second, JoinGroupBackoff: time.Second,
+		CommitInterval: commitEvery, HeartbeatInterval: time.Second, JoinGroupBackoff: time.Second,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -122,7 +123,7 @@ func selfCPU() time.Duration {
 // processes' socket file descriptors. It needs the rights to read other
 // processes' fds (root, or the same user).
 func listenerPID(addr string) (int, error) {
-	_, portStr, err := splitHostPort(addr)
+	_, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return 0, err
 	}
@@ -154,14 +155,6 @@ func listenerPID(addr string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("port %d: listening socket found but not its process (not allowed to read /proc/*/fd?)", port)
-}
-
-func splitHostPort(addr string) (string, string, error) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		return "", "", fmt.Errorf("address %q: no port", addr)
-	}
-	return addr[:i], addr[i+1:], nil
 }
 
 // collectListenInodes adds the inodes of the sockets listening on port

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -35,7 +34,7 @@ func fetchLoop(decode bool) func(context.Context, *Env, *Measure) error {
 		if err := e.produceBacklog(ctx, topic, n); err != nil {
 			return err
 		}
-		r := e.reader(topic, e.name("group"))
+		r := e.reader(topic, 0)
 		defer r.Close()
 		for i := range n {
 			msg, err := r.FetchMessage(ctx)
@@ -211,7 +210,7 @@ func rawLatency(wf rawWorkflow, perSecond float64) func(context.Context, *Env, *
 
 func (e *Env) rawEndToEnd(ctx context.Context, wf rawWorkflow, m *Measure, drive func(context.Context, func(context.Context, int, time.Time) error) error) error {
 	path := e.name("hook")
-	url, _ := e.receiver.sink(path, m)
+	url := e.receiver.sink(path, m)
 	defer e.receiver.drop(path)
 	tq := e.name("tq")
 	m.workflowID = func(i int) string { return e.name("wf-" + strconv.Itoa(i)) }
@@ -245,7 +244,7 @@ func directConsumer(steadyRate float64) func(context.Context, *Env, *Measure) er
 			return err
 		}
 		path := e.name("hook")
-		url, _ := e.receiver.sink(path, m)
+		url := e.receiver.sink(path, m)
 		defer e.receiver.drop(path)
 		if steadyRate == 0 {
 			m.expect(e.Params.Runs)
@@ -270,11 +269,7 @@ func directConsumer(steadyRate float64) func(context.Context, *Env, *Measure) er
 }
 
 func (e *Env) consumeDirect(ctx context.Context, topic, url string) error {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: e.Brokers, GroupID: e.name("group"), GroupTopics: []string{topic},
-		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond,
-		CommitInterval: time.Second, HeartbeatInterval: time.Second, JoinGroupBackoff: time.Second,
-	})
+	r := e.reader(topic, time.Second)
 	defer r.Close()
 	post := &rawActivities{http: &http.Client{}}
 	for {

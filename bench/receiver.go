@@ -34,14 +34,12 @@ func newReceiver() (*receiver, error) {
 
 func (r *receiver) close() error { return r.srv.Close() }
 
-// sink returns the URL a scenario's webhooks go to and the sink that
-// records them into m.
-func (r *receiver) sink(path string, m *Measure) (string, *sink) {
-	s := &sink{m: m, seen: map[int]bool{}}
+// sink routes the webhooks sent to path into m and returns their URL.
+func (r *receiver) sink(path string, m *Measure) string {
 	r.mu.Lock()
-	r.sinks["/"+path] = s
+	r.sinks["/"+path] = &sink{m: m, seen: map[int]bool{}}
 	r.mu.Unlock()
-	return r.base + "/" + path, s
+	return r.base + "/" + path
 }
 
 func (r *receiver) drop(path string) {
@@ -91,13 +89,6 @@ func (s *sink) receive(d delivery, at time.Time) {
 	if !dup {
 		s.m.deliver(id, time.Unix(0, sent), at)
 	}
-}
-
-// received reports whether the event with row id i was delivered.
-func (s *sink) received(i int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seen[i]
 }
 
 // parseDelivery reads a webhook body. triggerd renders a value that is

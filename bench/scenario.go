@@ -106,8 +106,7 @@ type Result struct {
 
 // run measures s once (on e.Temporal, if s needs one).
 func (s Scenario) run(ctx context.Context, e *Env) Result {
-	want := 0
-	m := newMeasure(want)
+	m := newMeasure(0) // the scenario says how many units it expects
 	res := Result{Scenario: s.Name, Description: s.Description, Group: s.Group, Baseline: s.Baseline, Rate: s.Rate}
 	var srv cpuProbe
 	if s.Temporal {

@@ -242,7 +242,7 @@ func triggerdLatency(t Triggerd, perSecond float64) func(context.Context, *Env, 
 // events, and waits for their webhooks.
 func (t Triggerd) endToEnd(ctx context.Context, e *Env, m *Measure, produce func(context.Context, string) error) error {
 	path := e.name("hook")
-	url, _ := e.receiver.sink(path, m)
+	url := e.receiver.sink(path, m)
 	defer e.receiver.drop(path)
 	s, err := t.setup(ctx, e, url)
 	if err != nil {
