@@ -174,18 +174,7 @@ func triggerdDecode(t Triggerd) func(context.Context, *Env, *Measure) error {
 		if err != nil {
 			return err
 		}
-		n := e.Params.DecodeEvents
-		m.expect(n)
-		if err := e.produceBacklog(ctx, s.topic, n); err != nil {
-			return err
-		}
-		c, err := t.consumer(e, s.topic, s.set, countingStarter{m: m, index: e.eventIndex})
-		if err != nil {
-			return err
-		}
-		stop := runConsumer(ctx, c)
-		werr := m.wait(ctx)
-		return firstErr(werr, stop())
+		return t.consumeBacklog(ctx, e, m, s, e.Params.DecodeEvents, countingStarter{m: m, index: e.eventIndex})
 	}
 }
 
@@ -198,22 +187,28 @@ func triggerdStarts(t Triggerd) func(context.Context, *Env, *Measure) error {
 		if err != nil {
 			return err
 		}
-		n := e.Params.Starts
-		m.expect(n)
 		m.workflowID = func(i int) string { return run.WorkflowID(s.tag, e.eventID(i)) }
 		m.leftOpen = true
-		if err := e.produceBacklog(ctx, s.topic, n); err != nil {
-			return err
-		}
 		starter := countingStarter{next: t.starter(e.Temporal.client, e.name("tq")), m: m, index: e.eventIndex}
-		c, err := t.consumer(e, s.topic, s.set, starter)
-		if err != nil {
-			return err
-		}
-		stop := runConsumer(ctx, c)
-		werr := m.wait(ctx)
-		return firstErr(werr, stop())
+		return t.consumeBacklog(ctx, e, m, s, e.Params.Starts, starter)
 	}
+}
+
+// consumeBacklog writes n events to the setup's topic, then runs an
+// ingest consumer through starter (which reports to m) until all n are
+// done.
+func (t Triggerd) consumeBacklog(ctx context.Context, e *Env, m *Measure, s *triggerdSetup, n int, starter ingest.Starter) error {
+	m.expect(n)
+	if err := e.produceBacklog(ctx, s.topic, n); err != nil {
+		return err
+	}
+	c, err := t.consumer(e, s.topic, s.set, starter)
+	if err != nil {
+		return err
+	}
+	stop := runConsumer(ctx, c)
+	werr := m.wait(ctx)
+	return firstErr(werr, stop())
 }
 
 // triggerdRuns measures completed one-action runs: a backlog through

@@ -84,6 +84,26 @@ exec_detached() {
 # detached CMD...: run CMD in the foreground the same way (for self-daemonizing CMDs).
 detached() { ( exec_detached "$@" ); }
 
+# wait_started NAME PIDFILE LOGFILE CHECK...: poll CHECK once a second
+# until it succeeds, while the process in PIDFILE lives; on death or after
+# 120s, show the end of LOGFILE and fail.
+wait_started() {
+  local name="$1" pidf="$2" logf="$3"; shift 3
+  local start=$SECONDS
+  until "$@"; do
+    if ! pid_alive "$pidf"; then
+      tail -n 40 "$logf" >&2 || true
+      die "$name exited during startup"
+    fi
+    if (( SECONDS - start >= 120 )); then
+      tail -n 40 "$logf" >&2 || true
+      die "$name not ready after 120s"
+    fi
+    sleep 1
+  done
+  log "$name: ready ($((SECONDS - start))s)"
+}
+
 # pid_alive FILE: true when FILE holds the pid of a live process.
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

@@ -96,16 +96,7 @@ exec_detached nohup "$SERVER" --root "$TDIR" --config config --env development -
   >"$TDIR/temporal.log" 2>&1 &
 echo $! >"$PIDF"
 
-start=$SECONDS
-until healthy; do
-  if ! pid_alive "$PIDF"; then
-    tail -n 40 "$TDIR/temporal.log" >&2 || true
-    die "temporal-pg exited during startup"
-  fi
-  (( SECONDS - start < 120 )) || { tail -n 40 "$TDIR/temporal.log" >&2 || true; die "temporal-pg not SERVING after 120s"; }
-  sleep 1
-done
-log "temporal-pg: SERVING ($((SECONDS - start))s)"
+wait_started temporal-pg "$PIDF" "$TDIR/temporal.log" healthy # lib.sh
 
 # 5. namespace and search attributes (idempotent).
 if ! "$CLI" operator namespace describe --namespace default --address "127.0.0.1:$PORT" >/dev/null 2>&1; then

@@ -39,13 +39,4 @@ exec_detached nohup "$BIN" server start-dev \
   >"$TDIR/temporal.log" 2>&1 &
 echo $! >"$PIDF"
 
-start=$SECONDS
-until healthy; do
-  if ! pid_alive "$PIDF"; then
-    tail -n 40 "$TDIR/temporal.log" >&2 || true
-    die "temporal exited during startup"
-  fi
-  (( SECONDS - start < 120 )) || { tail -n 40 "$TDIR/temporal.log" >&2 || true; die "temporal not SERVING after 120s"; }
-  sleep 1
-done
-log "temporal: SERVING ($((SECONDS - start))s)"
+wait_started temporal "$PIDF" "$TDIR/temporal.log" healthy # lib.sh
