@@ -57,8 +57,9 @@ type Params struct {
 	SteadyFor, Drain time.Duration
 	// Rates are the steady rates measured, events/s.
 	Rates []float64
-	// Timeout bounds each scenario.
-	Timeout time.Duration
+	// Timeout bounds each scenario; Budget the whole run (the scenarios
+	// not begun by then are reported as skipped).
+	Timeout, Budget time.Duration
 	// HistorySamples is how many runs' histories are read per scenario.
 	HistorySamples int
 }
@@ -67,14 +68,14 @@ type Params struct {
 // on 2 cores) and of a smoke run (about a minute).
 var (
 	FullParams = Params{
-		DecodeEvents: 20000, Starts: 400, Runs: 300,
-		SteadyFor: 12 * time.Second, Drain: 8 * time.Second, Rates: []float64{5, 20, 50},
-		Timeout: 90 * time.Second, HistorySamples: 3,
+		DecodeEvents: 20000, Starts: 400, Runs: 200,
+		SteadyFor: 10 * time.Second, Drain: 6 * time.Second, Rates: []float64{5, 20, 50},
+		Timeout: 90 * time.Second, Budget: 15 * time.Minute, HistorySamples: 3,
 	}
 	QuickParams = Params{
 		DecodeEvents: 2000, Starts: 30, Runs: 20,
 		SteadyFor: 2 * time.Second, Drain: 5 * time.Second, Rates: []float64{20},
-		Timeout: 45 * time.Second, HistorySamples: 1,
+		Timeout: 45 * time.Second, Budget: 5 * time.Minute, HistorySamples: 1,
 	}
 )
 

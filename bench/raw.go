@@ -226,10 +226,10 @@ func (e *Env) rawEndToEnd(ctx context.Context, wf rawWorkflow, m *Measure, drive
 		}, wf.name, RawInput{URL: url, Body: deliveryFor(strconv.Itoa(i), sent.UnixNano())})
 		return err
 	}
-	if err := drive(ctx, start); err != nil {
-		return err
+	err = drive(ctx, start)
+	if err == nil {
+		err = e.waitDelivered(ctx, m)
 	}
-	err = e.waitDelivered(ctx, m)
 	e.waitClosed(ctx, m)
 	return err
 }

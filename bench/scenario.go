@@ -161,7 +161,13 @@ func (s Scenario) run(ctx context.Context, e *Env) Result {
 		m.note(fmt.Sprintf("%d of %d not finished within the time allowed", len(missing), m.want))
 	}
 	res.Notes = m.notes
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The scenario ran out of time (Params.Timeout): what finished is
+		// reported, the rest is in the notes, and it is not a failure of
+		// the suite.
+		res.Notes = append(res.Notes, fmt.Sprintf("stopped at the scenario's time limit (%s): %v", e.Params.Timeout, err))
+	case err != nil:
 		res.Error = err.Error()
 	}
 	return res

@@ -66,6 +66,7 @@ type ParamsInfo struct {
 	SteadySec    float64   `json:"steady_s"`
 	DrainSec     float64   `json:"drain_s"`
 	Rates        []float64 `json:"rates"`
+	BudgetSec    float64   `json:"budget_s"`
 }
 
 // Run measures every scenario of cfg and returns the report. A scenario
@@ -94,6 +95,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Params: ParamsInfo{
 			DecodeEvents: cfg.Params.DecodeEvents, Starts: cfg.Params.Starts, Runs: cfg.Params.Runs,
 			SteadySec: cfg.Params.SteadyFor.Seconds(), DrainSec: cfg.Params.Drain.Seconds(), Rates: cfg.Params.Rates,
+			BudgetSec: cfg.Params.Budget.Seconds(),
 		},
 	}
 	for _, t := range cfg.Temporal {
@@ -114,6 +116,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	seq := 0
 	measure := func(s Scenario, t *Target) {
 		seq++
+		if cfg.Params.Budget > 0 && time.Since(rep.Started) > cfg.Params.Budget {
+			r := Result{Scenario: s.Name, Description: s.Description, Group: s.Group, Baseline: s.Baseline, Rate: s.Rate,
+				Error: fmt.Sprintf("skipped: the run's time budget (%s) was used up", cfg.Params.Budget)}
+			if t != nil {
+				r.Temporal = t.Name
+			}
+			rep.Results = append(rep.Results, r)
+			return
+		}
 		e := &Env{Brokers: cfg.Brokers, Temporal: t, Params: cfg.Params, Logger: cfg.Logger,
 			receiver: recv, id: fmt.Sprintf("%s-%d", runID, seq)}
 		r := s.run(ctx, e)
