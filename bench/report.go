@@ -188,3 +188,32 @@ func progressLine(r Result) string {
 	}
 	return s
 }
+
+// WriteComparison prints, for every row measured in both r and old, the
+// figure of each (throughput, or p50 for a latency row) and new ÷ old.
+func (r *Report) WriteComparison(w io.Writer, old *Report) {
+	fmt.Fprintf(w, "## Compared with the run of %s\n\n", old.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "| scenario | temporal | before | now | now ÷ before |\n|---|---|--:|--:|--:|\n")
+	figure := func(x *Result) float64 {
+		if x.Group == GroupLatency {
+			if x.Latency == nil {
+				return 0
+			}
+			return x.Latency.P50
+		}
+		return x.PerSecond
+	}
+	for _, x := range r.Results {
+		o := findResult(old.Results, x.Scenario, x.Temporal)
+		if o == nil || o.Temporal != x.Temporal {
+			continue
+		}
+		a, b := figure(o), figure(&x)
+		unit := "/s"
+		if x.Group == GroupLatency {
+			unit = " ms p50"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s%s | %s%s | %s |\n", x.Scenario, x.Temporal, num(a), unit, num(b), unit, opt(ratio(b, a)))
+	}
+	fmt.Fprintln(w)
+}

@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	waitLoad := fs.Float64("wait-load", 0, "before starting, wait until the 1-minute load average is below this (0: do not wait)")
 	waitMax := fs.Duration("wait-max", 20*time.Minute, "the longest -wait-load waits before starting anyway")
 	verbose := fs.Bool("v", false, "log warnings of triggerd and the SDK to stderr")
+	compare := fs.String("compare", "", "a results.json of an earlier run: also print each figure beside the earlier one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +54,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	targets, err := parseTargets(*temporal, *dsn)
 	if err != nil {
 		return err
+	}
+	var before *bench.Report
+	if *compare != "" {
+		if before, err = bench.ReadReport(*compare); err != nil {
+			return fmt.Errorf("-compare: %w", err)
+		}
 	}
 	level := slog.LevelError
 	if *verbose {
@@ -78,6 +85,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if werr := writeOutputs(rep, *out, stdout); werr != nil {
 		return errors.Join(err, werr)
+	}
+	if before != nil {
+		rep.WriteComparison(stdout, before)
 	}
 	return err
 }
