@@ -124,7 +124,6 @@ func (s Scenario) run(ctx context.Context, e *Env) Result {
 	// run out.
 	post, cancelPost := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelPost()
-	completes := s.Temporal && m.workflowID != nil && !m.leftOpen
 	self1, srv1 := selfCPU(), srv.sample()
 	res.Seconds = time.Since(begin).Seconds()
 	res.LoadAfter = loadAverage()
@@ -148,7 +147,7 @@ func (s Scenario) run(ctx context.Context, e *Env) Result {
 		res.Series = series(m.samples, time.Second)
 		res.Backlog = growingBacklog(m.samples, len(missing))
 	}
-	if completes && len(done) > 0 {
+	if completes := s.Temporal && m.workflowID != nil && !m.leftOpen; completes && len(done) > 0 {
 		res.HistoryEvents = historyLength(post, e.Temporal.client, m.workflowID, sampleOf(done, e.Params.HistorySamples))
 	}
 	switch {
@@ -157,7 +156,7 @@ func (s Scenario) run(ctx context.Context, e *Env) Result {
 	case s.Temporal && m.workflowID != nil && len(missing) > 0:
 		terminate(post, e.Temporal.client, m.workflowID, missing)
 	}
-	if len(missing) > 0 && s.Group != GroupStarts {
+	if len(missing) > 0 {
 		m.note(fmt.Sprintf("%d of %d not finished within the time allowed", len(missing), m.want))
 	}
 	res.Notes = m.notes
