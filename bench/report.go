@@ -141,7 +141,7 @@ func ratios(x Result) string {
 	slices.Sort(names)
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
-		parts = append(parts, fmt.Sprintf("%s %.2f×", strings.TrimPrefix(n, "baseline/"), x.Ratios[n]))
+		parts = append(parts, fmt.Sprintf("%s %.3g×", strings.TrimPrefix(n, "baseline/"), x.Ratios[n]))
 	}
 	return strings.Join(parts, ", ")
 }
