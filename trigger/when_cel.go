@@ -173,8 +173,9 @@ func (c *celProgram) eval(env evalEnv) Trace {
 
 // celMap makes a record CEL-friendly: nil becomes an empty map (so
 // previousRecord.x on an insert is a "no such key" error, not a null
-// dereference), json.Numbers become int64 or float64 and Debezium binary
-// decimals become doubles. It copies only when something must change.
+// dereference), json.Numbers become int64 or float64 and decimals
+// (run.Decimal) doubles; a time.Time is a CEL timestamp as it is. It
+// copies only when something must change.
 func celMap(m map[string]any) map[string]any {
 	if m == nil {
 		return emptyMap
@@ -187,12 +188,9 @@ func celMap(m map[string]any) map[string]any {
 
 func needsCEL(v any) bool {
 	switch x := v.(type) {
-	case json.Number, int8, int16, uint8, uint16, float32:
+	case json.Number, run.Decimal, int8, int16, uint8, uint16, float32:
 		return true
 	case map[string]any:
-		if _, ok := decodeDecimal(x); ok {
-			return true
-		}
 		for _, e := range x {
 			if needsCEL(e) {
 				return true
@@ -220,10 +218,11 @@ func toCEL(v any) any {
 		return reflect.ValueOf(x).Convert(reflect.TypeOf(int64(0))).Interface()
 	case float32:
 		return float64(x)
+	case run.Decimal:
+		// CEL has no decimal type: a double is exact to 15 significant
+		// digits. Structured conditions compare decimals exactly.
+		return x.Float64()
 	case map[string]any:
-		if f, ok := decodeDecimal(x); ok {
-			return f
-		}
 		m := make(map[string]any, len(x))
 		for k, e := range x {
 			m[k] = toCEL(e)
