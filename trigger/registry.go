@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -24,11 +25,32 @@ type Registry struct {
 	persisted []Definition
 	local     map[string]Definition // registered in memory, by tag
 	snap      atomic.Pointer[Set]
+	hooks     planHooks
+}
+
+// RegistryOption customises a Registry.
+type RegistryOption func(*Registry)
+
+// WithUnknownObserver makes Plan report every condition evaluated on an
+// unavailable value (NewUnknownLog logs and counts them).
+func WithUnknownObserver(o UnknownObserver) RegistryOption {
+	return func(r *Registry) { r.hooks.observe = o }
+}
+
+// WithRowFetcher lets triggers with refetch read their unavailable columns
+// through f, each read bounded by timeout (DefaultRefetchTimeout if not
+// positive). Without it, refetch does nothing and the columns stay
+// unavailable.
+func WithRowFetcher(f RowFetcher, timeout time.Duration) RegistryOption {
+	return func(r *Registry) { r.hooks.fetch, r.hooks.fetchTimeout = f, timeout }
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
+func NewRegistry(opts ...RegistryOption) *Registry {
 	r := &Registry{local: map[string]Definition{}}
+	for _, o := range opts {
+		o(r)
+	}
 	empty, _ := NewSet(nil)
 	r.snap.Store(empty)
 	return r
@@ -122,7 +144,7 @@ func (r *Registry) rebuild(persisted []Definition, local map[string]Definition) 
 }
 
 // Plan returns the runs ev starts (see Set.Plan), from the current set.
-func (r *Registry) Plan(ev run.Event) []run.Input { return r.Snapshot().Plan(ev) }
+func (r *Registry) Plan(ev run.Event) []run.Input { return r.Snapshot().plan(ev, r.hooks) }
 
 // TriggersFor returns the enabled triggers on table for event (see
 // Set.TriggersFor): Ductape's getTriggersForEvent.
