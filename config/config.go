@@ -105,6 +105,9 @@ type Config struct {
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`
+	// Debezium configures how Debezium's change events are read
+	// (debezium.go).
+	Debezium Debezium `yaml:"debezium"`
 }
 
 // Log configures the process logger.
@@ -244,4 +247,5 @@ func (c *Config) setDefaults() {
 	}
 	c.Notifications.setDefaults()
 	c.setDeliveryDefaults()
+	c.Debezium.setDefaults()
 }
