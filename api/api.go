@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/triggerstore"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	Gate Gate
 	// Check, if set, refuses writes naming unconfigured resources (check.go).
 	Check Checker
+	// Decode decodes the events of dry runs as ingest does (placeholder,
+	// column types, connector settings).
+	Decode ingest.DecodeOptions
 }
 
 // Server serves the API.
@@ -83,13 +87,14 @@ type Server struct {
 	quotas   Quotas
 	breakers Breakers
 	// gate serves POST /v1/gate/{table}/{operation} when set.
-	gate  Gate
-	check Checker
+	gate   Gate
+	check  Checker
+	decode ingest.DecodeOptions
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate, check: o.Check}
+	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate, check: o.Check, decode: o.Decode}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -266,3 +266,16 @@ func mustTime(t *testing.T, s string) time.Time {
 	require.NoError(t, err)
 	return v
 }
+
+func TestPreviousRecordReaders(t *testing.T) {
+	s := mustSet(t, `
+- {tag: cond, tables: [public.orders], events: [afterUpdate], condition: {field: status, operator: CHANGED}, actions: [{type: log, config: {message: m}}]}
+- {tag: prev, tables: [orders], events: [afterUpdate], condition: {field: previousRecord.status, operator: EQUALS, value: a}, actions: [{type: log, config: {message: m}}]}
+- {tag: cel, tables: [orders], events: [afterUpdate], when: "changedTo('status', 'x')", actions: [{type: log, config: {message: m}}]}
+- {tag: tpl, tables: [users], events: [afterUpdate], actions: [{type: log, config: {message: "{{changedFields}}"}}]}
+- {tag: only, tables: [users], events: [afterUpdate], onlyOnChange: true, actions: [{type: log, config: {message: m}}]}
+- {tag: none, tables: [users], events: [afterUpdate], condition: {field: status, operator: EQUALS, value: a}, actions: [{type: log, config: {message: "{{record.id}}"}}]}
+- {tag: off, enabled: false, tables: [users], events: [afterUpdate], condition: {field: status, operator: CHANGED}, actions: [{type: log, config: {message: m}}]}
+`)
+	assert.Equal(t, map[string][]string{"public.orders": {"cond"}, "orders": {"cel", "prev"}, "users": {"only", "tpl"}}, s.PreviousRecordReaders())
+}
