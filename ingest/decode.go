@@ -47,6 +47,10 @@ type DecodeOptions struct {
 	// ColumnTypes gives the column types of tables whose events come
 	// without their schema; nil leaves such values as they came.
 	ColumnTypes ColumnTypes
+	// ReplicaIdentities, when set, tells whose before images hold the
+	// primary key alone (REPLICA IDENTITY DEFAULT): their other columns
+	// are unavailable, not the nulls Debezium fills them with.
+	ReplicaIdentities ReplicaIdentities
 	// Undecoded, when set, is called for every value that could not be
 	// decoded, or was read by its form against the configured connector
 	// settings, and for every event without a schema or column types
@@ -264,7 +268,7 @@ func decodeDebezium(obj map[string]any, msg kafka.Message, opts DecodeOptions) (
 
 	// The rows are decoded once the table is known: column types and
 	// notes name it.
-	if err := decodeRows(&ev, obj, before, after, opts); err != nil {
+	if err := decodeRows(&ev, obj, before, after, msg.Key, opts); err != nil {
 		return run.Event{}, false, err
 	}
 

@@ -114,3 +114,31 @@ func TestDecode_GoldenToast(t *testing.T) {
 		})
 	}
 }
+
+type identities map[string]string
+
+func (i identities) ReplicaIdentity(_, _, table string) string { return i[table] }
+
+// A delete on a table with REPLICA IDENTITY DEFAULT: its before image
+// holds the key, and Debezium fills the rest with nulls. Knowing the
+// identity (debezium.database), those columns are unavailable, not null.
+func TestDecode_GoldenDeleteDefaultIdentity(t *testing.T) {
+	for dir, opts := range goldenOptions {
+		t.Run(dir, func(t *testing.T) {
+			msg, err := cdctest.LoadMessage(filepath.Join("testdata", "debezium", dir, "09-toast-d.json"))
+			require.NoError(t, err)
+			evs, err := Decode(msg, opts)
+			require.NoError(t, err)
+			assert.Equal(t, map[string]any{"id": json.Number("1"), "note": nil, "body": nil}, evs[0].Record, "without the identity, the nulls are taken as they are")
+
+			opts.ReplicaIdentities = identities{"toast": "d", "types": "f"}
+			evs, err = Decode(msg, opts)
+			require.NoError(t, err)
+			assert.Equal(t, map[string]any{"id": json.Number("1")}, evs[0].Record)
+			assert.Equal(t, []string{"record.body", "previousRecord.body", "record.note", "previousRecord.note"}, evs[0].Unavailable)
+
+			full := goldenEvent(t, dir, "03-types-d.json")
+			assert.Empty(t, full.Unavailable)
+		})
+	}
+}

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/triggerd/triggerd/ingest/connect"
@@ -16,6 +18,17 @@ type ColumnTypes interface {
 	// writes it ("numeric(12,2)", "timestamp(3) without time zone",
 	// "jsonb", "integer[]"), or nil when the table is unknown.
 	ColumnTypes(database, schema, table string) map[string]string
+}
+
+// ReplicaIdentities tells a table's replica identity, which says what a
+// before image holds: with FULL every column, with DEFAULT the primary key
+// alone (Debezium fills the other columns with null or a zero value,
+// which are not the row's values).
+type ReplicaIdentities interface {
+	// ReplicaIdentity returns pg_class.relreplident of schema.table: "f"
+	// (FULL), "d" (DEFAULT), "i" (USING INDEX), "n" (NOTHING), or "" when
+	// unknown.
+	ReplicaIdentity(database, schema, table string) string
 }
 
 // ColumnTypeHints are column types given in the configuration, by table:
@@ -192,9 +205,9 @@ func rowSchema(obj map[string]any) (*connect.Schema, error) {
 }
 
 // decodeRows applies the row decoder to ev's rows. before and after are
-// the payload's rows (after is nil for a delete); hasSchema tells a
-// schema-wrapped message.
-func decodeRows(ev *run.Event, obj map[string]any, before, after map[string]any, opts DecodeOptions) error {
+// the payload's rows (after is nil for a delete); key is the message's
+// key (the primary key's columns).
+func decodeRows(ev *run.Event, obj map[string]any, before, after map[string]any, key []byte, opts DecodeOptions) error {
 	ph, err := parsePlaceholder(opts.Placeholder)
 	if err != nil {
 		return err
@@ -215,6 +228,18 @@ func decodeRows(ev *run.Event, obj map[string]any, before, after map[string]any,
 			}
 		}
 	}
+	if before != nil && opts.ReplicaIdentities != nil {
+		switch opts.ReplicaIdentities.ReplicaIdentity(ev.Database, ev.Schema, ev.Table) {
+		case "d", "n":
+			// The before image holds the key alone: the rest is not the
+			// row's.
+			roots := []string{"previousRecord"}
+			if ev.Operation == run.OperationDelete {
+				roots = []string{"record", "previousRecord"}
+			}
+			d.keyOnly(before, keyColumns(key), roots...)
+		}
+	}
 	switch ev.Operation {
 	case run.OperationDelete:
 		d.row(before, "record", "previousRecord")
@@ -230,4 +255,41 @@ func decodeRows(ev *run.Event, obj map[string]any, before, after map[string]any,
 	ev.Unavailable = append(ev.Unavailable, d.unavailable...)
 	ev.Notes = append(ev.Notes, d.notes...)
 	return nil
+}
+
+// keyOnly removes from row every column that is not one of keys, and
+// lists them as unavailable under roots.
+func (d *rowDecoder) keyOnly(row map[string]any, keys []string, roots ...string) {
+	if len(keys) == 0 {
+		return // a keyless message: nothing tells the key from the rest
+	}
+	for _, col := range sortedColumns(row) {
+		if slices.Contains(keys, col) {
+			continue
+		}
+		delete(row, col)
+		for _, r := range roots {
+			d.unavailable = append(d.unavailable, r+"."+col)
+		}
+	}
+}
+
+// keyColumns are the fields of a Debezium key (a JSON object, wrapped in
+// {"schema","payload"} or not).
+func keyColumns(key []byte) []string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(key, &obj) != nil {
+		return nil
+	}
+	if p, ok := obj["payload"]; ok && len(obj) == 2 && obj["schema"] != nil {
+		obj = nil
+		if json.Unmarshal(p, &obj) != nil {
+			return nil
+		}
+	}
+	out := make([]string, 0, len(obj))
+	for k := range obj {
+		out = append(out, k)
+	}
+	return out
 }

@@ -63,7 +63,7 @@ func newDebezium(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger
 		},
 		close: func() {},
 	}
-	var columnTypes ingest.ColumnTypes
+	var columnTypes *sourcedb.Catalog
 	if len(cfg.Databases) > 0 {
 		pools, err := newDatabases(cfg.Databases)
 		if err != nil {
@@ -86,10 +86,14 @@ func newDebezium(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger
 		if d.Database != "" {
 			w.source = dbs[d.Database]
 			columnTypes = sourcedb.NewCatalog(w.source, log.With("component", "catalog"))
+			w.decode.ReplicaIdentities = columnTypes
 		}
 	}
-	if len(d.ColumnTypes) > 0 || columnTypes != nil {
+	switch {
+	case columnTypes != nil:
 		w.decode.ColumnTypes = ingest.ColumnTypeHints(d.ColumnTypes).Over(columnTypes)
+	case len(d.ColumnTypes) > 0:
+		w.decode.ColumnTypes = ingest.ColumnTypeHints(d.ColumnTypes)
 	}
 	w.regOpts = append(w.regOpts, trigger.WithUnknownObserver(trigger.NewUnknownLog(log.With("component", "ingest"),
 		func(tag, field string) { unknown.WithLabelValues(tag, field).Inc() })))

@@ -26,8 +26,9 @@ type Catalog struct {
 }
 
 type catalogEntry struct {
-	types   map[string]string
-	expires time.Time
+	types    map[string]string
+	identity string // pg_class.relreplident, "" when unknown
+	expires  time.Time
 }
 
 // Defaults of a Catalog's durations.
@@ -50,6 +51,17 @@ func NewCatalog(db Querier, log *slog.Logger) *Catalog {
 // event names no schema), nil when unknown. database is not used: the
 // Catalog reads the one database it was given.
 func (c *Catalog) ColumnTypes(_, schema, table string) map[string]string {
+	return c.entry(schema, table).types
+}
+
+// ReplicaIdentity returns the table's pg_class.relreplident ("f" FULL,
+// "d" DEFAULT, "i" USING INDEX, "n" NOTHING), "" when unknown
+// (ingest.ReplicaIdentities).
+func (c *Catalog) ReplicaIdentity(_, schema, table string) string {
+	return c.entry(schema, table).identity
+}
+
+func (c *Catalog) entry(schema, table string) catalogEntry {
 	if schema == "" {
 		schema = "public"
 	}
@@ -59,27 +71,27 @@ func (c *Catalog) ColumnTypes(_, schema, table string) map[string]string {
 	c.mu.RUnlock()
 	now := c.now()
 	if ok && now.Before(e.expires) {
-		return e.types
+		return e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
-	types, err := c.read(ctx, schema, table)
+	types, identity, err := c.read(ctx, schema, table)
 	switch {
 	case err != nil:
 		c.log.Warn("cannot read column types; events of the table are read as they come until it can", "table", key, "error", err)
-		if ok {
-			types = e.types // keep what was known
+		if ok { // keep what was known
+			types, identity = e.types, e.identity
 		}
-		e = catalogEntry{types: types, expires: now.Add(c.RetryAfter)}
+		e = catalogEntry{types: types, identity: identity, expires: now.Add(c.RetryAfter)}
 	case len(types) == 0:
 		e = catalogEntry{expires: now.Add(c.RetryAfter)}
 	default:
-		e = catalogEntry{types: types, expires: now.Add(c.TTL)}
+		e = catalogEntry{types: types, identity: identity, expires: now.Add(c.TTL)}
 	}
 	c.mu.Lock()
 	c.tables[key] = e
 	c.mu.Unlock()
-	return e.types
+	return e
 }
 
 // columnTypesSQL writes each column's type as format_type would, from
@@ -101,22 +113,41 @@ SELECT column_name,
 FROM information_schema.columns
 WHERE table_schema = $1 AND table_name = $2`
 
-func (c *Catalog) read(ctx context.Context, schema, table string) (map[string]string, error) {
+func (c *Catalog) read(ctx context.Context, schema, table string) (map[string]string, string, error) {
 	rows, err := c.db.Query(ctx, columnTypesSQL, schema, table)
 	if err != nil {
-		return nil, fmt.Errorf("read information_schema.columns: %w", err)
+		return nil, "", fmt.Errorf("read information_schema.columns: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var col, typ string
 		if err := rows.Scan(&col, &typ); err != nil {
-			return nil, fmt.Errorf("read information_schema.columns: %w", err)
+			return nil, "", fmt.Errorf("read information_schema.columns: %w", err)
 		}
 		out[col] = typ
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read information_schema.columns: %w", err)
+		return nil, "", fmt.Errorf("read information_schema.columns: %w", err)
 	}
-	return out, nil
+	rows.Close()
+	if len(out) == 0 {
+		return out, "", nil
+	}
+	ids, err := c.db.Query(ctx, `SELECT c.relreplident::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2`, schema, table)
+	if err != nil {
+		return nil, "", fmt.Errorf("read pg_class.relreplident: %w", err)
+	}
+	defer ids.Close()
+	var identity string
+	if ids.Next() {
+		if err := ids.Scan(&identity); err != nil {
+			return nil, "", fmt.Errorf("read pg_class.relreplident: %w", err)
+		}
+	}
+	if err := ids.Err(); err != nil {
+		return nil, "", fmt.Errorf("read pg_class.relreplident: %w", err)
+	}
+	return out, identity, nil
 }

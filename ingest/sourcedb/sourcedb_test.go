@@ -61,6 +61,9 @@ func TestCatalog(t *testing.T) {
 		"data": "bytea", "mood": "mood", "flags": "bit(4)",
 	}, types)
 	assert.Nil(t, c.ColumnTypes("", schema, "nosuch"))
+	assert.Equal(t, "d", c.ReplicaIdentity("", schema, "docs"))
+	assert.Equal(t, "f", c.ReplicaIdentity("", schema, "full_table"))
+	assert.Equal(t, "", c.ReplicaIdentity("", schema, "nosuch"))
 }
 
 func TestCheckReplicaIdentity(t *testing.T) {
