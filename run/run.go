@@ -159,6 +159,9 @@ type Input struct {
 	// ingest hands to its batch; Batch is set on the batch's run.
 	ForAll bool   `json:"forAll,omitempty"`
 	Batch  *Batch `json:"batch,omitempty"`
+	// Env is the environment slug of the process that planned the run
+	// (the config's env), which templates read as {{env}}.
+	Env string `json:"env,omitempty"`
 	// OnUnknown is what a template does with a value listed in
 	// Event.Unavailable: OnUnknownFail (the default when empty),
 	// OnUnknownNull or OnUnknownOmit.

@@ -47,3 +47,13 @@ func TestRunTriggerUnknownValues(t *testing.T) {
 	assert.Contains(t, err.Error(), "RENDER_FAILED: render config: body: {{record.body}}: record.body is unavailable")
 	assert.Empty(t, c.all(), "nothing is sent that pretends to know the value")
 }
+
+// {{env}} renders the environment of the process that planned the run.
+func TestRunTriggerEnv(t *testing.T) {
+	env, c := newEnv(t)
+	in := input(run.Action{Name: "hook", Type: "echo", Config: map[string]any{"env": "{{env}}", "url": "https://{{env}}.example.test"}})
+	in.Env = "staging"
+	env.ExecuteWorkflow(run.WorkflowName, in)
+	require.NoError(t, env.GetWorkflowError())
+	assert.Equal(t, map[string]any{"env": "staging", "url": "https://staging.example.test"}, c.all()[0].Config)
+}

@@ -117,6 +117,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Database:       in.Event.Database,
 		Operation:      string(in.Event.Operation),
 		Timestamp:      ts,
+		Env:            in.Env,
 		User:           in.Event.User,
 		Trigger:        in.Trigger,
 		// The workflow id, not Temporal's run id: it names the trigger run

@@ -318,6 +318,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
+	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:        cfg.Kafka.Brokers,
 		Topics:         topics,
