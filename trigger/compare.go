@@ -150,11 +150,8 @@ func compareNumbers(a, b any) (int, bool) {
 			return cmp.Compare(x, y), true
 		}
 	}
-	if x, ok := a.(float64); ok {
-		if y, ok := b.(float64); ok {
-			if math.IsNaN(x) || math.IsNaN(y) {
-				return 0, false
-			}
+	if x, ok := shortFloat(a); ok {
+		if y, ok := shortFloat(b); ok {
 			return cmp.Compare(x, y), true
 		}
 	}
@@ -167,6 +164,44 @@ func compareNumbers(a, b any) (int, bool) {
 		return 0, false
 	}
 	return x.Cmp(y), true
+}
+
+// shortFloat reads v as a float64 when that comparison is exact: a float
+// (the decimal it prints as orders as the float does), an integer within
+// ±2^53, or a written number of at most 15 significant digits (distinct
+// such decimals are distinct floats, in the same order). Anything longer,
+// and decimals, are compared as fractions: this is only the fast path.
+func shortFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case json.Number:
+		return shortDecimal(string(x))
+	case string:
+		if !numericString(x) {
+			return 0, false
+		}
+		return shortDecimal(x)
+	}
+	if i, ok := asInt64(v); ok && i <= 1<<53 && i >= -(1<<53) {
+		return float64(i), true
+	}
+	return 0, false
+}
+
+func shortDecimal(s string) (float64, bool) {
+	mant, _, _ := strings.Cut(strings.ToLower(s), "e")
+	digits := 0
+	for _, c := range strings.TrimLeft(strings.TrimLeft(mant, "+-"), "0.") {
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil && !math.IsInf(f, 0)
 }
 
 // isRealNumber is true for values that are numbers in their own right (not

@@ -266,13 +266,13 @@ func (c *compiled) eval(env evalEnv) Trace {
 	switch c.op {
 	case "and":
 		t.Result = true
-		var unknown *Trace
-		for _, ch := range c.children {
+		unknown := -1 // the first unknown child
+		for i, ch := range c.children {
 			ct := ch.eval(env)
 			t.Children = append(t.Children, ct)
 			if ct.Unknown {
-				if unknown == nil {
-					unknown = &ct
+				if unknown < 0 {
+					unknown = i
 				}
 				continue
 			}
@@ -282,28 +282,28 @@ func (c *compiled) eval(env evalEnv) Trace {
 				return t
 			}
 		}
-		if unknown != nil {
+		if unknown >= 0 {
 			t.Result, t.Unknown = false, true
-			t.Reason = "a sub-condition is unknown: " + unknown.Condition
+			t.Reason = "a sub-condition is unknown: " + t.Children[unknown].Condition
 		}
 		return t
 	case "or":
-		var unknown *Trace
-		for _, ch := range c.children {
+		unknown := -1
+		for i, ch := range c.children {
 			ct := ch.eval(env)
 			t.Children = append(t.Children, ct)
 			if ct.Result {
 				t.Result = true
 				return t
 			}
-			if ct.Unknown && unknown == nil {
-				unknown = &ct
+			if ct.Unknown && unknown < 0 {
+				unknown = i
 			}
 		}
 		t.Reason = "no sub-condition is true"
-		if unknown != nil {
+		if unknown >= 0 {
 			t.Unknown = true
-			t.Reason = "no sub-condition is true, and one is unknown: " + unknown.Condition
+			t.Reason = "no sub-condition is true, and one is unknown: " + t.Children[unknown].Condition
 		}
 		return t
 	case "not":

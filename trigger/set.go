@@ -400,9 +400,8 @@ func (s *Set) plan(ev run.Event, h planHooks) []run.Input {
 		}
 		if ok {
 			in := e.input(*evFor, name)
-			in.Notes = append(notes, unknownNotes(lz.unknown)...)
-			if len(in.Notes) == 0 {
-				in.Notes = nil
+			if len(notes)+len(lz.unknown) > 0 {
+				in.Notes = append(notes, unknownNotes(lz.unknown)...)
 			}
 			out = append(out, in)
 		}

@@ -97,6 +97,9 @@ func (e evalEnv) noteUnknown(field, condition, reason string) {
 // unknownNotes turns the unknown leaves of a trigger that matched anyway
 // (on another branch of an or) into notes on its run.
 func unknownNotes(leaves []unknownLeaf) []string {
+	if len(leaves) == 0 {
+		return nil
+	}
 	out := make([]string, 0, len(leaves))
 	for _, l := range leaves {
 		out = append(out, fmt.Sprintf("condition %s was unknown (%s); the trigger matched on another branch", l.condition, l.reason))

@@ -13,6 +13,7 @@ import (
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
 	"github.com/google/cel-go/parser"
 
@@ -48,8 +49,10 @@ var celEnv = func() *cel.Env {
 			if b, _ := args[3].Value().(bool); b {
 				ev.PreviousRecord, _ = args[1].Value().(map[string]any)
 			}
-			if l, err := args[4].ConvertToNative(reflect.TypeOf([]string{})); err == nil {
-				ev.Unavailable, _ = l.([]string)
+			if l, ok := args[4].(traits.Lister); ok && l.Size() != types.IntZero {
+				if n, err := l.ConvertToNative(reflect.TypeOf([]string{})); err == nil {
+					ev.Unavailable, _ = n.([]string)
+				}
 			}
 			f, _ := args[5].Value().(string)
 			pt, err := helperPath(f)
@@ -310,10 +313,8 @@ func (env evalEnv) celVars(wantChanged bool) map[string]any {
 	ev := env.ev
 	if vars == nil {
 		record, previous := celMap(ev.Record), celMap(ev.PreviousRecord)
-		unavailable := ev.Unavailable
-		if unavailable == nil {
-			unavailable = []string{}
-		}
+		// Adapted once per event, not at every changed() call.
+		unavailable := types.NewStringList(types.DefaultTypeAdapter, ev.Unavailable)
 		vars = map[string]any{
 			"record":           record,
 			"previousRecord":   previous,
