@@ -45,9 +45,10 @@ func (a *app) triggersCmd() *cobra.Command {
 		Use:   "triggers",
 		Short: "Manage the stored triggers through the API: apply, list, get, enable, disable, delete, history",
 		Long: `triggers talks to a running triggerd's API (--server, default
-` + defaultServer + `, or ` + serverEnv + `). Every change makes a new version of the
-trigger, recorded with who made it (cli:$USER) and when; running processes
-pick it up within seconds.`,
+` + defaultServer + `, or ` + serverEnv + `) with a token (--token, or ` + tokenEnv + `, or for a
+local server the one triggerd dev wrote). Every change makes a new version
+of the trigger, recorded with who made it (the token's name) and when;
+running processes pick it up within seconds.`,
 	}
 	server := a.serverFlag(cmd, true)
 	cmd.AddCommand(
