@@ -2,6 +2,9 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/internal/testpki"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -102,5 +106,50 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 	}
 	if code, _ := get("/v1/triggers", ""); code != http.StatusUnauthorized {
 		t.Fatalf("the API with public metrics: %d", code)
+	}
+}
+
+// TestAPIOverTLS: with api.tls the process serves HTTPS only, and a client
+// certificate mapped by api.tls.clients authenticates.
+func TestAPIOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, "test CA")
+	certFile, keyFile := ca.Server(t, dir)
+	cfg := config.API{Listen: "127.0.0.1:0", TLS: config.APITLS{CertFile: certFile, KeyFile: keyFile, ClientCAFile: ca.WriteCA(t, dir),
+		Clients: map[string]config.APIClient{"prometheus": {Subject: "prometheus.monitoring", Scopes: []string{config.ScopeMetrics}}}}}
+	log := slog.New(slog.DiscardHandler)
+	auth, err := newAuth(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := startAPI(cfg, newMetrics(), nil, auth, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.stop()
+	addr := a.ln.Addr().String()
+	client := func(certs ...tls.Certificate) *http.Client {
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: certs}}}
+	}
+	get := func(c *http.Client, url string) int {
+		resp, err := c.Get(url)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	prom := ca.Client(t, &x509.Certificate{Subject: pkix.Name{CommonName: "prometheus.monitoring"}})
+	if code := get(client(prom), "https://"+addr+"/metrics"); code != http.StatusOK {
+		t.Fatalf("metrics with the client certificate: %d", code)
+	}
+	if code := get(client(), "https://"+addr+"/metrics"); code != http.StatusUnauthorized {
+		t.Fatalf("metrics without a certificate: %d", code)
+	}
+	if code := get(client(), "https://"+addr+"/healthz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz over TLS: %d", code)
+	}
+	if code := get(http.DefaultClient, "http://"+addr+"/healthz"); code == http.StatusOK || code == http.StatusServiceUnavailable {
+		t.Fatalf("plain HTTP served: %d", code)
 	}
 }
