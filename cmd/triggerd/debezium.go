@@ -20,7 +20,7 @@ import (
 // connection to the captured database for the start-up check.
 type debeziumWiring struct {
 	decode  ingest.DecodeOptions
-	regOpts []trigger.RegistryOption
+	regOpts []trigger.Option
 	source  sourcedb.Querier // debezium.database; nil when not configured
 	close   func()
 }
