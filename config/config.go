@@ -83,6 +83,9 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	// DataDir holds local state, such as the dev server's database.
 	DataDir string `yaml:"dataDir"`
+	// Env names the deployment ("staging", "prod"): runs carry it and
+	// templates render it as {{env}}.
+	Env string `yaml:"env"`
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
@@ -105,6 +108,9 @@ type Config struct {
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`
+	// Debezium configures how Debezium's change events are read
+	// (debezium.go).
+	Debezium Debezium `yaml:"debezium"`
 }
 
 // Log configures the process logger.
@@ -173,11 +179,6 @@ type RabbitMQ struct {
 	URL string `yaml:"url"`
 }
 
-// API configures the HTTP API (triggers, dry runs, health, metrics).
-type API struct {
-	Listen string `yaml:"listen"`
-}
-
 // Triggers says how a process gets its trigger definitions: they live in
 // the store; Path optionally names files applied to the store at start-up
 // (the GitOps path), and PollInterval is how often a running process checks
@@ -186,6 +187,9 @@ type Triggers struct {
 	// Path is a file or a directory; empty applies nothing.
 	Path         string        `yaml:"path"`
 	PollInterval time.Duration `yaml:"pollInterval"`
+	// Limits bound every definition, whether from a file or the API
+	// (limits.go).
+	Limits TriggerLimits `yaml:"limits"`
 }
 
 // Store configures where trigger definitions and their versions persist.
@@ -232,7 +236,7 @@ func (c *Config) setDefaults() {
 	def(&c.Temporal.Address, DefaultTemporalAddr)
 	def(&c.Temporal.Namespace, DefaultNamespace)
 	def(&c.Temporal.TaskQueue, DefaultTaskQueue)
-	def(&c.API.Listen, DefaultAPIListen)
+	c.API.setDefaults()
 	if c.Triggers.PollInterval == 0 {
 		c.Triggers.PollInterval = DefaultPollInterval
 	}
@@ -244,4 +248,5 @@ func (c *Config) setDefaults() {
 	}
 	c.Notifications.setDefaults()
 	c.setDeliveryDefaults()
+	c.Debezium.setDefaults()
 }

@@ -62,6 +62,20 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return err
 	}
 	m := newMetrics()
+	// Every endpoint but /healthz needs a caller the configuration names.
+	var auth *api.Auth
+	if comp.apiListen != "" {
+		exposed := cfg.API
+		exposed.Listen = comp.apiListen
+		if err := exposed.CheckExposure(); err != nil {
+			return fmt.Errorf("api.listen: %w", err)
+		}
+		var err error
+		if auth, err = newAuth(cfg.API, logger.With("component", "api")); err != nil {
+			return err
+		}
+	}
+	limits := trigger.WithLimits(triggerLimits(cfg.Triggers.Limits))
 	grd, err := newGuards(cfg, m.registry, logger)
 	if err != nil {
 		return err
@@ -73,7 +87,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var reloader *api.Reloader
 	var triggersAPI *api.Server
 	var gateRecorder *temporalRecorder
+	var dbz *debeziumWiring
 	if comp.ingest || comp.api {
+		if dbz, err = newDebezium(cfg, m.registry, logger); err != nil {
+			return err
+		}
+		defer dbz.close()
 		st := comp.store
 		if st == nil {
 			var err error
@@ -87,16 +106,20 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			if problems == nil {
 				problems = io.Discard
 			}
-			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store")); err != nil {
+			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store"), limits); err != nil {
 				return err
 			}
 		}
-		reg = trigger.NewRegistry()
+		reg = trigger.NewRegistry(append([]trigger.Option{limits}, dbz.regOpts...)...)
 		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
 		reloader.Check = configChecker(cfg)
+		reloader.Options = []trigger.Option{limits}
 		if _, _, err := reloader.Reload(ctx); err != nil {
 			return err
+		}
+		if comp.ingest {
+			dbz.checkReplicaIdentity(ctx, reg.Snapshot(), logger.With("component", "ingest"))
 		}
 		if comp.api {
 			gt, rec, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
@@ -105,7 +128,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			}
 			defer closeGate()
 			gateRecorder = rec
-			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg)}))
+			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Auth: auth,
+				Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg), Limits: triggerLimits(cfg.Triggers.Limits),
+				MaxBodyBytes: int64(cfg.API.MaxBodyBytes), GateLimits: gateLimits(cfg.Gate), Decode: dbz.decode}))
 		}
 	}
 
@@ -123,7 +148,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var srv *apiServer
 	apiAddr := ""
 	if comp.apiListen != "" {
-		if srv, err = startAPI(comp.apiListen, m, triggersAPI, logger.With("component", "api")); err != nil {
+		apiCfg := cfg.API
+		apiCfg.Listen = comp.apiListen
+		if srv, err = startAPI(apiCfg, m, triggersAPI, auth, logger.With("component", "api")); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -140,7 +167,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
-		g.Go(func() error { return runIngest(gctx, c, cfg, reg, m, logger, started) })
+		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
 	}
 	g.Go(func() error {
 		n := 0
@@ -294,7 +321,7 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 // matching triggers until ctx is done. It matches against reg, which the
 // reloader keeps in step with the store: each event is planned against
 // the set current when it is read.
-func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
 	log := logger.With("component", "ingest")
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
@@ -310,6 +337,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
+	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:        cfg.Kafka.Brokers,
 		Topics:         topics,
@@ -318,7 +346,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Consumers:      cfg.Kafka.Consumers,
 		CommitInterval: cfg.Kafka.CommitInterval,
 		CommitBatch:    cfg.Kafka.CommitBatch,
-		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
+		Decode:         decode,
 		Dialer:         kc.dialer,
 		Transport:      kc.transport,
 	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
