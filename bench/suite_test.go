@@ -26,7 +26,7 @@ func TestQuickSuite(t *testing.T) {
 	}
 	brokers := testenv.KafkaBrokers(t)
 	targets := []*bench.Target{{Name: "sqlite", Address: testenv.TemporalAddress(t)}}
-	if pg := os.Getenv("TRIGGERD_TEST_TEMPORAL_PG_ADDRESS"); pg != "" {
+	if pg := os.Getenv(testenv.TemporalPGAddressVar); pg != "" {
 		targets = append(targets, &bench.Target{Name: "postgres", Address: pg, PostgresDSN: os.Getenv(testenv.PostgresDSNVar)})
 	}
 	// No budget for the whole run: on a loaded CI machine it must not
