@@ -15,17 +15,18 @@ import (
 const (
 	KafkaBrokersVar    = "TRIGGERD_TEST_KAFKA_BROKERS"
 	TemporalAddressVar = "TRIGGERD_TEST_TEMPORAL_ADDRESS"
-	// TemporalPGAddressVar names a real Temporal server persisted in
-	// PostgreSQL (scripts/services/temporal-pg.sh). Suites run against it
-	// by setting TemporalAddressVar to its value (as CI does for e2e).
-	TemporalPGAddressVar = "TRIGGERD_TEST_TEMPORAL_PG_ADDRESS"
-	RedisAddrVar         = "TRIGGERD_TEST_REDIS_ADDR"
-	RabbitMQURLVar       = "TRIGGERD_TEST_RABBITMQ_URL"
-	PostgresDSNVar       = "TRIGGERD_TEST_POSTGRES_DSN"
-	SMTPAddrVar          = "TRIGGERD_TEST_SMTP_ADDR"
-	SMTPAPIVar           = "TRIGGERD_TEST_SMTP_API"
-	ConnectURLVar        = "TRIGGERD_TEST_CONNECT_URL"
+	RedisAddrVar       = "TRIGGERD_TEST_REDIS_ADDR"
+	RabbitMQURLVar     = "TRIGGERD_TEST_RABBITMQ_URL"
+	PostgresDSNVar     = "TRIGGERD_TEST_POSTGRES_DSN"
+	SMTPAddrVar        = "TRIGGERD_TEST_SMTP_ADDR"
+	SMTPAPIVar         = "TRIGGERD_TEST_SMTP_API"
+	ConnectURLVar      = "TRIGGERD_TEST_CONNECT_URL"
 )
+
+// TemporalPGAddressVar names a real Temporal server persisted in
+// PostgreSQL (scripts/services/temporal-pg.sh). Suites run against it by
+// setting TemporalAddressVar to its value, as CI does for e2e.
+const TemporalPGAddressVar = "TRIGGERD_TEST_TEMPORAL_PG_ADDRESS"
 
 // Require returns the value of the environment variable name, or ends the
 // test: skipped outside CI, failed in CI.
