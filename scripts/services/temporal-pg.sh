@@ -29,8 +29,7 @@ PGHOST=127.0.0.1 PGPORT=5432 PGUSER=triggerd PGPASS=triggerd
 DB=temporal VISDB=temporal_visibility
 SEARCH_ATTRIBUTES=(TriggerTag TriggerTable TriggerEvent RecordKey)
 
-ensure_temporal_cli # lib.sh: the CLI registers the namespace and search attributes
-CLI="$STATE/bin/temporal"
+CLI="$STATE/bin/temporal" # checks health, registers the namespace and search attributes
 
 healthy() { "$CLI" operator cluster health --address "127.0.0.1:$PORT" 2>/dev/null | grep -q SERVING; }
 # The namespace is usable once a visibility query in it succeeds.
@@ -39,7 +38,7 @@ namespace_ready() { "$CLI" workflow count --namespace default --address "127.0.0
 want_version="$(cd "$REPO" && go list -m -f '{{.Version}}' go.temporal.io/server)"
 built_version() { go version -m "$1" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "go.temporal.io/server" {print $3}'; }
 
-if pid_alive "$PIDF" && [[ "$(built_version "$SERVER")" == "$want_version" ]] && healthy && namespace_ready; then
+if [[ -x "$CLI" ]] && pid_alive "$PIDF" && [[ "$(built_version "$SERVER")" == "$want_version" ]] && healthy && namespace_ready; then
   log "temporal-pg: already running (pid $(cat "$PIDF")) on 127.0.0.1:$PORT"
   exit 0
 fi
@@ -86,7 +85,9 @@ export TEMPORAL_PG_PORT=$PORT TEMPORAL_PG_DB=$DB TEMPORAL_PG_VISIBILITY_DB=$VISD
   TEMPORAL_PG_HOST=$PGHOST TEMPORAL_PG_DB_PORT=$PGPORT TEMPORAL_PG_USER=$PGUSER TEMPORAL_PG_PASSWORD=$PGPASS \
   TEMPORAL_PG_DYNAMIC_CONFIG="$TDIR/config/dynamicconfig/development.yaml"
 
-# 4. start.
+# 4. start. The CLI is built by temporal.sh (lib.sh's ensure_temporal_cli):
+# on a cold machine that build ran beside the ones above.
+ensure_temporal_cli
 pid_alive "$PIDF" && stop_pidfile temporal-pg "$PIDF" 20
 for p in $PORT 7343 6333 7334 6334 7335 6335 7339 6339 7344; do
   port_open "$p" && die "port $p is taken by a process that temporal-pg.sh did not start"
