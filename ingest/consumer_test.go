@@ -203,6 +203,12 @@ func (s *recordingStarter) ids() []string {
 	return append([]string(nil), s.started...)
 }
 
+func (s *recordingStarter) attemptsOf(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[id]
+}
+
 func (s *recordingStarter) waitFor(t *testing.T, n int) []string {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(s.ids()) >= n }, 20*time.Second, 10*time.Millisecond,

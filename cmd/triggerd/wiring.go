@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -300,70 +299,37 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
-	topics := cfg.Kafka.Topics
-	if cfg.Kafka.TopicPattern != "" {
-		if topics, err = resolveTopics(ctx, kc, cfg.Kafka); err != nil {
-			return err
-		}
-	}
 	planner, err := newDeliveryPlanner(reg, cfg.Delivery, m.registry)
 	if err != nil {
 		return err
 	}
 	consumer, err := ingest.NewConsumer(ingest.Config{
-		Brokers:        cfg.Kafka.Brokers,
-		Topics:         topics,
-		GroupID:        cfg.Kafka.GroupID,
-		DLQTopic:       cfg.Kafka.DLQTopic,
-		Consumers:      cfg.Kafka.Consumers,
-		CommitInterval: cfg.Kafka.CommitInterval,
-		CommitBatch:    cfg.Kafka.CommitBatch,
-		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
-		Dialer:         kc.dialer,
-		Transport:      kc.transport,
+		Brokers:              cfg.Kafka.Brokers,
+		Topics:               cfg.Kafka.Topics,
+		TopicPattern:         cfg.Kafka.TopicPattern,
+		TopicRefresh:         cfg.Kafka.TopicRefreshInterval,
+		HeartbeatTopicPrefix: cfg.Kafka.HeartbeatTopicPrefix,
+		GroupID:              cfg.Kafka.GroupID,
+		DLQTopic:             cfg.Kafka.DLQTopic,
+		CreateDLQTopic:       cfg.Kafka.CreateDLQTopic,
+		Consumers:            cfg.Kafka.Consumers,
+		PartitionConcurrency: cfg.Kafka.PartitionConcurrency,
+		CommitInterval:       cfg.Kafka.CommitInterval,
+		CommitBatch:          cfg.Kafka.CommitBatch,
+		Decode:               ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
+		Dialer:               kc.dialer,
+		Transport:            kc.transport,
 	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}
+	topics := any(cfg.Kafka.Topics)
+	if cfg.Kafka.TopicPattern != "" {
+		topics = "pattern " + cfg.Kafka.TopicPattern
+	}
 	log.Info("ingest started", "topics", topics, "group", cfg.Kafka.GroupID, "triggers", reg.Snapshot().Len())
 	started <- struct{}{}
 	return consumer.Run(ctx)
-}
-
-// resolveTopics lists the topics matching kafka.topicPattern. The pattern
-// is resolved once at start-up: a topic created later is consumed after a
-// restart (kafka-go consumer groups take a fixed topic list).
-func resolveTopics(ctx context.Context, kc kafkaClients, k config.Kafka) ([]string, error) {
-	re, err := regexp.Compile(k.TopicPattern)
-	if err != nil {
-		return nil, fmt.Errorf("kafka.topicPattern: %w", err)
-	}
-	var lastErr error
-	for _, b := range k.Brokers {
-		conn, err := kc.dialer.DialContext(ctx, "tcp", b)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		parts, err := conn.ReadPartitions()
-		_ = conn.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		var topics []string
-		for _, p := range parts {
-			if re.MatchString(p.Topic) && p.Topic != k.DLQTopic && !slices.Contains(topics, p.Topic) {
-				topics = append(topics, p.Topic)
-			}
-		}
-		if len(topics) == 0 {
-			return nil, fmt.Errorf("kafka.topicPattern %q matches no topic", k.TopicPattern)
-		}
-		slices.Sort(topics)
-		return topics, nil
-	}
-	return nil, fmt.Errorf("list Kafka topics: %w", lastErr)
 }
 
 // group runs functions until the first fails, which cancels the others
