@@ -154,8 +154,8 @@ type Kafka struct {
 	// being started at once.
 	PartitionConcurrency int    `yaml:"partitionConcurrency"`
 	ClientID             string `yaml:"clientId"`
-	TLS            TLS           `yaml:"tls"`
-	SASL           SASL          `yaml:"sasl"`
+	TLS                  TLS    `yaml:"tls"`
+	SASL                 SASL   `yaml:"sasl"`
 }
 
 // Temporal configures the Temporal client of the worker and the ingest.

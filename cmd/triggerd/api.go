@@ -112,7 +112,10 @@ type apiServer struct {
 	ready atomic.Bool
 }
 
-func startAPI(listen string, m *metrics, triggers *api.Server, log *slog.Logger) (*apiServer, error) {
+// startAPI serves /healthz, /metrics, the trigger API when triggers is
+// set and the large-payload codec server under codecServerPath when codec
+// is.
+func startAPI(listen string, m *metrics, triggers *api.Server, codec http.Handler, log *slog.Logger) (*apiServer, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("api.listen: %w", err)
@@ -129,6 +132,9 @@ func startAPI(listen string, m *metrics, triggers *api.Server, log *slog.Logger)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	if triggers != nil {
 		triggers.Register(mux)
+	}
+	if codec != nil {
+		mux.Handle(codecServerPath+"/", codec)
 	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -13,7 +13,7 @@ import (
 
 func TestAPIHealthAndMetrics(t *testing.T) {
 	m := newMetrics()
-	a, err := startAPI("127.0.0.1:0", m, nil, slog.New(slog.DiscardHandler))
+	a, err := startAPI("127.0.0.1:0", m, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

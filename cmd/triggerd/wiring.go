@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/triggerd/triggerd/activities"
@@ -112,6 +113,11 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if err != nil {
 		return err
 	}
+	dc, codec, err := dataConverter(cfg)
+	if err != nil {
+		return err
+	}
+	opts.DataConverter = dc
 	c, err := dialTemporal(ctx, opts, cfg.Temporal.Address, logger)
 	if err != nil {
 		return err
@@ -122,7 +128,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var srv *apiServer
 	apiAddr := ""
 	if comp.apiListen != "" {
-		if srv, err = startAPI(comp.apiListen, m, triggersAPI, logger.With("component", "api")); err != nil {
+		if srv, err = startAPI(comp.apiListen, m, triggersAPI, codecServer(cfg, codec), logger.With("component", "api")); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -136,7 +142,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	g.Go(func() error { return grd.run(gctx) })
 	started := make(chan struct{}, 2)
 	if comp.worker {
-		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started, grd.middlewares()...) })
+		g.Go(func() error { return runWorker(gctx, c, dc, cfg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
 		g.Go(func() error { return runIngest(gctx, c, cfg, reg, m, logger, started) })
@@ -168,7 +174,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 // runWorker runs the Temporal worker (the workflow and every action) until
 // ctx is done, then stops it gracefully.
-func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
+func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter, cfg *config.Config, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
 	log := logger.With("component", "worker")
 	if err := registerSearchAttributes(ctx, c, cfg.Temporal.Namespace, log); err != nil {
 		return err
@@ -181,7 +187,7 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
-	registerQueues(w, c, cfg)
+	registerQueues(w, c, dc, cfg)
 	// Secrets innermost: the quota and breaker decorators never see a
 	// secret's value (targets come from the unresolved request), and their
 	// refusals keep the details the workflow reads (redaction drops them).
