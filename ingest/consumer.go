@@ -46,6 +46,9 @@ const (
 // groupSessionTimeout is the consumer-group session and rebalance timeout.
 const groupSessionTimeout = 10 * time.Second
 
+// dlqMaxMessageBytes is the largest dead letter the writer sends.
+const dlqMaxMessageBytes = 64 << 20
+
 // shutdownCommitTimeout bounds the last commit after Run's context ended.
 const shutdownCommitTimeout = 10 * time.Second
 
@@ -273,6 +276,10 @@ func (c *Consumer) newDLQWriter() *kafka.Writer {
 		// to fill.
 		BatchSize:    1,
 		BatchTimeout: time.Millisecond,
+		// Let the DLQ topic's max.message.bytes decide what fits, not
+		// kafka-go's 1 MB default: a large row is dead-lettered whole when
+		// the topic takes it (deadLetter drops the value otherwise).
+		BatchBytes: dlqMaxMessageBytes,
 		Transport:    c.transport(),
 	}
 }

@@ -429,3 +429,35 @@ func (syncPlanner) Plan(ev run.Event) []run.Input {
 	in[0].Actions = []run.Action{{Name: "a", Type: "http", Timing: run.TimingSync}}
 	return in
 }
+
+// tooLargeWriter refuses messages with a value over max, as a DLQ topic
+// with a smaller max.message.bytes does.
+type tooLargeWriter struct {
+	fakeWriter
+	max int
+}
+
+func (w *tooLargeWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	for _, m := range msgs {
+		if len(m.Value) > w.max {
+			return kafka.MessageSizeTooLarge
+		}
+	}
+	return w.fakeWriter.WriteMessages(ctx, msgs...)
+}
+
+// A dead letter larger than the DLQ topic accepts is written without its
+// value rather than retried forever: the partition moves on.
+func TestConsumer_DeadLetterTooLargeForTheDLQ(t *testing.T) {
+	c := newTestConsumer(t, nil, &recordingStarter{}, nil)
+	big := kafka.Message{Topic: "t", Offset: 0, Key: []byte("k"), Value: []byte(strings.Repeat("x", 100))}
+	w := &tooLargeWriter{max: 10}
+	g := runTestGeneration(c, newFakePartitions(big, kmsg(1, dbzInsert("users", 1, 1))), w)
+	require.Eventually(t, func() bool { return len(w.messages()) == 1 }, 5*time.Second, time.Millisecond)
+	g.stop(t)
+	out := w.messages()[0]
+	assert.Nil(t, out.Value)
+	assert.Equal(t, "100", header(out, HeaderValueOmitted))
+	assert.Equal(t, "0", header(out, HeaderSourceOffset))
+	assert.Equal(t, int64(1), g.log.get("t", 0))
+}

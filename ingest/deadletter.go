@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -20,7 +21,18 @@ const (
 	HeaderSourcePartition = "triggerd-source-partition"
 	HeaderSourceOffset    = "triggerd-source-offset"
 	HeaderFailedAt        = "triggerd-failed-at"
+	// HeaderValueOmitted, set to the value's size in bytes, says that the
+	// message was too large for the DLQ topic and was written without its
+	// value: the source headers say where to read it.
+	HeaderValueOmitted = "triggerd-value-omitted"
 )
+
+// tooLarge reports whether a write failed because the message exceeds the
+// writer's or the topic's size limit.
+func tooLarge(err error) bool {
+	var mtl kafka.MessageTooLargeError
+	return errors.As(err, &mtl) || errors.Is(err, kafka.MessageSizeTooLarge)
+}
 
 // deadLetter writes the original msg, with headers saying why and where it
 // came from, to the DLQ topic. The write is retried until it succeeds; it
@@ -45,6 +57,15 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, reason err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if tooLarge(err) && out.Value != nil {
+			// Retrying cannot make it fit: keep the record of what failed
+			// and where, without the value.
+			log.Warn("message too large for the DLQ topic, dead-lettering it without its value",
+				"bytes", len(out.Value), "dlq", c.cfg.DLQTopic, "offset", msg.Offset)
+			out.Headers = append(out.Headers, kafka.Header{Key: HeaderValueOmitted, Value: []byte(strconv.Itoa(len(out.Value)))})
+			out.Value = nil
+			continue
 		}
 		log.Warn("dead-letter write failed, retrying", "attempt", attempt, "backoff", backoff,
 			"error", fmt.Errorf("write to DLQ %s: %w", c.cfg.DLQTopic, err), "offset", msg.Offset)
