@@ -61,7 +61,7 @@ func (e *env) createBigTopics(t *testing.T, partitions int, topics ...string) {
 func (e *env) publishTo(t *testing.T, topic string, msgs ...kafka.Message) {
 	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(e.brokers...), Topic: topic, RequiredAcks: kafka.RequireAll,
-		Balancer: kafka.BalancerFunc(func(m kafka.Message, _ ...int) int { return m.Partition }),
+		Balancer:   kafka.BalancerFunc(func(m kafka.Message, _ ...int) int { return m.Partition }),
 		BatchBytes: bigMessageBytes, BatchSize: 1, AllowAutoTopicCreation: false}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -280,7 +280,7 @@ func (c *Consumer) newDLQWriter() *kafka.Writer {
 		// kafka-go's 1 MB default: a large row is dead-lettered whole when
 		// the topic takes it (deadLetter drops the value otherwise).
 		BatchBytes: dlqMaxMessageBytes,
-		Transport:    c.transport(),
+		Transport:  c.transport(),
 	}
 }
 

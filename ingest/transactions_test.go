@@ -43,7 +43,9 @@ func TestTxTracker_EndFirst(t *testing.T) {
 	tr := newTxTracker(time.Now)
 	assert.Empty(t, tr.boundary(txBoundary{status: "BEGIN", id: "9"}), "a boundary turns the tracker on")
 	assert.Empty(t, tr.boundary(end("9", map[string]int{"app.users": 2})), "MySQL names database.table")
-	ev := func(id string) run.Event { return run.Event{ID: id, Transaction: "9", Table: "users", Database: "app", Source: run.Source{Topic: "t"}} }
+	ev := func(id string) run.Event {
+		return run.Event{ID: id, Transaction: "9", Table: "users", Database: "app", Source: run.Source{Topic: "t"}}
+	}
 	assert.Empty(t, tr.event(ev("a"), []string{"x", "y"}))
 	got := tr.event(ev("b"), nil)
 	slices.SortFunc(got, func(a, b batchRef) int { return strings.Compare(a.tag, b.tag) })
