@@ -336,6 +336,7 @@ func decodeNative(obj map[string]any, msg kafka.Message) (run.Event, error) {
 	case nil:
 	case string, json.Number:
 		ev.SourceTxID = scalarString(v)
+		ev.Transaction = ev.SourceTxID // `for: all` batches by it
 	default:
 		return run.Event{}, fmt.Errorf("txId: want a string or a number, not %s", jsonKind(v))
 	}
