@@ -11,8 +11,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -95,8 +93,8 @@ func classifyStartError(err error) error {
 	case errors.As(err, &nsNotFound):
 		return &RejectedError{Reason: "unknown namespace", Err: err}
 	case errors.As(err, &exhausted) && strings.Contains(exhausted.Message, "larger than max"):
-		return &RejectedError{Reason: "over the gRPC message size limit", Err: err}
-	case status.Code(err) == codes.ResourceExhausted && strings.Contains(err.Error(), "larger than max"):
+		// The SDK turns gRPC statuses into serviceerrors, a request
+		// over the client's or the server's message size included.
 		return &RejectedError{Reason: "over the gRPC message size limit", Err: err}
 	case errors.Is(err, converter.ErrUnableToEncode):
 		return &RejectedError{Reason: "cannot be serialised", Err: err}
