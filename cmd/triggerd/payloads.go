@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/largepayload"
 )
@@ -45,3 +46,23 @@ func codecServer(cfg *config.Config, codec *largepayload.Codec) http.Handler {
 // codecServerPath is where the codec server is mounted on api.listen: the
 // Temporal UI's codec server endpoint is http://<api.listen>/codec.
 const codecServerPath = "/codec"
+
+// codecRoutes mounts codec on mux and returns the paths the API's
+// authentication must let through: the browser's CORS preflight (OPTIONS)
+// carries no credentials, so the codec's paths are public for OPTIONS
+// only; decoding and encoding need an authenticated caller with the ops
+// scope (the payloads are the runs' data). The Temporal UI sends its
+// user's access token when its codec setting "pass access token" is on,
+// which the API accepts when it trusts the same OIDC issuer; otherwise
+// put a proxy with a token in front of it.
+func codecRoutes(mux *http.ServeMux, auth *api.Auth, codec http.Handler) []string {
+	protected := auth.Require(api.ScopeOps, codec)
+	mux.Handle(codecServerPath+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			codec.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	}))
+	return []string{codecServerPath + "/decode", codecServerPath + "/encode"}
+}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/largepayload"
 )
@@ -38,13 +39,37 @@ func TestLargePayloadsWiring(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, largepayload.IsReference(p))
 
-	a, err := startAPI("127.0.0.1:0", newMetrics(), nil, codecServer(cfg, codec), slog.New(slog.DiscardHandler))
+	const opsToken, readToken = "ops-token-0123456789abcdef", "read-token-0123456789abcdef"
+	auth, err := api.NewAuth(api.AcceptToken("ops", opsToken, api.ScopeOps), api.AcceptToken("reader", readToken, api.ScopeTriggersRead))
+	require.NoError(t, err)
+	a, err := startAPI(config.API{Listen: "127.0.0.1:0"}, newMetrics(), nil, auth, codecServer(cfg, codec), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer a.stop()
+	url := "http://" + a.ln.Addr().String() + codecServerPath + "/decode"
 	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{p}})
 	require.NoError(t, err)
-	resp, err := http.Post("http://"+a.ln.Addr().String()+codecServerPath+"/decode", "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
+	post := func(method, token string) *http.Response {
+		req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", "http://localhost:8233")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	// The UI's preflight carries no credentials.
+	resp := post(http.MethodOptions, "")
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "http://localhost:8233", resp.Header.Get("Access-Control-Allow-Origin"))
+	for token, want := range map[string]int{"": http.StatusUnauthorized, readToken: http.StatusForbidden} {
+		resp := post(http.MethodPost, token)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, "decoding needs the ops scope")
+	}
+	resp = post(http.MethodPost, opsToken)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var out struct {
