@@ -124,26 +124,34 @@ func uniqStrings(ss []string) []string {
 // A 3 MB row, through Debezium, runs its trigger by reference
 // (temporal.largePayloads on S3), and the changes behind it on its
 // partition and on another table's topic run too. The shared test
-// connectors' producers refuse records over Kafka's 1 MB default, so the
-// test runs a connector of its own that takes 16 MiB
-// (producer.override.max.request.size), as a deployment with large rows
-// must (docs/debezium.md, "Large rows").
+// connectors would fail on such a row (their topics take Kafka's 1 MB
+// default), so the test's tables live in a schema they do not capture and
+// a connector of its own, whose producer and topics take 16 MiB
+// (producer.override.max.request.size, max.message.bytes), reads them, as a
+// deployment with large rows must (docs/debezium.md, "Large rows").
 func TestDebeziumLargeRowRunsByReference(t *testing.T) {
 	h := cdctest.New(t, cdctest.WithConnector(cdctest.Schemaless))
 	e := newEnv(t)
 	rcv := newReceiver()
 	srv := httptest.NewServer(rcv)
 	t.Cleanup(srv.Close)
-	h.Exec(`CREATE TABLE docs (id int PRIMARY KEY, body text NOT NULL)`)
-	h.Exec(`CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)`)
+	schema := "e2elarge_" + e.suffix // outside the shared connectors' cdcp_/cdcs_ schemas
+	h.Exec(`CREATE SCHEMA ` + schema)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = h.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+	})
+	h.Exec(`CREATE TABLE ` + schema + `.docs (id int PRIMARY KEY, body text NOT NULL)`)
+	h.Exec(`CREATE TABLE ` + schema + `.notes (id int PRIMARY KEY, body text NOT NULL)`)
 	prefix := "e2elarge" + e.suffix
-	docs, notes := prefix+"."+h.Table("docs"), prefix+"."+h.Table("notes")
+	docs, notes := prefix+"."+schema+".docs", prefix+"."+schema+".notes"
 	// Kafka's default max.message.bytes is 1 MB: the row's topic is made
 	// to take it before the first change.
 	e.createBigTopics(t, 1, docs, notes)
 	dlq := "dbz-large-dlq-" + e.suffix
 	e.createTopics(t, dlq)
-	startLargeRowConnector(t, h, prefix, h.Table("docs")+","+h.Table("notes"))
+	startLargeRowConnector(t, h, prefix, schema+".docs,"+schema+".notes")
 
 	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(),
 		largepayload.New(s3Bucket(t, "e2e-dbz-large-"+e.suffix), largepayload.WithName("payloads")))
@@ -165,7 +173,7 @@ triggers:
     actions:
       - type: http
         config: {url: "%[4]s/notes/{{record.id}}", body: {body: "{{record.body}}"}}
-`, e.suffix, h.Table("docs"), h.Table("notes"), srv.URL))
+`, e.suffix, schema+".docs", schema+".notes", srv.URL))
 	startIngest(t, e, ingest.Config{Topics: []string{docs, notes}, GroupID: "dbz-large-" + e.suffix, DLQTopic: dlq},
 		set, ingest.NewTemporalStarter(c, e.taskQueue), ingest.Hooks{})
 
@@ -177,9 +185,9 @@ triggers:
 		raw[i] = byte(rnd.UintN(256))
 	}
 	big := hex.EncodeToString(raw) // 3 MiB of text PostgreSQL cannot compress away
-	h.Exec(`INSERT INTO docs VALUES (1, $1)`, big)
-	h.Exec(`INSERT INTO docs VALUES (2, 'behind the large row')`)
-	h.Exec(`INSERT INTO notes VALUES (1, 'another topic')`)
+	h.Exec(`INSERT INTO `+schema+`.docs VALUES (1, $1)`, big)
+	h.Exec(`INSERT INTO ` + schema + `.docs VALUES (2, 'behind the large row')`)
+	h.Exec(`INSERT INTO ` + schema + `.notes VALUES (1, 'another topic')`)
 
 	eventually(t, "the three rows ran", 3*time.Minute, func() bool {
 		return len(rcv.got("/docs/1")) == 1 && len(rcv.got("/docs/2")) == 1 && len(rcv.got("/notes/1")) == 1
@@ -189,9 +197,9 @@ triggers:
 }
 
 // startLargeRowConnector registers a connector of the test's own, like the
-// shared schemaless one but capturing tables (which must exist: its
-// publication lists them) under topic.prefix prefix, with a producer that
-// takes 16 MiB records. It is deleted, with its slot and publication, when
+// shared schemaless one but capturing tables (schema.table, which must
+// exist: its publication lists them) under topic.prefix prefix, with a
+// producer that takes 16 MiB records. It is deleted, with its slot and publication, when
 // the test ends.
 func startLargeRowConnector(t *testing.T, h *cdctest.Harness, prefix, tables string) {
 	t.Helper()
