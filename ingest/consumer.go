@@ -137,8 +137,6 @@ type Consumer struct {
 	hooks   Hooks
 	now     func() time.Time
 	txs     *txTracker
-	// listTopics lists the cluster's topics (replaced in tests).
-	listTopics func(ctx context.Context) ([]string, error)
 }
 
 // NewConsumer validates cfg, applies defaults and returns a Consumer. A nil
@@ -157,7 +155,6 @@ func NewConsumer(cfg Config, planner Planner, starter Starter, logger *slog.Logg
 	if cfg.TopicPattern != "" {
 		c.pattern = regexp.MustCompile(cfg.TopicPattern) // checked by withDefaults
 	}
-	c.listTopics = c.readTopics
 	for _, o := range opts {
 		o(c)
 	}

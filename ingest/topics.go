@@ -50,7 +50,7 @@ func (c *Consumer) discoverTopics(ctx context.Context, set *topicSet) {
 	log := c.logger.With("component", "topics", "pattern", c.cfg.TopicPattern)
 	warnedEmpty := false
 	for {
-		all, err := c.listTopics(ctx)
+		all, err := c.readTopics(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
