@@ -224,6 +224,7 @@ func (c *Config) Validate() error {
 	c.validateApps(v)
 	c.validateDelivery(v)
 	c.validateIngest(v)
+	c.validateDebezium(v)
 
 	if len(v.probs) > 0 {
 		return &Error{Problems: v.probs}
