@@ -23,6 +23,11 @@ const (
 	ConnectURLVar      = "TRIGGERD_TEST_CONNECT_URL"
 )
 
+// TemporalPGAddressVar names a real Temporal server persisted in
+// PostgreSQL (scripts/services/temporal-pg.sh). Suites run against it by
+// setting TemporalAddressVar to its value, as CI does for e2e.
+const TemporalPGAddressVar = "TRIGGERD_TEST_TEMPORAL_PG_ADDRESS"
+
 // Require returns the value of the environment variable name, or ends the
 // test: skipped outside CI, failed in CI.
 func Require(t testing.TB, name string) string {

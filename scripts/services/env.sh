@@ -5,6 +5,9 @@ TRIGGERD_SERVICES_DIR="${TRIGGERD_SERVICES_DIR:-/var/tmp/triggerd-services}"
 export TRIGGERD_SERVICES_DIR
 export TRIGGERD_TEST_KAFKA_BROKERS=127.0.0.1:9092
 export TRIGGERD_TEST_TEMPORAL_ADDRESS=127.0.0.1:7233
+# The same API served by a real Temporal server persisted in PostgreSQL
+# (scripts/services/temporal-pg.sh).
+export TRIGGERD_TEST_TEMPORAL_PG_ADDRESS=127.0.0.1:7333
 export TRIGGERD_TEST_REDIS_ADDR=127.0.0.1:6379
 export TRIGGERD_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/
 export TRIGGERD_TEST_POSTGRES_DSN='postgres://triggerd:triggerd@127.0.0.1:5432/triggerd?sslmode=disable'
