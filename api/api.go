@@ -71,6 +71,8 @@ type Options struct {
 	Gate Gate
 	// Check, if set, refuses writes naming unconfigured resources (check.go).
 	Check Checker
+	// Warn, if set, adds warnings to the responses of writes (check.go).
+	Warn Warner
 }
 
 // Server serves the API.
@@ -85,11 +87,12 @@ type Server struct {
 	// gate serves POST /v1/gate/{table}/{operation} when set.
 	gate  Gate
 	check Checker
+	warn  Warner
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate, check: o.Check}
+	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate, check: o.Check, warn: o.Warn}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -145,6 +148,9 @@ type Trigger struct {
 	Deleted bool `json:"deleted,omitempty"`
 	// Definition is the trigger document (the file format, as JSON).
 	Definition json.RawMessage `json:"definition,omitempty"`
+	// Warnings, in the response of a write, say what the definition asks
+	// for that this process will refuse when it runs (Options.Warn).
+	Warnings []Problem `json:"warnings,omitempty"`
 }
 
 func fromRecord(r triggerstore.Record) Trigger {
