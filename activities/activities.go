@@ -63,6 +63,9 @@ type Activities struct {
 	// Named database connections of the database.* actions, with their
 	// catalog caches (WithDatabases).
 	databases map[string]*database
+	// tableLists are the allow-lists of the named databases that have one
+	// (WithTableAllowLists).
+	tableLists map[string]TableAllowList
 
 	closeOnce sync.Once
 	closeErr  error

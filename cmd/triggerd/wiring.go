@@ -242,7 +242,7 @@ func newActivities(cfg *config.Config, eg egressPolicies, logger *slog.Logger) (
 		return nil, nil, err
 	}
 	if len(pools) > 0 {
-		opts = append(opts, activities.WithDatabases(pools.dbs()))
+		opts = append(opts, activities.WithDatabases(pools.dbs()), activities.WithTableAllowLists(tableAllowLists(cfg.Databases)))
 	}
 	opts = append(opts, actionResourceOptions(cfg)...)
 	acts := activities.New(opts...)
