@@ -353,10 +353,13 @@ func (c *Consumer) fetchLoop(ctx context.Context, r messageReader, dlq messageWr
 // error only when ctx is done first.
 func (c *Consumer) handle(ctx context.Context, msg kafka.Message, dlq messageWriter, log *slog.Logger) error {
 	events, err := Decode(msg, c.cfg.Decode)
+	if err == nil {
+		events, err = applyHeaders(msg, events) // semantics.go, headers.go
+	}
 	if err != nil {
 		return c.deadLetter(ctx, msg, err, dlq, log)
 	}
-	for _, ev := range applyHeaders(msg, events) {
+	for _, ev := range events {
 		for _, in := range c.planner.Plan(ev) {
 			begin := c.now()
 			wfID := run.WorkflowID(in.Trigger.Tag, in.Event.ID)
