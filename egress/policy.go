@@ -111,7 +111,7 @@ func (p *Policy) Name() string { return p.name }
 // nil or a *DeniedError. The refusal is counted when the policy has
 // metrics.
 func (p *Policy) Check(host string, ip netip.Addr) error {
-	d := p.decide(normalizeHost(host), ip.Unmap())
+	d := p.decide(normalizeHost(host), normalizeAddr(ip))
 	if d == nil {
 		return nil
 	}
@@ -192,6 +192,10 @@ type RuleError struct {
 }
 
 func (e *RuleError) Error() string { return fmt.Sprintf("%s: %q %s", e.Field, e.Rule, e.Reason) }
+
+// normalizeAddr unmaps an IPv4-mapped address and drops an IPv6 zone
+// (fe80::1%eth0): rules name addresses, not interfaces.
+func normalizeAddr(ip netip.Addr) netip.Addr { return ip.Unmap().WithZone("") }
 
 // normalizeHost lower-cases a host name and drops IPv6 brackets and a
 // trailing dot; an IP literal becomes "" (address rules decide it).

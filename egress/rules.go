@@ -51,7 +51,7 @@ func parseRule(s string) (rule, string) {
 		return r, ""
 	}
 	if a, err := netip.ParseAddr(strings.Trim(t, "[]")); err == nil {
-		a = a.Unmap()
+		a = normalizeAddr(a)
 		r.prefix = netip.PrefixFrom(a, a.BitLen())
 		return r, ""
 	}

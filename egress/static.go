@@ -24,7 +24,7 @@ var wellKnown = map[string]netip.Addr{
 func (p *Policy) CheckHost(host string) error {
 	h := strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if ip, err := netip.ParseAddr(h); err == nil {
-		return nilIfNone(p.decide("", ip.Unmap()))
+		return nilIfNone(p.decide("", normalizeAddr(ip)))
 	}
 	ip, known := wellKnown[h]
 	if !known && strings.HasSuffix(h, ".localhost") {
