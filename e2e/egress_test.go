@@ -158,9 +158,15 @@ egress: {allow: [%s]}
 		eventID := "ev-" + name + "-" + id
 		w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, RequiredAcks: kafka.RequireAll}
 		defer w.Close()
-		require.NoError(t, w.WriteMessages(context.Background(), kafka.Message{Key: []byte("1"), Value: fmt.Appendf(nil,
+		msg := kafka.Message{Key: []byte("1"), Value: fmt.Appendf(nil,
 			`{"id": %q, "table": "public.webhooks", "operation": "insert", "record": {"id": 1, "callback": "%s/rendered"}}`,
-			eventID, target.URL)}))
+			eventID, target.URL)}
+		// A topic just created may not be known to the partition leader yet.
+		var werr error
+		require.Eventually(t, func() bool {
+			werr = w.WriteMessages(context.Background(), msg)
+			return werr == nil
+		}, 30*time.Second, 200*time.Millisecond, "publish: %v", werr)
 
 		results := map[string]run.Result{}
 		for kind, tag := range tags {
