@@ -32,9 +32,10 @@ triggers:
 `
 
 // FuzzGateRequest decodes arbitrary gate requests (path, depth header,
-// body) as POST /v1/gate/{table}/{operation} does and evaluates the valid
-// ones: a malformed request is a 400 *Error naming the field, a valid one
-// evaluates without panicking, and the result encodes as JSON.
+// body) as POST /v1/gate/{table}/{operation} does, with a record limit of
+// 50, and evaluates the valid ones: a malformed request is a 400 *Error
+// naming the field, one over the limit a 413, a valid one evaluates without
+// panicking, and the result encodes as JSON.
 func FuzzGateRequest(f *testing.F) {
 	defs, err := trigger.Parse([]byte(gateFuzzTriggers), "gate.yaml")
 	if err != nil {
@@ -58,10 +59,17 @@ func FuzzGateRequest(f *testing.F) {
 		if depth != "" && !strings.ContainsAny(depth, "\r\n\x00") {
 			r.Header.Set(gate.DepthHeader, depth)
 		}
-		req, err := decodeGateRequest(r, body)
+		req, err := decodeGateRequest(r, body, 50)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || len(e.Problems) != 1 {
+			switch {
+			case !errors.As(err, &e):
+				t.Fatalf("want an *Error, got %T %v", err, err)
+			case e.Status == http.StatusRequestEntityTooLarge:
+				if len(req.Records) > 50 || len(req.PreviousRecords) > 50 {
+					t.Fatalf("413 after decoding %d records", len(req.Records))
+				}
+			case e.Status != http.StatusBadRequest || len(e.Problems) != 1:
 				t.Fatalf("malformed request: want a 400 naming the field, got %v", err)
 			}
 			return

@@ -83,6 +83,9 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	// DataDir holds local state, such as the dev server's database.
 	DataDir string `yaml:"dataDir"`
+	// Env names the deployment ("staging", "prod"): runs carry it and
+	// templates render it as {{env}}.
+	Env string `yaml:"env"`
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
@@ -108,6 +111,9 @@ type Config struct {
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`
+	// Debezium configures how Debezium's change events are read
+	// (debezium.go).
+	Debezium Debezium `yaml:"debezium"`
 }
 
 // Log configures the process logger.
@@ -145,9 +151,20 @@ type Kafka struct {
 	CommitInterval time.Duration `yaml:"commitInterval"`
 	CommitBatch    int           `yaml:"commitBatch"`
 	SnapshotReads  string        `yaml:"snapshotReads"`
-	ClientID       string        `yaml:"clientId"`
-	TLS            TLS           `yaml:"tls"`
-	SASL           SASL          `yaml:"sasl"`
+	// TopicRefreshInterval is how often TopicPattern is resolved again, so
+	// that topics Debezium creates later are consumed (config/ingest.go).
+	TopicRefreshInterval time.Duration `yaml:"topicRefreshInterval"`
+	// HeartbeatTopicPrefix names Debezium's heartbeat topics, which
+	// TopicPattern never selects.
+	HeartbeatTopicPrefix string `yaml:"heartbeatTopicPrefix"`
+	// CreateDLQTopic creates DLQTopic at start-up when it is missing.
+	CreateDLQTopic bool `yaml:"createDlqTopic"`
+	// PartitionConcurrency is how many messages of one partition are
+	// being started at once.
+	PartitionConcurrency int    `yaml:"partitionConcurrency"`
+	ClientID             string `yaml:"clientId"`
+	TLS                  TLS    `yaml:"tls"`
+	SASL                 SASL   `yaml:"sasl"`
 }
 
 // Temporal configures the Temporal client of the worker and the ingest.
@@ -158,6 +175,9 @@ type Temporal struct {
 	TLS       TLS    `yaml:"tls"`
 	// APIKey authenticates against Temporal Cloud; it implies TLS.
 	APIKey string `yaml:"apiKey"`
+	// LargePayloads passes payloads over a size by reference through a
+	// blob store (config/ingest.go).
+	LargePayloads LargePayloads `yaml:"largePayloads"`
 }
 
 // Redis configures the client of the cache.* actions. An empty Addr means
@@ -176,11 +196,6 @@ type RabbitMQ struct {
 	URL string `yaml:"url"`
 }
 
-// API configures the HTTP API (triggers, dry runs, health, metrics).
-type API struct {
-	Listen string `yaml:"listen"`
-}
-
 // Triggers says how a process gets its trigger definitions: they live in
 // the store; Path optionally names files applied to the store at start-up
 // (the GitOps path), and PollInterval is how often a running process checks
@@ -189,6 +204,9 @@ type Triggers struct {
 	// Path is a file or a directory; empty applies nothing.
 	Path         string        `yaml:"path"`
 	PollInterval time.Duration `yaml:"pollInterval"`
+	// Limits bound every definition, whether from a file or the API
+	// (limits.go).
+	Limits TriggerLimits `yaml:"limits"`
 }
 
 // Store configures where trigger definitions and their versions persist.
@@ -232,10 +250,11 @@ func (c *Config) setDefaults() {
 	if c.Kafka.CommitBatch == 0 {
 		c.Kafka.CommitBatch = DefaultCommitBatch
 	}
+	c.setIngestDefaults()
 	def(&c.Temporal.Address, DefaultTemporalAddr)
 	def(&c.Temporal.Namespace, DefaultNamespace)
 	def(&c.Temporal.TaskQueue, DefaultTaskQueue)
-	def(&c.API.Listen, DefaultAPIListen)
+	c.API.setDefaults()
 	if c.Triggers.PollInterval == 0 {
 		c.Triggers.PollInterval = DefaultPollInterval
 	}
@@ -247,4 +266,5 @@ func (c *Config) setDefaults() {
 	}
 	c.Notifications.setDefaults()
 	c.setDeliveryDefaults()
+	c.Debezium.setDefaults()
 }

@@ -50,8 +50,10 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		Log: Log{Level: "info", Format: "text"},
 		Kafka: Kafka{GroupID: "triggerd", DLQTopic: "triggerd.dlq", Consumers: 1,
-			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore"},
-		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd"},
+			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore",
+			TopicRefreshInterval: 5 * time.Second, HeartbeatTopicPrefix: "__debezium-heartbeat", PartitionConcurrency: 1},
+		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd",
+			LargePayloads: LargePayloads{ThresholdBytes: 1 << 20}},
 		API:      API{Listen: "127.0.0.1:8080"},
 		Triggers: Triggers{PollInterval: 2 * time.Second},
 		Store:    Store{Driver: "sqlite", Path: filepath.Join(".triggerd", "triggers.db")},
@@ -60,6 +62,8 @@ func TestDefaults(t *testing.T) {
 		Breakers: Breakers{Default: BreakerPolicy{ConsecutiveFailures: 5, MinRequests: 10, Interval: time.Minute,
 			OpenTimeout: 30 * time.Second, HalfOpenRequests: 1}},
 		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second, BatchLinger: 10 * time.Minute, HeartbeatTimeout: 30 * time.Second},
+		Debezium: Debezium{UnavailableValuePlaceholder: "__debezium_unavailable_value", Decimals: "string", RefetchTimeout: 5 * time.Second,
+			Connector: DebeziumConnector{MoneyFractionDigits: 2}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", c, want)
@@ -296,6 +300,7 @@ func TestValidAlternatives(t *testing.T) {
 	ca := writeFile(t, "ca.pem", "x")
 	c := valid()
 	c.API.Listen = ":8080"
+	c.API.Insecure = true
 	c.Kafka.Topics = nil
 	c.Kafka.TopicPattern = `^dbserver1\.`
 	c.Kafka.TLS = TLS{Enabled: true, CAFile: ca, CertFile: ca, KeyFile: ca, ServerName: "kafka"}

@@ -194,7 +194,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	v.hostPort("api.listen", c.API.Listen, true)
+	c.validateAPI(v)
+	c.validateLimits(v)
 	if c.Triggers.PollInterval <= 0 {
 		v.add("triggers.pollInterval", "must be positive, got %s", c.Triggers.PollInterval)
 	}
@@ -222,6 +223,8 @@ func (c *Config) Validate() error {
 	c.validateActions(v)
 	c.validateApps(v)
 	c.validateDelivery(v)
+	c.validateIngest(v)
+	c.validateDebezium(v)
 
 	if len(v.probs) > 0 {
 		return &Error{Problems: v.probs}

@@ -118,7 +118,7 @@ triggers:
 log: {level: info}
 kafka: {brokers: [%q], topics: [%q], dlqTopic: %q, groupId: %q, commitInterval: 200ms}
 temporal: {address: %q, taskQueue: %q}
-api: {listen: %q}
+api: {listen: %q, metricsPublic: true}
 store: {driver: memory}
 dataDir: %q
 triggers: {path: %q}

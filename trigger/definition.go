@@ -122,6 +122,8 @@ type Definition struct {
 	// Semantics holds the delivery fields (for, onlyOnChange, snapshot,
 	// onError...; see semantics.go).
 	Semantics
+	// UnknownHandling holds onUnknown and refetch (unknown_fields.go).
+	UnknownHandling
 
 	// Version, UpdatedBy and UpdatedAt describe the stored revision of the
 	// definition (set by a store, zero for files). They are not part of the
@@ -192,12 +194,12 @@ type Condition struct {
 // selects the decoder (.json is read as JSON, anything else as YAML).
 // Structural problems (wrong types, unknown fields) are returned together
 // as a *ValidationError; semantic checks happen in NewSet.
-func Parse(data []byte, file string) ([]Definition, error) {
+func Parse(data []byte, file string, opts ...Option) ([]Definition, error) {
 	var list []Problem
 	defs := parseInto(data, file, &list)
 	if len(list) > 0 {
 		// Also report what NewSet would find, so one run lists everything.
-		buildReportingAll(defs, &list)
+		buildReportingAll(defs, &list, newOptions(opts))
 		return nil, &ValidationError{Problems: list}
 	}
 	return defs, nil
@@ -215,6 +217,9 @@ func parseInto(data []byte, file string, list *[]Problem) []Definition {
 // strings, int, float64, bool, nil).
 func decodeDocument(data []byte, file string, isJSON bool, list *[]Problem) (any, bool) {
 	top := problems{file: file, list: list}
+	if !checkUTF8(data, top) {
+		return nil, false
+	}
 	var doc any
 	if isJSON {
 		dec := json.NewDecoder(bytes.NewReader(data))
@@ -332,7 +337,7 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...)
+var definitionFields = append(append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...), unknownHandlingFields...)
 var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
@@ -411,6 +416,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		}
 	}
 	d.Semantics = decodeSemantics(m, f, p)
+	d.UnknownHandling = decodeUnknownHandling(m, f, p)
 	return d
 }
 

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -79,7 +80,8 @@ func (t tableRef) matches(ev *run.Event) bool {
 // the files of a directory (not recursive, in name order). Every problem of
 // every file is reported in one *ValidationError, and then no Set is
 // returned: a deployment never runs half of its triggers.
-func Load(path string) (*Set, error) {
+func Load(path string, opts ...Option) (*Set, error) {
+	o := newOptions(opts)
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -111,7 +113,7 @@ func Load(path string) (*Set, error) {
 		}
 		defs = append(defs, parseInto(data, f, &list)...)
 	}
-	s := buildReportingAll(defs, &list)
+	s := buildReportingAll(defs, &list, o)
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
 	}
@@ -125,9 +127,9 @@ func Load(path string) (*Set, error) {
 // *ValidationError) and builds a Set. Definitions built in code get the
 // same defaults as parsed ones for zero action fields (name, retry,
 // timeout), but Enabled and Priority are taken as they are.
-func NewSet(defs []Definition) (*Set, error) {
+func NewSet(defs []Definition, opts ...Option) (*Set, error) {
 	var list []Problem
-	s := build(defs, &list)
+	s := build(defs, &list, newOptions(opts))
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
 	}
@@ -138,14 +140,14 @@ func NewSet(defs []Definition) (*Set, error) {
 // already: the semantic checks run too, but a field that already has a
 // structural problem (tag: [x] is "not a string") is not reported again
 // ("tag is required").
-func buildReportingAll(defs []Definition, list *[]Problem) *Set {
+func buildReportingAll(defs []Definition, list *[]Problem, o options) *Set {
 	type key struct{ file, tag, field string }
 	seen := map[key]bool{}
 	for _, p := range *list {
 		seen[key{p.File, p.Tag, p.Field}] = true
 	}
 	var more []Problem
-	s := build(defs, &more)
+	s := build(defs, &more, o)
 	for _, p := range more {
 		if !seen[key{p.File, p.Tag, p.Field}] {
 			*list = append(*list, p)
@@ -154,11 +156,11 @@ func buildReportingAll(defs []Definition, list *[]Problem) *Set {
 	return s
 }
 
-func build(defs []Definition, list *[]Problem) *Set {
+func build(defs []Definition, list *[]Problem, o options) *Set {
 	s := &Set{byTable: map[string][]*entry{}}
 	seen := map[string]string{} // tag -> file
 	for i := range defs {
-		d, e := compileDefinition(defs[i], list)
+		d, e := compileDefinition(defs[i], list, o.limits)
 		if d.Tag != "" {
 			if f, dup := seen[d.Tag]; dup {
 				where := ""
@@ -200,12 +202,13 @@ func build(defs []Definition, list *[]Problem) *Set {
 	return s
 }
 
-// compileDefinition validates one definition and compiles it. It returns
-// the definition with normalisations applied, and a nil entry if it has
-// problems.
-func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
+// compileDefinition validates one definition against the limits and
+// compiles it. It returns the definition with normalisations applied, and
+// a nil entry if it has problems.
+func compileDefinition(d Definition, list *[]Problem, lim Limits) (Definition, *entry) {
 	before := len(*list)
 	p := problems{file: d.File, tag: d.Tag, pos: d.pos, list: list}
+	checkLimits(d, lim, p)
 	switch {
 	case d.Tag == "":
 		p.add("tag", "is required")
@@ -242,9 +245,9 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 	d.Events = events
 	e.cond = compileCondition(d.Condition, "condition", p)
 	if d.When != "" {
-		e.when = compileWhen(d.When, "when", p)
+		e.when = compileWhen(d.When, "when", p, lim)
 	}
-	compileBefore(d, e, p)
+	compileBefore(d, e, p, lim)
 	if len(d.Actions) == 0 && !d.IsBefore() {
 		p.add("actions", "must list at least one action")
 	}
@@ -268,6 +271,7 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 	}
 	d.Actions = actions
 	e.onError = compileSemantics(&d, p)
+	d.UnknownHandling.validate(d.IsBefore(), p)
 	e.def = d
 	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name, Version: d.Version}
 	if len(*list) > before {
@@ -362,22 +366,72 @@ func eventName(op run.Operation) string {
 // Plan returns one run input per trigger that matches ev, ordered by
 // priority (lower first) then tag. Each input holds its own copy of the
 // actions, so nothing a caller does to one run reaches the Set or another.
-func (s *Set) Plan(ev run.Event) []run.Input {
+// A Registry's Plan also reports unknown conditions and refetches rows
+// (RegistryOption).
+func (s *Set) Plan(ev run.Event) []run.Input { return s.plan(ev, planHooks{}) }
+
+// planHooks are what a Registry adds to planning.
+type planHooks struct {
+	observe      UnknownObserver
+	fetch        RowFetcher
+	fetchTimeout time.Duration
+}
+
+func (s *Set) plan(ev run.Event, h planHooks) []run.Input {
 	name := eventName(ev.Operation)
 	if name == "" {
 		return nil
 	}
 	var out []run.Input
 	lazy := &lazyEnv{}
+	var fetched map[string]*refetched // by database
 	for _, e := range s.byTable[strings.ToLower(ev.Table)] {
-		if !e.def.Semantics.admits(&ev) {
+		evFor, lz, notes := &ev, lazy, []string(nil)
+		if r := e.refetched(&ev, h, &fetched); r != nil {
+			evFor, lz, notes = &r.ev, r.lazy, r.notes
+		}
+		if !e.def.Semantics.admits(evFor) {
 			continue
 		}
-		if ok, _, _ := e.match(&ev, name, false, lazy); ok {
-			out = append(out, e.input(ev, name))
+		lz.unknown = lz.unknown[:0]
+		ok, _, _ := e.match(evFor, name, false, lz)
+		if h.observe != nil {
+			for _, u := range lz.unknown {
+				h.observe(Unknown{Trigger: e.ref, Table: evFor.QualifiedTable(), Field: u.field, Condition: u.condition, Reason: u.reason})
+			}
+		}
+		if ok {
+			in := e.input(*evFor, name)
+			if len(notes)+len(lz.unknown) > 0 {
+				in.Notes = append(notes, unknownNotes(lz.unknown)...)
+			}
+			out = append(out, in)
 		}
 	}
 	return out
+}
+
+// refetched returns ev with its unavailable columns read from e's refetch
+// database, or nil when e has no refetch, nothing is unavailable, or no
+// fetcher is configured. Each database is read once per event.
+func (e *entry) refetched(ev *run.Event, h planHooks, cache *map[string]*refetched) *refetched {
+	if e.def.Refetch == nil || h.fetch == nil || !e.eventOK(eventName(ev.Operation)) || !e.tableOK(ev) {
+		return nil
+	}
+	cols := refetchColumns(ev)
+	if len(cols) == 0 {
+		return nil
+	}
+	db := e.def.Refetch.Database
+	if r, ok := (*cache)[db]; ok {
+		return r
+	}
+	if *cache == nil {
+		*cache = map[string]*refetched{}
+	}
+	r := refetch(h.fetch, h.fetchTimeout, db, ev, cols)
+	(*cache)[db] = r
+	return r
 }
 
 // MatchResult explains whether one trigger matches an event.

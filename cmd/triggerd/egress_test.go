@@ -98,7 +98,7 @@ agents:
 // The API stores a definition whose literal URL the policy refuses, and
 // says so in the response.
 func TestAPIWarnsAboutRefusedURLs(t *testing.T) {
-	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Warn: egressWarner(egress.Default())}).Handler())
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Warn: egressWarner(egress.Default()), Auth: anonymousAuth(t)}).Handler())
 	defer srv.Close()
 	doc, err := json.Marshal(map[string]any{"tag": "hooks", "tables": []string{"orders"}, "events": []string{"afterInsert"},
 		"actions": []any{

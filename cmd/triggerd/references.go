@@ -22,6 +22,7 @@ func configChecker(cfg *config.Config) api.Checker {
 		probs = append(probs, appReferences(cfg, defs)...)       // apps.go
 		probs = append(probs, guardPolicyProblems(cfg, defs)...) // guards_cli.go
 		probs = append(probs, databaseProblems(cfg, defs)...)
+		probs = append(probs, refetchProblems(cfg, defs)...) // debezium.go
 		return probs
 	}
 }
@@ -57,12 +58,8 @@ func databaseProblems(cfg *config.Config, defs []trigger.Definition) []trigger.P
 		if _, ok := cfg.Databases[name]; ok {
 			return name, true
 		}
-		list := "none"
-		if len(cfg.Databases) > 0 {
-			list = strings.Join(slices.Sorted(maps.Keys(cfg.Databases)), ", ")
-		}
 		out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: field + ".database",
-			Reason: fmt.Sprintf("%q is not configured (databases in the config: %s)", name, list)})
+			Reason: fmt.Sprintf("%q is not configured (databases in the config: %s)", name, databaseNames(cfg))})
 		return "", false
 	}
 	for _, d := range defs {
@@ -103,4 +100,13 @@ func tableProblem(dbName string, tables map[string][]string, op string, c map[st
 		}
 	}
 	return fmt.Sprintf("%s on %q is not allowed by databases.%s.tables: the action would fail with TABLE_NOT_ALLOWED", op, table, dbName)
+}
+
+// databaseNames lists the configured databases for problems, "none" when
+// there are none.
+func databaseNames(cfg *config.Config) string {
+	if len(cfg.Databases) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(cfg.Databases)), ", ")
 }

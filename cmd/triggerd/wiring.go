@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/triggerd/triggerd/activities"
@@ -69,6 +69,20 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	for _, w := range configEgressWarnings(cfg, eg) {
 		logger.Warn("egress policy refuses a configured endpoint", "warning", w)
 	}
+	// Every endpoint but /healthz needs a caller the configuration names.
+	var auth *api.Auth
+	if comp.apiListen != "" {
+		exposed := cfg.API
+		exposed.Listen = comp.apiListen
+		if err := exposed.CheckExposure(); err != nil {
+			return fmt.Errorf("api.listen: %w", err)
+		}
+		var err error
+		if auth, err = newAuth(cfg.API, logger.With("component", "api")); err != nil {
+			return err
+		}
+	}
+	limits := trigger.WithLimits(triggerLimits(cfg.Triggers.Limits))
 	grd, err := newGuards(cfg, m.registry, logger)
 	if err != nil {
 		return err
@@ -80,7 +94,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var reloader *api.Reloader
 	var triggersAPI *api.Server
 	var gateRecorder *temporalRecorder
+	var dbz *debeziumWiring
 	if comp.ingest || comp.api {
+		if dbz, err = newDebezium(cfg, m.registry, logger); err != nil {
+			return err
+		}
+		defer dbz.close()
 		st := comp.store
 		if st == nil {
 			var err error
@@ -94,16 +113,20 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			if problems == nil {
 				problems = io.Discard
 			}
-			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store")); err != nil {
+			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store"), limits); err != nil {
 				return err
 			}
 		}
-		reg = trigger.NewRegistry()
+		reg = trigger.NewRegistry(append([]trigger.Option{limits}, dbz.regOpts...)...)
 		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
 		reloader.Check = configChecker(cfg)
+		reloader.Options = []trigger.Option{limits}
 		if _, _, err := reloader.Reload(ctx); err != nil {
 			return err
+		}
+		if comp.ingest {
+			dbz.checkReplicaIdentity(ctx, reg.Snapshot(), logger.With("component", "ingest"))
 		}
 		if comp.api {
 			gt, rec, closeGate, err := newGate(cfg, reg, m, eg.process, logger.With("component", "gate"))
@@ -112,8 +135,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			}
 			defer closeGate()
 			gateRecorder = rec
-			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt,
-				Check: configChecker(cfg), Warn: egressWarner(eg.process)}))
+			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Auth: auth,
+				Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg), Warn: egressWarner(eg.process), Limits: triggerLimits(cfg.Triggers.Limits),
+				MaxBodyBytes: int64(cfg.API.MaxBodyBytes), GateLimits: gateLimits(cfg.Gate), Decode: dbz.decode}))
 		}
 	}
 
@@ -121,6 +145,11 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if err != nil {
 		return err
 	}
+	dc, codec, err := dataConverter(cfg)
+	if err != nil {
+		return err
+	}
+	opts.DataConverter = dc
 	c, err := dialTemporal(ctx, opts, cfg.Temporal.Address, logger)
 	if err != nil {
 		return err
@@ -131,7 +160,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var srv *apiServer
 	apiAddr := ""
 	if comp.apiListen != "" {
-		if srv, err = startAPI(comp.apiListen, m, triggersAPI, logger.With("component", "api")); err != nil {
+		apiCfg := cfg.API
+		apiCfg.Listen = comp.apiListen
+		if srv, err = startAPI(apiCfg, m, triggersAPI, auth, codecServer(cfg, codec), logger.With("component", "api")); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -145,10 +176,10 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	g.Go(func() error { return grd.run(gctx) })
 	started := make(chan struct{}, 2)
 	if comp.worker {
-		g.Go(func() error { return runWorker(gctx, c, cfg, eg, logger, started, grd.middlewares()...) })
+		g.Go(func() error { return runWorker(gctx, c, dc, cfg, eg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
-		g.Go(func() error { return runIngest(gctx, c, cfg, reg, m, logger, started) })
+		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
 	}
 	g.Go(func() error {
 		n := 0
@@ -177,7 +208,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 // runWorker runs the Temporal worker (the workflow and every action) until
 // ctx is done, then stops it gracefully.
-func runWorker(ctx context.Context, c client.Client, cfg *config.Config, eg egressPolicies, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
+func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter, cfg *config.Config, eg egressPolicies, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
 	log := logger.With("component", "worker")
 	if err := registerSearchAttributes(ctx, c, cfg.Temporal.Namespace, log); err != nil {
 		return err
@@ -190,7 +221,7 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, eg egre
 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
-	registerQueues(w, c, cfg)
+	registerQueues(w, c, dc, cfg)
 	// Secrets innermost: the quota and breaker decorators never see a
 	// secret's value (targets come from the unresolved request), and their
 	// refusals keep the details the workflow reads (redaction drops them).
@@ -304,76 +335,44 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 // matching triggers until ctx is done. It matches against reg, which the
 // reloader keeps in step with the store: each event is planned against
 // the set current when it is read.
-func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
 	log := logger.With("component", "ingest")
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
 		return err
 	}
-	topics := cfg.Kafka.Topics
-	if cfg.Kafka.TopicPattern != "" {
-		if topics, err = resolveTopics(ctx, kc, cfg.Kafka); err != nil {
-			return err
-		}
-	}
 	planner, err := newDeliveryPlanner(reg, cfg.Delivery, m.registry)
 	if err != nil {
 		return err
 	}
+	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
-		Brokers:        cfg.Kafka.Brokers,
-		Topics:         topics,
-		GroupID:        cfg.Kafka.GroupID,
-		DLQTopic:       cfg.Kafka.DLQTopic,
-		Consumers:      cfg.Kafka.Consumers,
-		CommitInterval: cfg.Kafka.CommitInterval,
-		CommitBatch:    cfg.Kafka.CommitBatch,
-		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
-		Dialer:         kc.dialer,
-		Transport:      kc.transport,
+		Brokers:              cfg.Kafka.Brokers,
+		Topics:               cfg.Kafka.Topics,
+		TopicPattern:         cfg.Kafka.TopicPattern,
+		TopicRefresh:         cfg.Kafka.TopicRefreshInterval,
+		HeartbeatTopicPrefix: cfg.Kafka.HeartbeatTopicPrefix,
+		GroupID:              cfg.Kafka.GroupID,
+		DLQTopic:             cfg.Kafka.DLQTopic,
+		CreateDLQTopic:       cfg.Kafka.CreateDLQTopic,
+		Consumers:            cfg.Kafka.Consumers,
+		PartitionConcurrency: cfg.Kafka.PartitionConcurrency,
+		CommitInterval:       cfg.Kafka.CommitInterval,
+		CommitBatch:          cfg.Kafka.CommitBatch,
+		Decode:               decode,
+		Dialer:               kc.dialer,
+		Transport:            kc.transport,
 	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}
+	topics := any(cfg.Kafka.Topics)
+	if cfg.Kafka.TopicPattern != "" {
+		topics = "pattern " + cfg.Kafka.TopicPattern
+	}
 	log.Info("ingest started", "topics", topics, "group", cfg.Kafka.GroupID, "triggers", reg.Snapshot().Len())
 	started <- struct{}{}
 	return consumer.Run(ctx)
-}
-
-// resolveTopics lists the topics matching kafka.topicPattern. The pattern
-// is resolved once at start-up: a topic created later is consumed after a
-// restart (kafka-go consumer groups take a fixed topic list).
-func resolveTopics(ctx context.Context, kc kafkaClients, k config.Kafka) ([]string, error) {
-	re, err := regexp.Compile(k.TopicPattern)
-	if err != nil {
-		return nil, fmt.Errorf("kafka.topicPattern: %w", err)
-	}
-	var lastErr error
-	for _, b := range k.Brokers {
-		conn, err := kc.dialer.DialContext(ctx, "tcp", b)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		parts, err := conn.ReadPartitions()
-		_ = conn.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		var topics []string
-		for _, p := range parts {
-			if re.MatchString(p.Topic) && p.Topic != k.DLQTopic && !slices.Contains(topics, p.Topic) {
-				topics = append(topics, p.Topic)
-			}
-		}
-		if len(topics) == 0 {
-			return nil, fmt.Errorf("kafka.topicPattern %q matches no topic", k.TopicPattern)
-		}
-		slices.Sort(topics)
-		return topics, nil
-	}
-	return nil, fmt.Errorf("list Kafka topics: %w", lastErr)
 }
 
 // group runs functions until the first fails, which cancels the others

@@ -20,6 +20,7 @@ const (
 	PostgresDSNVar     = "TRIGGERD_TEST_POSTGRES_DSN"
 	SMTPAddrVar        = "TRIGGERD_TEST_SMTP_ADDR"
 	SMTPAPIVar         = "TRIGGERD_TEST_SMTP_API"
+	ConnectURLVar      = "TRIGGERD_TEST_CONNECT_URL"
 )
 
 // Require returns the value of the environment variable name, or ends the
@@ -52,6 +53,11 @@ func RabbitMQURL(t testing.TB) string { return Require(t, RabbitMQURLVar) }
 
 // PostgresDSN returns the connection string of a real PostgreSQL database.
 func PostgresDSN(t testing.TB) string { return Require(t, PostgresDSNVar) }
+
+// ConnectURL returns the http:// URL of the REST API of a real Kafka
+// Connect worker running the Debezium PostgreSQL connector
+// (scripts/services/connect.sh; tests use it through internal/cdctest).
+func ConnectURL(t testing.TB) string { return Require(t, ConnectURLVar) }
 
 // SMTPAddr returns the host:port of a real test SMTP server (recipients
 // named reject*@… are refused with 550).

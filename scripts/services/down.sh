@@ -4,6 +4,9 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Kafka Connect first: it flushes its offsets to Kafka (and confirms them to
+# PostgreSQL) as it stops.
+stop_pidfile connect "$STATE/pids/connect.pid" 30
 stop_pidfile kafka "$STATE/pids/kafka.pid" 60 &
 stop_pidfile temporal "$STATE/pids/temporal.pid" 30 &
 # redis: by pid file; if that is gone, ask the server whether it is ours.

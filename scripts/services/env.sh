@@ -19,6 +19,7 @@ export TRIGGERD_TEST_S3_SECRET_KEY=triggerd-secret
 export TRIGGERD_TEST_S3_BUCKET=triggerd-test
 export TRIGGERD_TEST_SMTP_ADDR=127.0.0.1:1025
 export TRIGGERD_TEST_SMTP_API=http://127.0.0.1:8025
+export TRIGGERD_TEST_CONNECT_URL=http://127.0.0.1:8083
 case ":$PATH:" in
   *":$TRIGGERD_SERVICES_DIR/bin:"*) ;;
   *) export PATH="$TRIGGERD_SERVICES_DIR/bin:$PATH" ;;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start every service the tests need (idempotent; fast when already up):
-# redis, rabbitmq, postgres, kafka, temporal. Exits non-zero if any fails.
+# redis, rabbitmq, postgres, kafka, temporal, smtp, s3, and Kafka Connect
+# with Debezium (once kafka and postgres are ready). Exits non-zero if any
+# fails.
 # Then writes $STATE/env.sh (same exports as scripts/services/env.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,6 +19,8 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v kcat >/dev/null || need+=(kcat)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
+command -v jq >/dev/null || need+=(jq)
+command -v curl >/dev/null || need+=(curl)
 (( ${#need[@]} == 0 )) || apt_install "${need[@]}"
 
 # Temporal (slow cold build) and Kafka (maven) first, the rest alongside.
@@ -27,7 +31,20 @@ for svc in temporal kafka redis postgres rabbitmq smtp s3; do
   pids[$svc]=$!
 done
 failed=()
-for svc in redis postgres rabbitmq smtp s3 kafka temporal; do
+# Kafka Connect needs Kafka and PostgreSQL: it starts once both are up,
+# while Temporal may still be building.
+start_connect() {
+  if [[ " ${failed[*]} " == *" kafka "* || " ${failed[*]} " == *" postgres "* ]]; then
+    log "up: not starting connect: kafka or postgres failed"
+    failed+=(connect)
+    return
+  fi
+  bash "$SERVICES_SRC/connect.sh" >"$STATE/logs/up-connect.$$.log" 2>&1 </dev/null &
+  pids[connect]=$!
+}
+for svc in redis postgres rabbitmq smtp s3 kafka temporal connect; do
+  [[ $svc == temporal ]] && start_connect
+  [[ -n "${pids[$svc]:-}" ]] || continue
   [[ $svc == temporal && ! -x "$STATE/bin/temporal" ]] &&
     log "up: waiting for the temporal CLI build (several minutes on a cold Go cache)"
   rc=0; wait "${pids[$svc]}" || rc=$?
@@ -58,6 +75,7 @@ export TRIGGERD_TEST_S3_SECRET_KEY=triggerd-secret
 export TRIGGERD_TEST_S3_BUCKET=triggerd-test
 export TRIGGERD_TEST_SMTP_ADDR=127.0.0.1:1025
 export TRIGGERD_TEST_SMTP_API=http://127.0.0.1:8025
+export TRIGGERD_TEST_CONNECT_URL=http://127.0.0.1:8083
 export PATH='$STATE/bin':"\$PATH"
 ENV
 log "up: all services up in $((SECONDS - t0))s; env written to $STATE/env.sh"
