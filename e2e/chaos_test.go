@@ -87,6 +87,7 @@ func TestChaos(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`log: {level: warn}
 kafka: {brokers: ["%s"], topics: [%s], groupId: chaos, dlqTopic: %s, commitBatch: 50, commitInterval: 300ms}
 temporal: {address: "%s", namespace: default, taskQueue: chaos}
+egress: {allow: [127.0.0.1]}
 triggers: {path: %s}
 store: {driver: memory}
 queues: {chaos: {concurrency: 8}}
