@@ -60,7 +60,7 @@ storage:
 	msg := err.Error()
 	for _, want := range []string{
 		"caches.d.prefx: line 8: unknown key",
-		"caches: need redis.addr",
+		"caches: need redis.address",
 		"caches.a.ttl: must not be negative",
 		`caches.a.prefix: "app:" overlaps caches.b.prefix "app:users:"`,
 		"caches.c.prefix: must not be empty",

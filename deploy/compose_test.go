@@ -231,7 +231,7 @@ func TestComposeTriggerdConfigLoads(t *testing.T) {
 // compose service listening on that port.
 func checkAddresses(t *testing.T, c composeFile, name string, cfg *config.Config) {
 	t.Helper()
-	addrs := map[string]string{"temporal.address": cfg.Temporal.Address, "redis.addr": cfg.Redis.Addr}
+	addrs := map[string]string{"temporal.address": cfg.Temporal.Address, "redis.address": cfg.Redis.Address}
 	for i, b := range cfg.Kafka.Brokers {
 		addrs["kafka.brokers["+string(rune('0'+i))+"]"] = b
 	}

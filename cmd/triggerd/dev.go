@@ -87,7 +87,7 @@ it to <data-dir>/api-token, where the CLI finds it (or pass it with
 --token / TRIGGERD_TOKEN). The triggers live in a SQLite store in the data dir (<data-dir>/triggers.db);
 --triggers files are applied to it at start, and changes made through the
 API or ` + "`triggerd triggers`" + ` take effect within seconds. Redis and RabbitMQ actions work only with
---redis/--rabbitmq (or redis.addr/rabbitmq.url in --config); without them
+--redis/--rabbitmq (or redis.address/rabbitmq.url in --config); without them
 those actions fail at once with a "not configured" error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -110,7 +110,7 @@ those actions fail at once with a "not configured" error.`,
 	f.IntVar(&o.webhookPort, "webhook-port", 8099, "port of the built-in webhook receiver (the sample triggers post to 8099)")
 	f.IntVar(&o.apiPort, "api-port", 8080, "port of the trigger API, /healthz and /metrics")
 	f.StringVar(&o.triggers, "triggers", "examples/triggers", "trigger definitions applied to the store at start, a file or a directory")
-	f.StringVar(&o.redis, "redis", "", "Redis address for cache.* actions (default: redis.addr)")
+	f.StringVar(&o.redis, "redis", "", "Redis address for cache.* actions (default: redis.address)")
 	f.StringVar(&o.rabbitmq, "rabbitmq", "", "RabbitMQ amqp:// URL for rabbitmq: targets (default: rabbitmq.url)")
 	return cmd
 }
@@ -203,7 +203,7 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	// config's store says.
 	cfg.Store = config.Store{Driver: config.StoreSQLite, Path: filepath.Join(o.dataDir, config.DefaultStoreFile)}
 	if o.redis != "" {
-		cfg.Redis = config.Redis{Addr: o.redis}
+		cfg.Redis = config.Redis{Address: o.redis}
 	}
 	// The API is authenticated in dev too, with a token made for this
 	// start: the walkthrough works the way production does.
@@ -234,7 +234,7 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 			return err
 		}
 	}
-	if cfg.Redis.Addr == "" || cfg.RabbitMQ.URL == "" {
+	if cfg.Redis.Address == "" || cfg.RabbitMQ.URL == "" {
 		logger.Info("cache.* actions need --redis, rabbitmq: targets need --rabbitmq; without them they fail with a not-configured error")
 	}
 	return runComponents(ctx, cfg, logger, components{

@@ -21,7 +21,7 @@ func (a *app) quotasCmd() *cobra.Command {
 action:<trigger tag>/<action name>, target:<target> (target:http:api.partner.com,
 target:kafka:orders, target:smtp) or shared:<name>. An override set here wins
 over config and trigger definitions; every process applies it within
-quotas.refresh (2s by default), and the change is recorded with who made it.`,
+quotas.refreshInterval (2s by default), and the change is recorded with who made it.`,
 	}
 	server := a.serverFlag(cmd, true)
 	cmd.AddCommand(a.quotasGetCmd(server), a.quotasSetCmd(server), a.quotasChangesCmd(server))
@@ -163,7 +163,7 @@ func (a *app) breakersCmd() *cobra.Command {
 		Long: `breakers talks to a running triggerd's API (--server). A breaker is named
 target:<target> (target:http:api.partner.com) or action:<tag>/<action name>.
 Settings set here win over config and trigger definitions in every process
-within quotas.refresh, and are recorded with who set them.`,
+within quotas.refreshInterval, and are recorded with who set them.`,
 	}
 	server := a.serverFlag(cmd, true)
 	cmd.AddCommand(a.breakersSetCmd(server), a.breakersChangesCmd(server))

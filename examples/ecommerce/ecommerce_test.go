@@ -261,7 +261,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 		"TRIGGERD_KAFKA_GROUP_ID=ecommerce-"+s.suffix,
 		"TRIGGERD_TEMPORAL_ADDRESS="+testenv.TemporalAddress(t),
 		"TRIGGERD_TEMPORAL_TASK_QUEUE=ecommerce-"+s.suffix,
-		"TRIGGERD_REDIS_ADDR="+testenv.RedisAddr(t),
+		"TRIGGERD_REDIS_ADDRESS="+testenv.RedisAddr(t),
 		"TRIGGERD_RABBITMQ_URL="+testenv.RabbitMQURL(t),
 		"TRIGGERD_API_LISTEN="+freePort(t),
 		"TRIGGERD_TRIGGERS_PATH="+filepath.Join(dir, "triggers.yaml"),
