@@ -71,7 +71,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	o := publishOptions{table: "public.users", op: "update", envelope: "debezium",
 		record: `{"id":7,"status":"active"}`, previous: `{"id":7,"status":"pending"}`}
-	b, err := o.value(now)
+	b, err := o.value(nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 	}
 
 	o = publishOptions{table: "public.orders", op: "delete", envelope: "native", id: "e1", record: `{"id":42}`}
-	b, err = o.value(now)
+	b, err = o.value(nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 		{table: "t", op: "insert", envelope: "avro", record: "{}"},
 		{table: "t", op: "insert", envelope: "native", record: "[1]"},
 	} {
-		if _, err := bad.value(now); err == nil {
+		if _, err := bad.value(nil, now); err == nil {
 			t.Errorf("%+v: want error", bad)
 		}
 	}
@@ -114,7 +114,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 
 func TestPublishFileKey(t *testing.T) {
 	o := publishOptions{file: "../../examples/events/user-insert.debezium.json"}
-	b, err := o.value(time.Now())
+	b, err := o.value(nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
