@@ -45,7 +45,7 @@ type devOptions struct {
 	kafkaPort    int
 	webhookPort  int
 	// apiPort is the trigger API's port; 0 picks a free one.
-	apiPort  int
+	apiPort      int
 	triggers     string
 	redisAddress string
 	rabbitmqURL  string
