@@ -16,7 +16,7 @@ func TestActionResourcesConfig(t *testing.T) {
 	path := filepath.Join(dir, "triggerd.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(`
 kafka: {brokers: ["127.0.0.1:9092"], topics: [db.users]}
-redis: {addr: "127.0.0.1:6379"}
+redis: {address: "127.0.0.1:6379"}
 caches:
   sessions: {prefix: "sess:", ttl: 30m}
   default: {ttl: 1h}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/triggerd/triggerd/config"
 )
 
@@ -201,5 +203,63 @@ func TestDocsUseCurrentKeys(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestExamplesUseCurrentKeys: the example configurations, and the YAML
+// blocks of the documentation that are configuration (every top-level key
+// is a section), load without a deprecation.
+func TestExamplesUseCurrentKeys(t *testing.T) {
+	for _, f := range []string{"config.example.yaml", "deploy/triggerd.yaml", "examples/ecommerce/config.yaml"} {
+		c, _ := config.LoadFor(config.RoleWorker, filepath.Join("..", f), nil)
+		if c == nil {
+			t.Fatalf("%s: not loaded", f)
+		}
+		for _, d := range c.Deprecations() {
+			t.Errorf("%s: %s", f, d)
+		}
+	}
+	sections := map[string]bool{}
+	for _, k := range referenceKeys(reflect.TypeFor[config.Config](), "") {
+		top, _, _ := strings.Cut(k, ".")
+		sections[top] = true
+	}
+	docs, _ := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	docs = append(docs, filepath.Join("..", "README.md"))
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	n := 0
+	for _, d := range docs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range block.FindAllStringSubmatch(string(b), -1) {
+			var top map[string]any
+			if yaml.Unmarshal([]byte(m[1]), &top) != nil || len(top) == 0 {
+				continue
+			}
+			isConfig := true
+			for k := range top {
+				isConfig = isConfig && sections[k]
+			}
+			if !isConfig {
+				continue
+			}
+			n++
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte(m[1]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := config.LoadFor(config.RoleWorker, p, nil)
+			if c == nil {
+				continue
+			}
+			for _, dep := range c.Deprecations() {
+				t.Errorf("%s: a configuration block uses a former key name: %s", strings.TrimPrefix(filepath.ToSlash(d), "../"), dep.Rename.Old)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("found %d configuration blocks in the docs: the scan is broken", n)
 	}
 }

@@ -214,15 +214,15 @@ func TestComposeTriggerdConfigLoads(t *testing.T) {
 			}
 		}
 		args := commandArgs(t, s.Command)
-		if !slices.Contains([]string{"run", "worker", "ingest"}, args[0]) {
-			t.Errorf("service %s: command %q is not run, worker or ingest", name, args[0])
+		if !slices.Contains([]string{"serve", "worker", "ingest"}, args[0]) {
+			t.Errorf("service %s: command %q is not serve, worker or ingest", name, args[0])
 		}
 		cmds[args[0]] = true
 		cfg := loadDeployConfig(t, name, s)
 		checkAddresses(t, c, name, cfg)
 		checkServiceSide(t, c, name, s, cfg)
 	}
-	if (cmds["worker"] || cmds["ingest"]) && !(cmds["worker"] && cmds["ingest"]) && !cmds["run"] {
+	if (cmds["worker"] || cmds["ingest"]) && !(cmds["worker"] && cmds["ingest"]) && !cmds["serve"] {
 		t.Errorf("compose runs %v: a split topology needs both worker and ingest", cmds)
 	}
 }

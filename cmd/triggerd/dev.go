@@ -126,7 +126,7 @@ settings and the Kafka connection, which it brings itself.`,
 }
 
 // runDev starts the embedded services, then runs the worker and the ingest
-// through the same runComponents as `triggerd run`, until ctx is done.
+// through the same runComponents as `triggerd serve`, until ctx is done.
 func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)

@@ -144,7 +144,7 @@ func TestDevEndToEnd(t *testing.T) {
 
 	// Publish the sample event through the CLI, as the banner says.
 	var out, errOut bytes.Buffer
-	code := execute([]string{"publish", "--brokers", addrs.Kafka, "--topic", "dbserver1.public.users",
+	code := execute([]string{"publish", "--kafka-brokers", addrs.Kafka, "--topic", "dbserver1.public.users",
 		"--file", filepath.Join("..", "..", "examples", "events", "user-insert.debezium.json")}, &out, &errOut, nil)
 	if code != 0 {
 		t.Fatalf("publish exited %d: %s", code, errOut.String())

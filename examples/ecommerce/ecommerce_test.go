@@ -252,7 +252,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(replace.Replace(string(b))), 0o600))
 	}
-	cmd := exec.Command(bin, "run", "--config", filepath.Join(dir, "config.yaml"))
+	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "config.yaml"))
 	cmd.Env = append(os.Environ(),
 		"TRIGGERD_SECRET_STRIPE_SECRET_KEY=sk_test_"+s.suffix,
 		"TRIGGERD_KAFKA_BROKERS="+strings.Join(s.brokers, ","),
