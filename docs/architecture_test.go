@@ -160,4 +160,3 @@ func TestArchitectureImports(t *testing.T) {
 		}
 	}
 }
-
