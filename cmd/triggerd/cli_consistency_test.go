@@ -91,6 +91,10 @@ func TestCLIConsistency(t *testing.T) {
 			if len(f.Annotations[deprecatedAnnotation]) == 0 {
 				flags[f.Name] = append(flags[f.Name], flagUse{path, f})
 			}
+			// pflag takes a `quoted` word of the usage for the value's name.
+			if strings.Contains(f.Usage, "`") {
+				t.Errorf("%s --%s: a backquote in the usage names its value: %q", path, f.Name, f.Usage)
+			}
 		})
 		// Groups speak one vocabulary.
 		var visible []string

@@ -32,7 +32,7 @@ func newRootCmd(stdout, stderr io.Writer, environ []string) *cobra.Command {
 Kafka, matches them against trigger definitions and runs each match as a
 Temporal workflow whose actions are retrying activities.
 
-Configuration: --config FILE (YAML) plus TRIGGERD_<PATH> environment
+Configuration: --config <file> (YAML) plus TRIGGERD_<PATH> environment
 variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
