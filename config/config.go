@@ -1,6 +1,8 @@
 // Package config is triggerd's process configuration: a YAML file, then
 // TRIGGERD_* environment overrides, then defaults, then one validation pass
-// that reports every problem at once with its field path.
+// that reports every problem at once with its field path. Validation is
+// for a Role (role.go): each command checks only the keys it reads. Keys
+// renamed since are still read under their former names (deprecated.go).
 //
 // The package depends on nothing of ours and on no client library: turning a
 // Config into Kafka, Temporal or Redis client options is the job of the

@@ -76,7 +76,7 @@ func (a *app) quotasGetCmd(server *apiTarget) *cobra.Command {
 		Use:   "get <key>",
 		Short: "Print a quota's limit and where it comes from (config, definition or override)",
 		// Without a key, get listed every quota: it still does, for the
-		// scripts written then (flags.go prints the note).
+		// scripts written then (deprecated.go prints the note).
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := ""

@@ -37,7 +37,7 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Commands renamed for consistency keep their former spelling;
-		// using it prints a note on stderr (flags.go).
+		// using it prints a note on stderr (deprecated.go).
 		PersistentPreRun: a.warnDeprecated,
 	}
 	root.SetOut(stdout)
@@ -63,7 +63,7 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(a.stdout, "triggerd", version) },
 		},
 	)
-	// Former spellings (flags.go): `run` is `serve` (beside `runs`, it
+	// Former spellings (deprecated.go): `run` is `serve` (beside `runs`, it
 	// read as one of its verbs), `test` is `triggers test`.
 	root.AddCommand(
 		deprecatedCommand(a.componentsCmd("run", "Run the worker and the ingest in one process", components{worker: true, ingest: true}, config.RoleServe), "triggerd serve"),
