@@ -20,7 +20,7 @@ import (
 // Triggerd is how a triggerd scenario wires triggerd's real code: the
 // trigger definitions it loads, and options of the ingest consumer, the
 // starter and the worker. Each hook may be nil (the defaults are those of
-// a plain `triggerd run`). A new configuration (local activities, eager
+// a plain `triggerd serve`). A new configuration (local activities, eager
 // start, concurrent starts, batched delivery) is a Triggerd value passed
 // to the triggerd* scenario constructors.
 type Triggerd struct {

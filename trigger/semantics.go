@@ -7,8 +7,8 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-// Semantics are a trigger's delivery fields (docs/semantics.md).
-type Semantics struct {
+// Delivery holds a trigger's delivery fields (docs/semantics.md).
+type Delivery struct {
 	// OnlyOnChange skips updates whose before and after are equal (all
 	// columns but IgnoreColumns). A non-empty IgnoreColumns implies it.
 	OnlyOnChange  bool
@@ -25,13 +25,13 @@ type Semantics struct {
 	For string
 }
 
-// Values of Semantics.For.
+// Values of Delivery.For.
 const (
 	ForEach = "each"
 	ForAll  = "all"
 )
 
-// Values of Semantics.Snapshot.
+// Values of Delivery.Snapshot.
 const (
 	SnapshotInsert = "insert"
 	SnapshotIgnore = "ignore"
@@ -47,11 +47,11 @@ type ActionTiming struct {
 // failure: {{actions.failed.output.error}}.
 const FailedActionName = "failed"
 
-var semanticsFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
+var deliveryFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
 var actionTimingFields = []string{"timing", "queue"}
 
-func decodeSemantics(m map[string]any, f func(string) string, p problems) Semantics {
-	var s Semantics
+func decodeDelivery(m map[string]any, f func(string) string, p problems) Delivery {
+	var s Delivery
 	if v, ok := m["onlyOnChange"]; ok && v != nil {
 		b, ok := v.(bool)
 		if !ok {
@@ -81,7 +81,7 @@ func decodeActionTiming(m map[string]any, field string, p problems) ActionTiming
 	}
 }
 
-func (s Semantics) document(doc map[string]any) {
+func (s Delivery) document(doc map[string]any) {
 	if s.OnlyOnChange {
 		doc["onlyOnChange"] = true
 	}
@@ -112,9 +112,9 @@ func (t ActionTiming) document(doc map[string]any) {
 	}
 }
 
-// compileSemantics validates d's delivery fields and its actions' timings,
+// compileDelivery validates d's delivery fields and its actions' timings,
 // and compiles its onError actions.
-func compileSemantics(d *Definition, p problems) []run.Action {
+func compileDelivery(d *Definition, p problems) []run.Action {
 	switch d.Snapshot {
 	case "", SnapshotInsert, SnapshotIgnore:
 	default:
@@ -207,7 +207,7 @@ func CompileOnError(raw []any) ([]run.Action, error) {
 
 // admits reports whether ev may run the trigger at all, before its events,
 // tables and conditions are looked at.
-func (s Semantics) admits(ev *run.Event) bool {
+func (s Delivery) admits(ev *run.Event) bool {
 	if ev.Snapshot && s.Snapshot == SnapshotIgnore {
 		return false
 	}

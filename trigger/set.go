@@ -270,7 +270,7 @@ func compileDefinition(d Definition, list *[]Problem, lim Limits) (Definition, *
 		e.actions = append(e.actions, toRunAction(a))
 	}
 	d.Actions = actions
-	e.onError = compileSemantics(&d, p)
+	e.onError = compileDelivery(&d, p)
 	d.UnknownHandling.validate(d.IsBefore(), p)
 	e.def = d
 	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name, Version: d.Version}
@@ -390,7 +390,7 @@ func (s *Set) plan(ev run.Event, h planHooks) []run.Input {
 		if r := e.refetched(&ev, h, &fetched); r != nil {
 			evFor, lz, notes = &r.ev, r.lazy, r.notes
 		}
-		if !e.def.Semantics.admits(evFor) {
+		if !e.def.Delivery.admits(evFor) {
 			continue
 		}
 		lz.unknown = lz.unknown[:0]

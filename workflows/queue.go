@@ -198,8 +198,8 @@ func (e *Enqueuer) Register(r worker.ActivityRegistry) {
 	r.RegisterActivityWithOptions(e.Enqueue, activity.RegisterOptions{Name: enqueueActivity})
 }
 
-// registerSemantics registers the lane and queue workflows.
-func registerSemantics(r worker.WorkflowRegistry) {
+// registerDeliveryWorkflows registers the lane, queue and batch workflows.
+func registerDeliveryWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Lane, workflow.RegisterOptions{Name: run.LaneWorkflowName})
 	r.RegisterWorkflowWithOptions(Queue, workflow.RegisterOptions{Name: run.QueueWorkflowName})
 	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: run.BatchWorkflowName})

@@ -27,7 +27,7 @@ import (
 )
 
 // TestHotReload runs the worker, the ingest and the API (runComponents, as
-// `triggerd run` does) against real Kafka and Temporal, then changes the
+// `triggerd serve` does) against real Kafka and Temporal, then changes the
 // triggers through the API only: a trigger created while the ingest runs
 // starts matching within seconds, and once disabled it stops. An always-on
 // trigger on the same topic shows when an event has been consumed, so the

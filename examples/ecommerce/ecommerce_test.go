@@ -252,7 +252,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(replace.Replace(string(b))), 0o600))
 	}
-	cmd := exec.Command(bin, "run", "--config", filepath.Join(dir, "config.yaml"))
+	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "config.yaml"))
 	cmd.Env = append(os.Environ(),
 		"TRIGGERD_SECRET_STRIPE_SECRET_KEY=sk_test_"+s.suffix,
 		"TRIGGERD_KAFKA_BROKERS="+strings.Join(s.brokers, ","),
@@ -261,7 +261,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 		"TRIGGERD_KAFKA_GROUP_ID=ecommerce-"+s.suffix,
 		"TRIGGERD_TEMPORAL_ADDRESS="+testenv.TemporalAddress(t),
 		"TRIGGERD_TEMPORAL_TASK_QUEUE=ecommerce-"+s.suffix,
-		"TRIGGERD_REDIS_ADDR="+testenv.RedisAddr(t),
+		"TRIGGERD_REDIS_ADDRESS="+testenv.RedisAddr(t),
 		"TRIGGERD_RABBITMQ_URL="+testenv.RabbitMQURL(t),
 		"TRIGGERD_API_LISTEN="+freePort(t),
 		"TRIGGERD_TRIGGERS_PATH="+filepath.Join(dir, "triggers.yaml"),
