@@ -86,3 +86,33 @@ func txMessage(t *testing.T, lsn int64, id int, tx string) kafka.Message {
 	m.Value = v
 	return m
 }
+
+// debeziumMessage builds a Debezium change event for a row of public.users,
+// with or without the schema wrapper, keyed like Debezium keys it.
+func debeziumMessage(t *testing.T, op string, lsn int64, before, after map[string]any, wrapped bool) kafka.Message {
+	t.Helper()
+	id := after["id"]
+	if id == nil {
+		id = before["id"]
+	}
+	payload := map[string]any{
+		"before": before,
+		"after":  after,
+		"source": map[string]any{
+			"version": "2.7.0.Final", "connector": "postgresql", "name": "dbserver1",
+			"ts_ms": 1700000000000, "db": "app", "schema": "public", "table": "users",
+			"txId": lsn / 10, "lsn": lsn,
+		},
+		"op":    op,
+		"ts_ms": 1700000000123,
+	}
+	var value any = payload
+	if wrapped {
+		value = map[string]any{"schema": map[string]any{"type": "struct", "name": "dbserver1.public.users.Envelope"}, "payload": payload}
+	}
+	v, err := json.Marshal(value)
+	require.NoError(t, err)
+	k, err := json.Marshal(map[string]any{"schema": map[string]any{"type": "struct"}, "payload": map[string]any{"id": id}})
+	require.NoError(t, err)
+	return kafka.Message{Key: k, Value: v}
+}
