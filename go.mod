@@ -3,6 +3,8 @@ module github.com/triggerd/triggerd
 go 1.26.0
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // api: OIDC/JWT bearer tokens verified against the provider's JWKS
+	github.com/go-jose/go-jose/v4 v4.1.4 // tests: sign the JWTs of a test identity provider
 	github.com/go-redis/redis_rate/v10 v10.0.1 // quotas: GCRA rate limits shared through Redis (one script call per check)
 	github.com/google/cel-go v0.25.0
 	github.com/jackc/pgx/v5 v5.7.4
@@ -19,7 +21,7 @@ require (
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	go.temporal.io/api v1.53.0
 	go.temporal.io/sdk v1.37.0
-	golang.org/x/oauth2 v0.30.0
+	golang.org/x/oauth2 v0.36.0
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.34.1
@@ -53,7 +55,6 @@ require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cncf/xds/go v0.0.0-20250326154945-ae57f3c0d45f // indirect
-	github.com/coreos/go-oidc/v3 v3.13.0 // indirect
 	github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/emirpasic/gods v1.18.1 // indirect
@@ -61,7 +62,6 @@ require (
 	github.com/envoyproxy/protoc-gen-validate v1.2.1 // indirect
 	github.com/facebookgo/clock v0.0.0-20150410010913-600d898af40a // indirect
 	github.com/felixge/httpsnoop v1.0.4 // indirect
-	github.com/go-jose/go-jose/v4 v4.0.5 // indirect
 	github.com/go-logr/logr v1.4.2 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-sql-driver/mysql v1.9.1 // indirect

@@ -15,13 +15,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
 )
 
@@ -44,12 +44,6 @@ type Store interface {
 	GetVersion(ctx context.Context, tag string, version int64) (triggerstore.Record, error)
 }
 
-// ActorHeader names who makes a change; it is recorded with the version.
-const ActorHeader = "X-Triggerd-Actor"
-
-// DefaultActor is the actor of requests without ActorHeader.
-const DefaultActor = "api"
-
 // DefaultMaxBodyBytes bounds request bodies: a trigger document is a few
 // kilobytes, a bulk apply of hundreds of them well under this.
 const DefaultMaxBodyBytes = 4 << 20
@@ -58,17 +52,25 @@ const DefaultMaxBodyBytes = 4 << 20
 type Options struct {
 	Store  Store
 	Logger *slog.Logger
+	// Auth authenticates every request and checks the scope of each
+	// endpoint (Routes). Nil refuses every request with a 401.
+	Auth *Auth
 	// Reload, if set, makes the process reload its triggers from the store
 	// now (POST /v1/triggers/load) and returns the store revision it
 	// loaded and how many triggers are live.
 	Reload func(ctx context.Context) (revision int64, triggers int, err error)
-	// MaxBodyBytes bounds request bodies (DefaultMaxBodyBytes when 0).
+	// MaxBodyBytes bounds request bodies but the gate's
+	// (DefaultMaxBodyBytes when 0).
 	MaxBodyBytes int64
+	// Limits bound the trigger definitions written through the API.
+	Limits trigger.Limits
 	// Quotas and Breakers, if set, serve /v1/quotas and /v1/breakers.
 	Quotas   Quotas
 	Breakers Breakers
-	// Gate, if set, serves POST /v1/gate/{table}/{operation} (gate.go).
-	Gate Gate
+	// Gate, if set, serves POST /v1/gate/{table}/{operation} (gate.go),
+	// within GateLimits.
+	Gate       Gate
+	GateLimits GateLimits
 	// Check, if set, refuses writes naming unconfigured resources (check.go).
 	Check Checker
 }
@@ -77,21 +79,29 @@ type Options struct {
 type Server struct {
 	store   Store
 	log     *slog.Logger
+	auth    *Auth
 	reload  func(ctx context.Context) (int64, int, error)
 	maxBody int64
+	limits  trigger.Option
 	// quotas and breakers serve api/guards.go's routes when set.
 	quotas   Quotas
 	breakers Breakers
 	// gate serves POST /v1/gate/{table}/{operation} when set.
-	gate  Gate
-	check Checker
+	gate       Gate
+	gateLimits GateLimits
+	check      Checker
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, log: o.Logger, reload: o.Reload, maxBody: o.MaxBodyBytes, quotas: o.Quotas, breakers: o.Breakers, gate: o.Gate, check: o.Check}
+	s := &Server{store: o.Store, log: o.Logger, auth: o.Auth, reload: o.Reload, maxBody: o.MaxBodyBytes,
+		limits: trigger.WithLimits(o.Limits), quotas: o.Quotas, breakers: o.Breakers,
+		gate: o.Gate, gateLimits: o.GateLimits.withDefaults(), check: o.Check}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.auth == nil {
+		s.auth = &Auth{log: s.log}
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
@@ -100,38 +110,20 @@ func New(o Options) *Server {
 }
 
 // Register adds the API's routes to mux, which may hold others (/healthz,
-// /metrics).
+// /metrics). Each route authenticates its caller and checks its scope.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = w.Write(openAPI)
-	})
-	mux.HandleFunc("POST /v1/triggers", s.create)
-	mux.HandleFunc("GET /v1/triggers", s.list)
-	mux.HandleFunc("POST /v1/triggers:apply", s.apply)
-	mux.HandleFunc("POST /v1/triggers/load", s.load)
-	mux.HandleFunc("POST /v1/triggers/test", s.test)
-	mux.HandleFunc("GET /v1/triggers/{tag}", s.get)
-	mux.HandleFunc("PUT /v1/triggers/{tag}", s.put)
-	mux.HandleFunc("PATCH /v1/triggers/{tag}", s.patch)
-	mux.HandleFunc("DELETE /v1/triggers/{tag}", s.delete)
-	mux.HandleFunc("GET /v1/triggers/{tag}/versions", s.versions)
-	mux.HandleFunc("GET /v1/triggers/{tag}/versions/{version}", s.version)
-	s.registerGuards(mux)
-	if s.gate != nil {
-		mux.HandleFunc("POST /v1/gate/{table}/{operation}", s.evaluate)
+	for _, rt := range s.table() {
+		if rt.on {
+			mux.Handle(rt.Pattern, s.auth.Require(rt.Scope, s.bounded(rt)))
+		}
 	}
-	// Anything else under /v1/ answers in the API's error format.
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
-	})
 }
 
 // Handler returns a handler serving only the API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Register(mux)
-	return mux
+	return s.auth.Middleware(mux)
 }
 
 // Trigger is a trigger as the API returns it: one version of its document
@@ -162,6 +154,14 @@ const (
 	CodeInvalid    = "invalid"
 	CodeBadRequest = "bad_request"
 	CodeInternal   = "internal"
+	// CodeUnauthenticated answers a request without valid credentials
+	// (401); CodeMissingScope one whose caller lacks the endpoint's scope
+	// (403, Error.Scope names it).
+	CodeUnauthenticated = "unauthenticated"
+	CodeMissingScope    = "missing_scope"
+	// CodeTooLarge answers a request over a limit (413, Error.Limit names
+	// the configuration key that sets it).
+	CodeTooLarge = "too_large"
 )
 
 // Problem is one reason a definition is invalid.
@@ -178,6 +178,13 @@ type Error struct {
 	Code     string    `json:"code"`
 	Message  string    `json:"message"`
 	Problems []Problem `json:"problems,omitempty"`
+	// Scope is the scope a 403 needed.
+	Scope string `json:"scope,omitempty"`
+	// Limit is the configuration key of the limit a 413 enforced.
+	Limit string `json:"limit,omitempty"`
+
+	// authenticate is the WWW-Authenticate challenge of a 401.
+	authenticate string
 }
 
 func (e *Error) Error() string {
@@ -231,27 +238,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, e)
 }
 
+// actor is who makes the change r asks for: the authenticated caller's
+// name (Auth), which the caller cannot choose.
 func actor(r *http.Request) string {
-	if a := strings.TrimSpace(r.Header.Get(ActorHeader)); a != "" {
-		return a
+	if p, ok := PrincipalFrom(r.Context()); ok {
+		return p.Name
 	}
-	return DefaultActor
-}
-
-// readBody reads a bounded body and checks it is JSON.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBadRequest,
-			Message: fmt.Sprintf("request body larger than %d bytes", s.maxBody)}
-	case err != nil:
-		return nil, badRequest("read body: %v", err)
-	case !json.Valid(b):
-		return nil, badRequest("body is not valid JSON")
-	}
-	return b, nil
+	return MethodAnonymous
 }
 
 // ifMatch reads If-Match as a version: 3, "3" or W/"3". 0 means absent.

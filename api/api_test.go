@@ -62,19 +62,22 @@ type fixture struct {
 	t       *testing.T
 	srv     *httptest.Server
 	c       *api.Client
+	token   string
 	reloads atomic.Int32
 }
 
 func newFixture(t *testing.T, st triggerstore.Store) *fixture {
 	f := &fixture{t: t}
-	s := api.New(api.Options{Store: st, MaxBodyBytes: 64 << 10, Reload: func(ctx context.Context) (int64, int, error) {
+	var auth *api.Auth
+	auth, f.token = adminAuth(t, "tester")
+	s := api.New(api.Options{Store: st, Auth: auth, MaxBodyBytes: 64 << 10, Reload: func(ctx context.Context) (int64, int, error) {
 		f.reloads.Add(1)
 		rev, err := st.Revision(ctx)
 		return rev, 0, err
 	}})
 	f.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(f.srv.Close)
-	f.c = api.NewClient(f.srv.URL, "tester")
+	f.c = api.NewClient(f.srv.URL, api.WithToken(f.token))
 	return f
 }
 
@@ -86,6 +89,7 @@ func (f *fixture) call(method, path string, body string, hdr ...string) (int, st
 		rd = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, f.srv.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+f.token)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -120,9 +124,10 @@ func TestTriggersCRUD(t *testing.T) {
 		if tr.Version != 1 || tr.UpdatedBy != "tester" || tr.UpdatedAt.IsZero() || !strings.Contains(string(tr.Definition), `"enabled":true`) {
 			t.Fatalf("created %+v %s", tr, tr.Definition)
 		}
-		code, body := f.call("POST", "/v1/triggers", string(doc("other")))
-		if code != http.StatusCreated || !strings.Contains(body, `"updatedBy":"api"`) {
-			t.Fatalf("default actor: %d %s", code, body)
+		// The actor is the token's name, not a header the caller sets.
+		code, body := f.call("POST", "/v1/triggers", string(doc("other")), "X-Triggerd-Actor", "mallory")
+		if code != http.StatusCreated || !strings.Contains(body, `"updatedBy":"tester"`) {
+			t.Fatalf("actor: %d %s", code, body)
 		}
 		// Duplicate: 409.
 		_, err = f.c.Create(ctx, doc("order-cancelled"))
@@ -148,8 +153,9 @@ func TestTriggersCRUD(t *testing.T) {
 			t.Fatalf("bad json: %d %s", code, body)
 		}
 		// Too large: 413.
-		if code, _ := f.call("POST", "/v1/triggers", `{"tag": "`+strings.Repeat("x", 70<<10)+`"}`); code != http.StatusRequestEntityTooLarge {
-			t.Fatalf("large body: %d", code)
+		if code, body := f.call("POST", "/v1/triggers", `{"tag": "`+strings.Repeat("x", 70<<10)+`"}`); code != http.StatusRequestEntityTooLarge ||
+			!strings.Contains(body, `"limit":"api.maxBodyBytes"`) || !strings.Contains(body, `"too_large"`) {
+			t.Fatalf("large body: %d %s", code, body)
 		}
 
 		// Get: 200 with ETag, 404.

@@ -19,8 +19,8 @@ type Checker func(defs []trigger.Definition) []trigger.Problem
 
 // canonical is Canonical followed by check (when set): a document naming
 // an unknown resource is refused with the same 422 as an invalid one.
-func canonical(doc []byte, check Checker) (string, json.RawMessage, error) {
-	d, err := parseSpec(doc)
+func canonical(doc []byte, check Checker, opts ...trigger.Option) (string, json.RawMessage, error) {
+	d, err := parseSpec(doc, opts...)
 	if err != nil {
 		return "", nil, invalid(err)
 	}

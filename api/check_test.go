@@ -30,9 +30,10 @@ func checkCaches(defs []trigger.Definition) []trigger.Problem {
 func TestWritesNamingUnknownResourcesAreRefused(t *testing.T) {
 	ctx := context.Background()
 	st := triggerstore.NewMemory()
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: checkCaches}).Handler())
+	auth, token := adminAuth(t, "tester")
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Auth: auth, Check: checkCaches}).Handler())
 	t.Cleanup(srv.Close)
-	c := api.NewClient(srv.URL, "tester")
+	c := api.NewClient(srv.URL, api.WithToken(token))
 	wantCacheProblem := func(t *testing.T, err error, field string) {
 		t.Helper()
 		e := wantStatus(t, err, http.StatusUnprocessableEntity, api.CodeInvalid)

@@ -18,13 +18,27 @@ import (
 type Client struct {
 	base  string
 	http  *http.Client
-	actor string
+	token string
 }
 
-// NewClient returns a client of the API at base (http://host:port). actor
-// is sent as X-Triggerd-Actor ("" sends none: the server records "api").
-func NewClient(base, actor string) *Client {
-	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 30 * time.Second}, actor: actor}
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithToken authenticates every call with the bearer token (an API token
+// or an OIDC token). The server records changes under the token's name.
+func WithToken(token string) ClientOption { return func(c *Client) { c.token = token } }
+
+// WithHTTPClient sets the HTTP client (for TLS and client certificates:
+// its Transport's TLSClientConfig).
+func WithHTTPClient(h *http.Client) ClientOption { return func(c *Client) { c.http = h } }
+
+// NewClient returns a client of the API at base (http(s)://host:port).
+func NewClient(base string, opts ...ClientOption) *Client {
+	c := &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 30 * time.Second}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // do sends a request and decodes a 2xx JSON answer into out (if not nil);
@@ -54,8 +68,8 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.actor != "" {
-		req.Header.Set(ActorHeader, c.actor)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -31,12 +31,19 @@ triggers:
 
 func gateServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return gateServerWith(t, api.GateLimits{})
+}
+
+func gateServerWith(t *testing.T, limits api.GateLimits) *httptest.Server {
+	t.Helper()
 	defs, err := trigger.Parse([]byte(gateTriggers), "gate.yaml")
 	require.NoError(t, err)
 	reg := trigger.NewRegistry()
 	require.NoError(t, reg.Replace(defs))
 	g := gate.New(gate.Options{Triggers: reg.Snapshot})
-	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g}).Handler())
+	auth, err := api.NewAuth(api.AllowAnonymous())
+	require.NoError(t, err)
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g, GateLimits: limits, Auth: auth}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }

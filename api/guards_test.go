@@ -22,9 +22,10 @@ func TestQuotaAndBreakerEndpoints(t *testing.T) {
 	target := func(run.ActionRequest) string { return "http:flaky" }
 	b := fallbacks.New(fallbacks.Config{Targets: map[string]run.BreakerSettings{"http:flaky": {ConsecutiveFailures: 1, OpenTimeout: time.Hour}}},
 		fallbacks.NewMemoryStore(), target)
-	srv := httptest.NewServer(api.New(api.Options{Quotas: q, Breakers: b}).Handler())
+	auth, token := adminAuth(t, "bob")
+	srv := httptest.NewServer(api.New(api.Options{Quotas: q, Breakers: b, Auth: auth}).Handler())
 	defer srv.Close()
-	cl := api.NewClient(srv.URL, "bob")
+	cl := api.NewClient(srv.URL, api.WithToken(token))
 
 	o, err := cl.SetQuota(ctx, "action:orders/notify", &api.Limit{Rate: 10, Period: "1m", Burst: 2})
 	if err != nil {
@@ -117,9 +118,10 @@ func TestQuotaAndBreakerEndpoints(t *testing.T) {
 }
 
 func TestGuardEndpointsAbsentWithoutGuards(t *testing.T) {
-	srv := httptest.NewServer(api.New(api.Options{}).Handler())
+	auth, token := adminAuth(t, "ops")
+	srv := httptest.NewServer(api.New(api.Options{Auth: auth}).Handler())
 	defer srv.Close()
-	_, err := api.NewClient(srv.URL, "").Quotas(context.Background())
+	_, err := api.NewClient(srv.URL, api.WithToken(token)).Quotas(context.Background())
 	var e *api.Error
 	if !errors.As(err, &e) || e.Status != http.StatusNotFound {
 		t.Errorf("got %v, want 404", err)

@@ -48,6 +48,9 @@ type Reloader struct {
 	// (its runs fail with the same reason), so that one stale trigger
 	// never stops the process or the other triggers.
 	Check Checker
+	// Options validate the stored definitions (trigger.WithLimits): the
+	// same as the API writes them with.
+	Options []trigger.Option
 
 	mu       sync.Mutex // serialises reloads: the poller and POST /load
 	loaded   bool
@@ -78,7 +81,7 @@ func (r *Reloader) reloadLocked(ctx context.Context) (int64, int, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("list triggers: %w", err)
 	}
-	defs, err := Definitions(recs)
+	defs, err := Definitions(recs, r.Options...)
 	if err != nil {
 		return 0, 0, err
 	}

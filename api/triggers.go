@@ -23,8 +23,8 @@ import (
 // Canonical validates one trigger document and returns its tag and the
 // canonical document the store keeps (defaults applied, the file format as
 // JSON), or an *Error with status 422 listing every problem.
-func Canonical(doc []byte) (string, json.RawMessage, error) {
-	return canonical(doc, nil)
+func Canonical(doc []byte, opts ...trigger.Option) (string, json.RawMessage, error) {
+	return canonical(doc, nil, opts...)
 }
 
 // invalid turns a parse or validation error into a 422 listing every
@@ -56,12 +56,12 @@ func sameSpec(a, b json.RawMessage) bool {
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readDefinition(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	tag, spec, err := canonical(body, s.check)
+	tag, spec, err := canonical(body, s.check, s.limits)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -206,7 +206,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := s.readBody(w, r)
+	body, err := s.readDefinition(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -234,7 +234,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 // the trigger when allowed), unless it is unchanged.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, tag string, doc []byte, ifVersion int64, mayCreate bool) {
 	ctx := r.Context()
-	gotTag, spec, err := canonical(doc, s.check)
+	gotTag, spec, err := canonical(doc, s.check, s.limits)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -310,7 +310,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := s.readBody(w, r)
+	body, err := s.readDefinition(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -476,14 +476,16 @@ type ApplyStore interface {
 // from, so a concurrent change makes the apply fail (409) rather than
 // overwrite it. check, if set, also refuses documents naming resources the
 // configuration does not define.
-func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check Checker) (ApplyResult, error) {
+//
+// opts (the limits) validate every document.
+func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check Checker, opts ...trigger.Option) (ApplyResult, error) {
 	res := ApplyResult{Created: []Applied{}, Updated: []Applied{}, Unchanged: []Applied{}, Deleted: []Applied{}}
 	bad := &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid trigger definitions: nothing was applied"}
 	specs := make(map[string]json.RawMessage, len(docs))
 	var order []string
 	for i, doc := range docs {
 		prefix := fmt.Sprintf("triggers[%d]", i)
-		tag, spec, err := canonical(doc, check)
+		tag, spec, err := canonical(doc, check, opts...)
 		var e *Error
 		switch {
 		case errors.As(err, &e):
@@ -565,7 +567,7 @@ func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune boo
 }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readDefinition(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -577,7 +579,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("body must be {\"triggers\": [...], \"prune\": false}: %v", err))
 		return
 	}
-	res, err := Apply(r.Context(), s.store, req.Triggers, req.Prune, actor(r), s.check)
+	res, err := Apply(r.Context(), s.store, req.Triggers, req.Prune, actor(r), s.check, s.limits)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -666,11 +668,11 @@ func (s *Server) storedSet(ctx context.Context) (*trigger.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	defs, err := Definitions(recs)
+	defs, err := Definitions(recs, s.limits)
 	if err != nil {
 		return nil, err
 	}
-	set, err := trigger.NewSet(defs)
+	set, err := trigger.NewSet(defs, s.limits)
 	if err != nil {
 		return nil, fmt.Errorf("stored triggers: %w", err)
 	}
@@ -678,14 +680,15 @@ func (s *Server) storedSet(ctx context.Context) (*trigger.Set, error) {
 }
 
 // Definitions parses the live records of a store into definitions with
-// their version, author and time, for a Registry or a Set.
-func Definitions(recs []triggerstore.Record) ([]trigger.Definition, error) {
+// their version, author and time, for a Registry or a Set, validated with
+// opts (the limits).
+func Definitions(recs []triggerstore.Record, opts ...trigger.Option) ([]trigger.Definition, error) {
 	defs := make([]trigger.Definition, 0, len(recs))
 	for _, rec := range recs {
 		if rec.Deleted {
 			continue
 		}
-		d, err := parseSpec(rec.Spec)
+		d, err := parseSpec(rec.Spec, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("stored trigger %q version %d: %w", rec.Tag, rec.Version, err)
 		}
@@ -695,12 +698,12 @@ func Definitions(recs []triggerstore.Record) ([]trigger.Definition, error) {
 }
 
 // parseSpec reads and validates one trigger document.
-func parseSpec(doc []byte) (trigger.Definition, error) {
-	d, err := trigger.ParseDocument(doc)
+func parseSpec(doc []byte, opts ...trigger.Option) (trigger.Definition, error) {
+	d, err := trigger.ParseDocument(doc, opts...)
 	if err != nil {
 		return trigger.Definition{}, err
 	}
-	if err := trigger.ValidateDefinition(d); err != nil {
+	if err := trigger.ValidateDefinition(d, opts...); err != nil {
 		return trigger.Definition{}, err
 	}
 	return d, nil

@@ -173,11 +173,6 @@ type RabbitMQ struct {
 	URL string `yaml:"url"`
 }
 
-// API configures the HTTP API (triggers, dry runs, health, metrics).
-type API struct {
-	Listen string `yaml:"listen"`
-}
-
 // Triggers says how a process gets its trigger definitions: they live in
 // the store; Path optionally names files applied to the store at start-up
 // (the GitOps path), and PollInterval is how often a running process checks
@@ -186,6 +181,9 @@ type Triggers struct {
 	// Path is a file or a directory; empty applies nothing.
 	Path         string        `yaml:"path"`
 	PollInterval time.Duration `yaml:"pollInterval"`
+	// Limits bound every definition, whether from a file or the API
+	// (limits.go).
+	Limits TriggerLimits `yaml:"limits"`
 }
 
 // Store configures where trigger definitions and their versions persist.
@@ -232,7 +230,7 @@ func (c *Config) setDefaults() {
 	def(&c.Temporal.Address, DefaultTemporalAddr)
 	def(&c.Temporal.Namespace, DefaultNamespace)
 	def(&c.Temporal.TaskQueue, DefaultTaskQueue)
-	def(&c.API.Listen, DefaultAPIListen)
+	c.API.setDefaults()
 	if c.Triggers.PollInterval == 0 {
 		c.Triggers.PollInterval = DefaultPollInterval
 	}

@@ -296,6 +296,7 @@ func TestValidAlternatives(t *testing.T) {
 	ca := writeFile(t, "ca.pem", "x")
 	c := valid()
 	c.API.Listen = ":8080"
+	c.API.Insecure = true
 	c.Kafka.Topics = nil
 	c.Kafka.TopicPattern = `^dbserver1\.`
 	c.Kafka.TLS = TLS{Enabled: true, CAFile: ca, CertFile: ca, KeyFile: ca, ServerName: "kafka"}

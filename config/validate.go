@@ -194,7 +194,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	v.hostPort("api.listen", c.API.Listen, true)
+	c.validateAPI(v)
+	c.validateLimits(v)
 	if c.Triggers.PollInterval <= 0 {
 		v.add("triggers.pollInterval", "must be positive, got %s", c.Triggers.PollInterval)
 	}

@@ -326,9 +326,12 @@ func TestQuotaChangedThroughAPI(t *testing.T) {
 	rc := redis.NewClient(&redis.Options{Addr: e.redis})
 	defer rc.Close()
 	aq := quotas.New(quotas.Config{}, quotas.NewRedisLimiter(rc, e.prefix+"quota:"), quotas.NewRedisOverrides(rc, e.prefix+"quotas:"), activities.Target)
-	srv := httptest.NewServer(api.New(api.Options{Quotas: aq}).Handler())
+	const token = "alice-token-0123456789abcdef01"
+	auth, err := api.NewAuth(api.AcceptToken("alice", token, api.ScopeOps))
+	require.NoError(t, err)
+	srv := httptest.NewServer(api.New(api.Options{Quotas: aq, Auth: auth}).Handler())
 	defer srv.Close()
-	cl := api.NewClient(srv.URL, "alice")
+	cl := api.NewClient(srv.URL, api.WithToken(token))
 
 	before, _ := e.runAll(t, "live", 5, httpAction(h, nil))
 	for _, res := range before {
@@ -381,12 +384,15 @@ func TestBreakerSettingChangedThroughAPI(t *testing.T) {
 	defer rc.Close()
 	ab := fallbacks.New(fallbacks.Config{}, fallbacks.NewRedisStore(rc, e.prefix+"breaker:"), activities.Target,
 		fallbacks.WithOverrides(fallbacks.NewRedisOverrides(rc, e.prefix+"breakers:"), time.Second))
-	srv := httptest.NewServer(api.New(api.Options{Breakers: ab}).Handler())
+	const token = "dave-token-0123456789abcdef012"
+	auth, err := api.NewAuth(api.AcceptToken("dave", token, api.ScopeOps))
+	require.NoError(t, err)
+	srv := httptest.NewServer(api.New(api.Options{Breakers: ab, Auth: auth}).Handler())
 	defer srv.Close()
-	cl := api.NewClient(srv.URL, "dave")
+	cl := api.NewClient(srv.URL, api.WithToken(token))
 
 	name := "target:" + h.host()
-	_, err := cl.SetBreaker(context.Background(), name, &api.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: "1h"})
+	_, err = cl.SetBreaker(context.Background(), name, &api.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: "1h"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { _, ok := w.breakers.Applied()[name]; return ok },
 		10*time.Second, 50*time.Millisecond, "the worker picks the override up")

@@ -62,9 +62,14 @@ func BenchmarkGateInProcess(b *testing.B) {
 // client, over loopback HTTP.
 func BenchmarkGateHTTP(b *testing.B) {
 	g := newGate(b, usersTriggers, nil, nil, nil)
-	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g}).Handler())
+	const token = "bench-token-0123456789abcdef01"
+	auth, err := api.NewAuth(api.AcceptToken("bench", token, api.ScopeGate))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g, Auth: auth}).Handler())
 	defer srv.Close()
-	gc := gateclient.New(srv.URL)
+	gc := gateclient.New(srv.URL, gateclient.WithToken(token))
 	ctx := context.Background()
 	took := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

@@ -271,7 +271,7 @@ type valueProgram struct {
 
 // compileBefore checks the before-trigger rules of d (and that an
 // after-trigger has none) and compiles them into e.
-func compileBefore(d Definition, e *entry, p problems) {
+func compileBefore(d Definition, e *entry, p problems, lim Limits) {
 	before, after := d.BeforeEvents(), len(d.Events)-len(d.BeforeEvents())
 	if len(before) == 0 {
 		if readsLookups(e.cond) {
@@ -358,7 +358,7 @@ func compileBefore(d Definition, e *entry, p problems) {
 			cs.field = pt
 		}
 		if r.Expr != "" {
-			cs.expr = compileValue(r.Expr, joinField(field, "expr"), p)
+			cs.expr = compileValue(r.Expr, joinField(field, "expr"), p, lim)
 		} else {
 			checkBeforeTemplates(r.Value, joinField(field, "value"), false, p)
 		}
@@ -376,7 +376,7 @@ func compileBefore(d Definition, e *entry, p problems) {
 				cv.field = cv.cond.field.segs[0].key
 			}
 		case r.Expr != "":
-			cv.when = compileWhen(r.Expr, joinField(field, "expr"), p)
+			cv.when = compileWhen(r.Expr, joinField(field, "expr"), p, lim)
 		default:
 			p.add(field, "must hold a condition or an expr")
 		}
@@ -434,13 +434,12 @@ func checkLookupSQL(cfg map[string]any, field string, p problems) {
 }
 
 // compileValue compiles a CEL expression of any result type.
-func compileValue(src, field string, p problems) *valueProgram {
-	checked, iss := celEnv.Compile(src)
-	if iss != nil && iss.Err() != nil {
-		p.add(field, "%s", celIssues(iss.Err().Error()))
+func compileValue(src, field string, p problems, lim Limits) *valueProgram {
+	checked := checkCEL(src, field, p, lim)
+	if checked == nil {
 		return nil
 	}
-	prg, err := celEnv.Program(checked, cel.CostLimit(WhenCostLimit), cel.EvalOptions(cel.OptOptimize))
+	prg, err := planCEL(checked, lim)
 	if err != nil {
 		p.add(field, "%v", err)
 		return nil

@@ -192,12 +192,12 @@ type Condition struct {
 // selects the decoder (.json is read as JSON, anything else as YAML).
 // Structural problems (wrong types, unknown fields) are returned together
 // as a *ValidationError; semantic checks happen in NewSet.
-func Parse(data []byte, file string) ([]Definition, error) {
+func Parse(data []byte, file string, opts ...Option) ([]Definition, error) {
 	var list []Problem
 	defs := parseInto(data, file, &list)
 	if len(list) > 0 {
 		// Also report what NewSet would find, so one run lists everything.
-		buildReportingAll(defs, &list)
+		buildReportingAll(defs, &list, newOptions(opts))
 		return nil, &ValidationError{Problems: list}
 	}
 	return defs, nil
@@ -215,6 +215,9 @@ func parseInto(data []byte, file string, list *[]Problem) []Definition {
 // strings, int, float64, bool, nil).
 func decodeDocument(data []byte, file string, isJSON bool, list *[]Problem) (any, bool) {
 	top := problems{file: file, list: list}
+	if !checkUTF8(data, top) {
+		return nil, false
+	}
 	var doc any
 	if isJSON {
 		dec := json.NewDecoder(bytes.NewReader(data))

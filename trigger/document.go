@@ -109,7 +109,7 @@ func stringsAny(l []string) []any {
 // *ValidationError with field paths, along with what ValidateDefinition
 // finds; a definition without structural problems is returned unvalidated
 // (call ValidateDefinition, or build a Set).
-func ParseDocument(doc []byte) (Definition, error) {
+func ParseDocument(doc []byte, opts ...Option) (Definition, error) {
 	var list []Problem
 	v, ok := decodeDocument(doc, "", true, &list)
 	if !ok {
@@ -129,7 +129,7 @@ func ParseDocument(doc []byte) (Definition, error) {
 	}
 	d := decodeDefinition(m, "", "", &list)
 	if len(list) > 0 {
-		buildReportingAll([]Definition{d}, &list)
+		buildReportingAll([]Definition{d}, &list, newOptions(opts))
 		return Definition{}, &ValidationError{Problems: list}
 	}
 	return d, nil
@@ -138,9 +138,9 @@ func ParseDocument(doc []byte) (Definition, error) {
 // ValidateDefinition checks one definition alone: everything NewSet
 // checks except duplicate tags across definitions. It returns a
 // *ValidationError listing every problem, or nil.
-func ValidateDefinition(d Definition) error {
+func ValidateDefinition(d Definition, opts ...Option) error {
 	var list []Problem
-	compileDefinition(d, &list)
+	compileDefinition(d, &list, newOptions(opts).limits)
 	if len(list) > 0 {
 		return &ValidationError{Problems: list}
 	}

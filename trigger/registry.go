@@ -24,11 +24,13 @@ type Registry struct {
 	persisted []Definition
 	local     map[string]Definition // registered in memory, by tag
 	snap      atomic.Pointer[Set]
+	// opts validate every set the registry builds (the limits).
+	opts []Option
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	r := &Registry{local: map[string]Definition{}}
+// NewRegistry returns an empty registry whose sets are built with opts.
+func NewRegistry(opts ...Option) *Registry {
+	r := &Registry{local: map[string]Definition{}, opts: opts}
 	empty, _ := NewSet(nil)
 	r.snap.Store(empty)
 	return r
@@ -113,7 +115,7 @@ func (r *Registry) rebuild(persisted []Definition, local map[string]Definition) 
 	for _, tag := range sortedKeys(local) {
 		all = append(all, local[tag])
 	}
-	s, err := NewSet(all)
+	s, err := NewSet(all, r.opts...)
 	if err != nil {
 		return err
 	}

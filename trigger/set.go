@@ -79,7 +79,8 @@ func (t tableRef) matches(ev *run.Event) bool {
 // the files of a directory (not recursive, in name order). Every problem of
 // every file is reported in one *ValidationError, and then no Set is
 // returned: a deployment never runs half of its triggers.
-func Load(path string) (*Set, error) {
+func Load(path string, opts ...Option) (*Set, error) {
+	o := newOptions(opts)
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func Load(path string) (*Set, error) {
 		}
 		defs = append(defs, parseInto(data, f, &list)...)
 	}
-	s := buildReportingAll(defs, &list)
+	s := buildReportingAll(defs, &list, o)
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
 	}
@@ -125,9 +126,9 @@ func Load(path string) (*Set, error) {
 // *ValidationError) and builds a Set. Definitions built in code get the
 // same defaults as parsed ones for zero action fields (name, retry,
 // timeout), but Enabled and Priority are taken as they are.
-func NewSet(defs []Definition) (*Set, error) {
+func NewSet(defs []Definition, opts ...Option) (*Set, error) {
 	var list []Problem
-	s := build(defs, &list)
+	s := build(defs, &list, newOptions(opts))
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
 	}
@@ -138,14 +139,14 @@ func NewSet(defs []Definition) (*Set, error) {
 // already: the semantic checks run too, but a field that already has a
 // structural problem (tag: [x] is "not a string") is not reported again
 // ("tag is required").
-func buildReportingAll(defs []Definition, list *[]Problem) *Set {
+func buildReportingAll(defs []Definition, list *[]Problem, o options) *Set {
 	type key struct{ file, tag, field string }
 	seen := map[key]bool{}
 	for _, p := range *list {
 		seen[key{p.File, p.Tag, p.Field}] = true
 	}
 	var more []Problem
-	s := build(defs, &more)
+	s := build(defs, &more, o)
 	for _, p := range more {
 		if !seen[key{p.File, p.Tag, p.Field}] {
 			*list = append(*list, p)
@@ -154,11 +155,11 @@ func buildReportingAll(defs []Definition, list *[]Problem) *Set {
 	return s
 }
 
-func build(defs []Definition, list *[]Problem) *Set {
+func build(defs []Definition, list *[]Problem, o options) *Set {
 	s := &Set{byTable: map[string][]*entry{}}
 	seen := map[string]string{} // tag -> file
 	for i := range defs {
-		d, e := compileDefinition(defs[i], list)
+		d, e := compileDefinition(defs[i], list, o.limits)
 		if d.Tag != "" {
 			if f, dup := seen[d.Tag]; dup {
 				where := ""
@@ -200,12 +201,13 @@ func build(defs []Definition, list *[]Problem) *Set {
 	return s
 }
 
-// compileDefinition validates one definition and compiles it. It returns
-// the definition with normalisations applied, and a nil entry if it has
-// problems.
-func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
+// compileDefinition validates one definition against the limits and
+// compiles it. It returns the definition with normalisations applied, and
+// a nil entry if it has problems.
+func compileDefinition(d Definition, list *[]Problem, lim Limits) (Definition, *entry) {
 	before := len(*list)
 	p := problems{file: d.File, tag: d.Tag, pos: d.pos, list: list}
+	checkLimits(d, lim, p)
 	switch {
 	case d.Tag == "":
 		p.add("tag", "is required")
@@ -242,9 +244,9 @@ func compileDefinition(d Definition, list *[]Problem) (Definition, *entry) {
 	d.Events = events
 	e.cond = compileCondition(d.Condition, "condition", p)
 	if d.When != "" {
-		e.when = compileWhen(d.When, "when", p)
+		e.when = compileWhen(d.When, "when", p, lim)
 	}
-	compileBefore(d, e, p)
+	compileBefore(d, e, p, lim)
 	if len(d.Actions) == 0 && !d.IsBefore() {
 		p.add("actions", "must list at least one action")
 	}

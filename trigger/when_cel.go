@@ -114,21 +114,20 @@ type celProgram struct {
 // compileWhen compiles and type-checks src. Problems carry CEL's
 // "ERROR: <input>:line:column: message" lines; a result that is not bool
 // (or dyn, checked at run time) is refused.
-func compileWhen(src, field string, p problems) whenProgram {
+func compileWhen(src, field string, p problems, lim Limits) whenProgram {
 	if strings.TrimSpace(src) == "" {
 		p.add(field, "must not be empty (leave it out instead)")
 		return nil
 	}
-	checked, iss := celEnv.Compile(src)
-	if iss != nil && iss.Err() != nil {
-		p.add(field, "%s", celIssues(iss.Err().Error()))
+	checked := checkCEL(src, field, p, lim)
+	if checked == nil {
 		return nil
 	}
 	if t := checked.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		p.add(field, "must be a boolean expression, %q is of type %s", src, t)
 		return nil
 	}
-	prg, err := celEnv.Program(checked, cel.CostLimit(WhenCostLimit), cel.EvalOptions(cel.OptOptimize))
+	prg, err := planCEL(checked, lim)
 	if err != nil {
 		p.add(field, "%v", err)
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/triggerd/triggerd/api"
+	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/run"
 )
@@ -98,19 +100,31 @@ func (m *metrics) ingestHooks() ingest.Hooks {
 }
 
 // apiServer serves /healthz (200 once every component started, 503 before),
-// /metrics and, when the process runs one, the trigger API.
+// /metrics and, when the process runs one, the trigger API, all but
+// /healthz (and /metrics if public) behind the API's authentication.
 type apiServer struct {
 	srv   *http.Server
 	ln    net.Listener
 	ready atomic.Bool
+	// scheme is http or https (api.tls).
+	scheme string
 }
 
-func startAPI(listen string, m *metrics, triggers *api.Server, log *slog.Logger) (*apiServer, error) {
-	ln, err := net.Listen("tcp", listen)
+func startAPI(cfg config.API, m *metrics, triggers *api.Server, auth *api.Auth, log *slog.Logger) (*apiServer, error) {
+	var tlsConfig *tls.Config
+	if cfg.TLS.CertFile != "" {
+		var err error
+		tlsConfig, err = api.TLSConfig(api.TLSOptions{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			ClientCAFile: cfg.TLS.ClientCAFile, RequireClientCert: cfg.TLS.RequireClientCert})
+		if err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("api.listen: %w", err)
 	}
-	a := &apiServer{ln: ln}
+	a := &apiServer{ln: ln, scheme: "http"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if !a.ready.Load() {
@@ -119,17 +133,31 @@ func startAPI(listen string, m *metrics, triggers *api.Server, log *slog.Logger)
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	public := []string{"/healthz"}
+	var metricsHandler http.Handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	if cfg.MetricsPublic {
+		public = append(public, "/metrics")
+	} else {
+		metricsHandler = auth.Require(api.ScopeMetrics, metricsHandler)
+	}
+	mux.Handle("GET /metrics", metricsHandler)
 	if triggers != nil {
 		triggers.Register(mux)
 	}
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	limits := api.ServerLimits{ReadTimeout: cfg.ReadTimeout, ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes}
+	a.srv = api.NewHTTPServer(auth.Middleware(mux, public...), limits, tlsConfig, log)
+	serve := func() error { return a.srv.Serve(ln) }
+	if tlsConfig != nil {
+		a.scheme = "https"
+		serve = func() error { return a.srv.ServeTLS(ln, "", "") }
+	}
 	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("api server", "error", err)
 		}
 	}()
-	log.Info("api listening", "addr", ln.Addr().String())
+	log.Info("api listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil)
 	return a, nil
 }
 

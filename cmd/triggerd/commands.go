@@ -80,7 +80,11 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				// validate still checks the conventional directory.
 				triggersPath = config.DefaultTriggersPath
 			}
-			set, err := trigger.Load(triggersPath)
+			var limits trigger.Limits
+			if cfg != nil {
+				limits = triggerLimits(cfg.Triggers.Limits)
+			}
+			set, err := trigger.Load(triggersPath, trigger.WithLimits(limits))
 			var ve *trigger.ValidationError
 			switch {
 			case errors.As(err, &ve):

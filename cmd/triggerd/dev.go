@@ -5,10 +5,13 @@ import (
 
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -62,6 +65,11 @@ type devAddrs struct {
 	Kafka    string
 	Webhook  string
 	API      string
+	// Token is the API token dev generated (admin scope), also written
+	// to <data-dir>/api-token for the CLI.
+	Token string
+	// TokenFile is where it is.
+	TokenFile string
 }
 
 func (a *app) devCmd() *cobra.Command {
@@ -73,8 +81,10 @@ func (a *app) devCmd() *cobra.Command {
 <data-dir>/temporal.db), an in-memory Kafka-compatible broker (unless --kafka
 names a real one) with the sample topics, a webhook receiver on
 127.0.0.1:8099 that logs every request, and triggerd's worker and ingest
-reading the sample triggers, and the trigger API on 127.0.0.1:8080. The
-triggers live in a SQLite store in the data dir (<data-dir>/triggers.db);
+reading the sample triggers, and the trigger API on 127.0.0.1:8080. At
+every start dev generates an API token (admin scope), prints it and writes
+it to <data-dir>/api-token, where the CLI finds it (or pass it with
+--token / TRIGGERD_TOKEN). The triggers live in a SQLite store in the data dir (<data-dir>/triggers.db);
 --triggers files are applied to it at start, and changes made through the
 API or ` + "`triggerd triggers`" + ` take effect within seconds. Redis and RabbitMQ actions work only with
 --redis/--rabbitmq (or redis.addr/rabbitmq.url in --config); without them
@@ -137,7 +147,7 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	}
 	// Triggers first: a broken definition should fail before anything
 	// starts, and the embedded broker needs the topics they publish to.
-	set, err := trigger.Load(o.triggers)
+	set, err := trigger.Load(o.triggers, trigger.WithLimits(triggerLimits(cfg.Triggers.Limits)))
 	if err != nil {
 		return fmt.Errorf("load triggers from %s: %w", o.triggers, err)
 	}
@@ -194,6 +204,18 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	if o.redis != "" {
 		cfg.Redis = config.Redis{Addr: o.redis}
 	}
+	// The API is authenticated in dev too, with a token made for this
+	// start: the walkthrough works the way production does.
+	if addrs.Token, addrs.TokenFile, err = devToken(o.dataDir); err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(addrs.Token))
+	tokens := maps.Clone(cfg.API.Tokens)
+	if tokens == nil {
+		tokens = map[string]config.APIToken{}
+	}
+	tokens[devTokenName] = config.APIToken{SHA256: hex.EncodeToString(sum[:]), Scopes: []string{config.ScopeAdmin}}
+	cfg.API.Tokens = tokens
 	if o.rabbitmq != "" {
 		cfg.RabbitMQ.URL = o.rabbitmq
 	}
@@ -385,6 +407,24 @@ func persistentClusterID(dir string) (string, error) {
 	return id, nil
 }
 
+// devTokenName names the dev token: changes made with it are by "dev".
+const devTokenName = "dev"
+
+// devToken generates the API token of this dev start and writes it, for
+// the CLI, to <dir>/api-token (readable by the user only).
+func devToken(dir string) (token, file string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("dev API token: %w", err)
+	}
+	token = hex.EncodeToString(b)
+	file = filepath.Join(dir, devTokenFile)
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("write the dev API token: %w", err)
+	}
+	return token, file, nil
+}
+
 func printDevBanner(w io.Writer, d devAddrs) {
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "triggerd dev is running")
@@ -395,13 +435,15 @@ func printDevBanner(w io.Writer, d devAddrs) {
 	fmt.Fprintf(w, "  Kafka:            %s (topics %s)\n", d.Kafka, strings.Join(devTopics, ", "))
 	fmt.Fprintf(w, "  Webhook receiver: http://%s\n", d.Webhook)
 	fmt.Fprintf(w, "  Trigger API:      http://%s (OpenAPI at /openapi.yaml)\n", d.API)
+	fmt.Fprintf(w, "  API token:        %s\n", d.Token)
+	fmt.Fprintf(w, "                    (admin; in %s, which the CLI reads; or set TRIGGERD_TOKEN)\n", d.TokenFile)
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "List, change and dry-run the triggers (store: SQLite in the data dir):")
 	fmt.Fprintf(w, "  go run ./cmd/triggerd triggers list --server http://%s\n", d.API)
 	fmt.Fprintf(w, "  go run ./cmd/triggerd test --server http://%s -f examples/events/user-insert.debezium.json\n", d.API)
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "Ask the gate before writing (before-triggers, docs/gate.md):")
-	fmt.Fprintf(w, "  curl -s http://%s/v1/gate/users/insert -d '{\"records\": [{\"email\": \"Ada@Example.COM\"}]}'\n", d.API)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $(cat %s)\" http://%s/v1/gate/users/insert -d '{\"records\": [{\"email\": \"Ada@Example.COM\"}]}'\n", d.TokenFile, d.API)
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "Send the sample event:")
 	fmt.Fprintf(w, "  go run ./cmd/triggerd publish --brokers %s --topic dbserver1.public.users --file examples/events/user-insert.debezium.json\n", strings.Split(d.Kafka, ",")[0])

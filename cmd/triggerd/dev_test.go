@@ -124,12 +124,23 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatalf("UI: status %d", resp.StatusCode)
 	}
 
-	// The sample triggers were applied to the store and the API serves them.
-	code0, listed, listErr := runCLI(t, nil, "triggers", "list", "--server", "http://"+addrs.API)
+	// The API needs the token dev generated, which the CLI finds in the
+	// data dir, as it does after `triggerd dev` in the README.
+	if len(addrs.Token) < 32 || addrs.TokenFile != filepath.Join(o.dataDir, "api-token") {
+		t.Fatalf("dev token %q in %q", addrs.Token, addrs.TokenFile)
+	}
+	if b, err := os.ReadFile(addrs.TokenFile); err != nil || strings.TrimSpace(string(b)) != addrs.Token {
+		t.Fatalf("token file: %q %v", b, err)
+	}
+	code0, _, listErr := runCLI(t, nil, "triggers", "list", "--server", "http://"+addrs.API)
+	if code0 != 1 || !strings.Contains(listErr, "unauthenticated") {
+		t.Fatalf("triggers list without a token: %d\n%s", code0, listErr)
+	}
+	code0, listed, listErr := runCLI(t, []string{"TRIGGERD_DATA_DIR=" + o.dataDir}, "triggers", "list", "--server", "http://"+addrs.API)
 	if code0 != 0 || !strings.Contains(listed, "send-welcome-webhook") || !strings.Contains(listed, "file:") {
 		t.Fatalf("triggers list: %d\n%s%s", code0, listed, listErr)
 	}
-	checkDevGate(t, "http://"+addrs.API)
+	checkDevGate(t, "http://"+addrs.API, addrs.Token)
 
 	// Publish the sample event through the CLI, as the banner says.
 	var out, errOut bytes.Buffer

@@ -66,7 +66,7 @@ triggers:
 		t.Fatal(err)
 	}
 	defer closeGate()
-	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g}).Handler())
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g, Auth: anonymousAuth(t)}).Handler())
 	defer srv.Close()
 	post := func(table string) (int, string) {
 		resp, err := http.Post(srv.URL+"/v1/gate/"+table+"/insert", "application/json", strings.NewReader(`{"records": [{"id": 1}]}`))

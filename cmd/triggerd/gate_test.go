@@ -26,9 +26,9 @@ import (
 
 // checkDevGate asks the gate of a `triggerd dev` about the sample users
 // (examples/triggers/users-gate.yaml).
-func checkDevGate(t *testing.T, api string) {
+func checkDevGate(t *testing.T, api, token string) {
 	t.Helper()
-	gc := gateclient.New(api)
+	gc := gateclient.New(api, gateclient.WithToken(token))
 	ctx := context.Background()
 	rows, err := gc.Insert(ctx, "users", []map[string]any{{"email": "  Ada@Example.COM ", "first_name": "Ada", "last_name": "Lovelace"}})
 	if err != nil {
@@ -85,9 +85,14 @@ func TestGateRecordsDecisionsInTemporal(t *testing.T) {
 
 func TestGateCLI(t *testing.T) {
 	reg := sampleGateRegistry(t)
-	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: gate.New(gate.Options{Triggers: reg.Snapshot})}).Handler())
+	const token = "orders-app-token-0123456789abc"
+	auth, err := api.NewAuth(api.AcceptToken("orders-app", token, api.ScopeGate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Auth: auth, Gate: gate.New(gate.Options{Triggers: reg.Snapshot})}).Handler())
 	defer srv.Close()
-	env := []string{"TRIGGERD_SERVER=" + srv.URL}
+	env := []string{"TRIGGERD_SERVER=" + srv.URL, "TRIGGERD_TOKEN=" + token}
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
 	bad := filepath.Join(dir, "bad.json")
@@ -104,6 +109,11 @@ func TestGateCLI(t *testing.T) {
 	}
 	code, _, errOut = runCLI(t, env, "gate", "users", "upsert", "-f", good)
 	if code != 1 || !strings.Contains(errOut, "operation") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	// --token wins over TRIGGERD_TOKEN; a wrong one is a 401.
+	code, _, errOut = runCLI(t, env, "gate", "users", "insert", "-f", good, "--token", "not-the-token")
+	if code != 1 || !strings.Contains(errOut, "unauthenticated (401)") {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // would before writing them: handy to try before-triggers by hand.
 func (a *app) gateCmd() *cobra.Command {
 	var path, prevPath, userJSON string
-	var server *string
+	var server *apiTarget
 	cmd := &cobra.Command{
 		Use:   "gate TABLE insert|update|delete -f records.json",
 		Short: "Ask the gate about records before writing them: the records to write, or every violation",
@@ -44,7 +44,7 @@ violation, and exits 1. See docs/gate.md.`,
 				}
 				opts = append(opts, gateclient.User(u))
 			}
-			out, err := gateclient.New(*server).Do(cmd.Context(), args[0], args[1], rows, prev, opts...)
+			out, err := a.gateClient(server).Do(cmd.Context(), args[0], args[1], rows, prev, opts...)
 			var ve *gateclient.ValidationError
 			if errors.As(err, &ve) {
 				for _, e := range ve.Errors {

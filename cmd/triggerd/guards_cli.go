@@ -55,13 +55,13 @@ func limitString(l api.Limit) string {
 	return strings.Join(parts, ", ")
 }
 
-func (a *app) quotasGetCmd(server *string) *cobra.Command {
+func (a *app) quotasGetCmd(server *apiTarget) *cobra.Command {
 	return &cobra.Command{
 		Use:   "get [KEY]",
 		Short: "List the configured quotas and the overrides (or one key)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list, err := a.client(*server).Quotas(cmd.Context())
+			list, err := a.client(server).Quotas(cmd.Context())
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -87,7 +87,7 @@ func (a *app) quotasGetCmd(server *string) *cobra.Command {
 	}
 }
 
-func (a *app) quotasSetCmd(server *string) *cobra.Command {
+func (a *app) quotasSetCmd(server *apiTarget) *cobra.Command {
 	var l api.Limit
 	var remove bool
 	cmd := &cobra.Command{
@@ -106,7 +106,7 @@ func (a *app) quotasSetCmd(server *string) *cobra.Command {
 				}
 				lp = &l
 			}
-			o, err := a.client(*server).SetQuota(cmd.Context(), args[0], lp)
+			o, err := a.client(server).SetQuota(cmd.Context(), args[0], lp)
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -129,14 +129,14 @@ func (a *app) quotasSetCmd(server *string) *cobra.Command {
 	return cmd
 }
 
-func (a *app) quotasChangesCmd(server *string) *cobra.Command {
+func (a *app) quotasChangesCmd(server *apiTarget) *cobra.Command {
 	var n int
 	cmd := &cobra.Command{
 		Use:   "changes",
 		Short: "Show the latest quota overrides set or removed, newest first, with who made them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := a.client(*server).QuotaChanges(cmd.Context(), n)
+			list, err := a.client(server).QuotaChanges(cmd.Context(), n)
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -172,7 +172,7 @@ within quotas.refresh, and are recorded with who set them.`,
 		Short: "List every breaker's shared state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, ovs, err := a.client(*server).Breakers(cmd.Context())
+			list, ovs, err := a.client(server).Breakers(cmd.Context())
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -193,7 +193,7 @@ within quotas.refresh, and are recorded with who set them.`,
 		Short: "Close a breaker (fresh counts) for every process",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.client(*server).ResetBreaker(cmd.Context(), args[0])
+			st, err := a.client(server).ResetBreaker(cmd.Context(), args[0])
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -271,7 +271,7 @@ func (a *app) printBreakerOverrides(ovs []api.BreakerOverride) {
 	_ = tw.Flush()
 }
 
-func (a *app) breakersSetCmd(server *string) *cobra.Command {
+func (a *app) breakersSetCmd(server *apiTarget) *cobra.Command {
 	var st api.BreakerSettings
 	var remove bool
 	cmd := &cobra.Command{
@@ -289,7 +289,7 @@ func (a *app) breakersSetCmd(server *string) *cobra.Command {
 				}
 				sp = &st
 			}
-			o, err := a.client(*server).SetBreaker(cmd.Context(), args[0], sp)
+			o, err := a.client(server).SetBreaker(cmd.Context(), args[0], sp)
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -312,14 +312,14 @@ func (a *app) breakersSetCmd(server *string) *cobra.Command {
 	return cmd
 }
 
-func (a *app) breakersChangesCmd(server *string) *cobra.Command {
+func (a *app) breakersChangesCmd(server *apiTarget) *cobra.Command {
 	var n int
 	cmd := &cobra.Command{
 		Use:   "changes",
 		Short: "Show the latest breaker settings set or removed, newest first, with who made them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := a.client(*server).BreakerChanges(cmd.Context(), n)
+			list, err := a.client(server).BreakerChanges(cmd.Context(), n)
 			if err != nil {
 				return a.apiFailure(err)
 			}

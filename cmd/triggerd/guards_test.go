@@ -49,16 +49,17 @@ actions:
 func TestQuotasAndBreakersCLI(t *testing.T) {
 	q := quotas.New(quotas.Config{}, quotas.NewMemoryLimiter(), quotas.NewMemoryOverrides(), nil)
 	b := fallbacks.New(fallbacks.Config{}, fallbacks.NewMemoryStore(), nil)
-	srv := httptest.NewServer(api.New(api.Options{Quotas: q, Breakers: b}).Handler())
+	const token = "carol-token-0123456789abcdef01"
+	srv := httptest.NewServer(api.New(api.Options{Quotas: q, Breakers: b, Auth: tokenAuth(t, "carol", token)}).Handler())
 	defer srv.Close()
-	env := []string{"TRIGGERD_SERVER=" + srv.URL, "USER=carol"}
+	env := []string{"TRIGGERD_SERVER=" + srv.URL, "TRIGGERD_TOKEN=" + token}
 
 	code, out, errOut := runCLI(t, env, "quotas", "set", "target:http:api.partner.com", "--rate", "5", "--period", "1s", "--burst", "5")
-	if code != 0 || !strings.Contains(out, "target:http:api.partner.com: 5/1s, burst 5 (set by cli:carol)") {
+	if code != 0 || !strings.Contains(out, "target:http:api.partner.com: 5/1s, burst 5 (set by carol)") {
 		t.Fatalf("set: %d %q %q", code, out, errOut)
 	}
 	code, out, _ = runCLI(t, env, "quotas", "get")
-	if code != 0 || !strings.Contains(out, "target:http:api.partner.com") || !strings.Contains(out, "override") || !strings.Contains(out, "cli:carol") {
+	if code != 0 || !strings.Contains(out, "target:http:api.partner.com") || !strings.Contains(out, "override") || !strings.Contains(out, "carol") {
 		t.Fatalf("get: %d %q", code, out)
 	}
 	code, _, errOut = runCLI(t, env, "quotas", "set", "target:x", "--rate", "1", "--period", "soon")
@@ -70,7 +71,7 @@ func TestQuotasAndBreakersCLI(t *testing.T) {
 		t.Fatalf("empty set: %d %q", code, errOut)
 	}
 	code, out, _ = runCLI(t, env, "quotas", "set", "target:http:api.partner.com", "--remove")
-	if code != 0 || !strings.Contains(out, "override removed by cli:carol") {
+	if code != 0 || !strings.Contains(out, "override removed by carol") {
 		t.Fatalf("remove: %d %q", code, out)
 	}
 	code, out, _ = runCLI(t, env, "quotas", "changes")
@@ -78,7 +79,7 @@ func TestQuotasAndBreakersCLI(t *testing.T) {
 		t.Fatalf("changes: %d %q", code, out)
 	}
 	code, out, errOut = runCLI(t, env, "breakers", "set", "target:http:api.partner.com", "--consecutive-failures", "3", "--open-timeout", "1m")
-	if code != 0 || !strings.Contains(out, "target:http:api.partner.com: consecutiveFailures 3, openTimeout 1m0s (set by cli:carol)") {
+	if code != 0 || !strings.Contains(out, "target:http:api.partner.com: consecutiveFailures 3, openTimeout 1m0s (set by carol)") {
 		t.Fatalf("breakers set: %d %q %q", code, out, errOut)
 	}
 	code, out, _ = runCLI(t, env, "breakers", "list")

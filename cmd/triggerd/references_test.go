@@ -89,9 +89,9 @@ const goodReferences = `{"type": "cache.get", "config": {"cache": "sessions", "k
 func TestAPIRefusesUnknownResources(t *testing.T) {
 	ctx := context.Background()
 	st := triggerstore.NewMemory()
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t)}).Handler())
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t), Auth: anonymousAuth(t)}).Handler())
 	defer srv.Close()
-	c := api.NewClient(srv.URL, "tester")
+	c := api.NewClient(srv.URL)
 	var batch []json.RawMessage
 	for _, tc := range badReferences {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,7 +124,7 @@ func TestAPIRefusesUnknownResources(t *testing.T) {
 // `triggerd triggers apply` prints the server's problem and exits 1.
 func TestTriggersApplyPrintsUnknownResource(t *testing.T) {
 	st := triggerstore.NewMemory()
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t)}).Handler())
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t), Auth: anonymousAuth(t)}).Handler())
 	defer srv.Close()
 	file := filepath.Join(t.TempDir(), "t.json")
 	if err := os.WriteFile(file, actionDoc("orders", badReferences[0].action), 0o600); err != nil {
@@ -214,9 +214,9 @@ func TestCheckerReportsLookupDatabase(t *testing.T) {
 		"lookups": [{"name": "existing", "sql": {"database": "crm", "query": "select 1"}}],
 		"validate": [{"expr": "lookups.existing != null", "message": "x"}]}`)
 	st := triggerstore.NewMemory()
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t)}).Handler())
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Check: referencesChecker(t), Auth: anonymousAuth(t)}).Handler())
 	defer srv.Close()
-	_, err := api.NewClient(srv.URL, "tester").Create(context.Background(), doc)
+	_, err := api.NewClient(srv.URL).Create(context.Background(), doc)
 	var e *api.Error
 	if !errors.As(err, &e) || len(e.Problems) != 1 || e.Problems[0].Field != "lookups[0].sql.database" ||
 		!strings.Contains(e.Problems[0].Reason, `"crm" is not configured`) {

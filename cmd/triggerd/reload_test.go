@@ -105,7 +105,7 @@ func hotReload(t *testing.T, brokers []string, temporalAddr string, st triggerst
 		t.Fatalf("not ready in 30s\n%s", logs.String())
 	}
 
-	c := api.NewClient("http://"+addr, "reload-test")
+	c := api.NewClient("http://" + addr)
 	always, target := "always-"+id, "target-"+id
 	trig := func(tag, cond string) json.RawMessage {
 		return json.RawMessage(fmt.Sprintf(`{"tag": %q, "tables": ["public.items"], "events": ["afterInsert"], %s

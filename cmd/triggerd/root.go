@@ -53,6 +53,7 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.breakersCmd(),
 		a.gateCmd(), // gatecmd.go
 		a.runsCmd(),
+		a.tokenCmd(), // token.go
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -39,9 +39,10 @@ func openStore(ctx context.Context, c config.Store, logger *slog.Logger) (trigge
 // store document.
 //
 // check, if set, is run on the definitions too, so that a file naming an
-// unconfigured resource is reported with its path and nothing is applied.
-func fileDocuments(path string, w io.Writer, check api.Checker) ([]json.RawMessage, error) {
-	set, err := trigger.Load(path)
+// unconfigured resource is reported with its path and nothing is applied;
+// opts (the limits) validate them.
+func fileDocuments(path string, w io.Writer, check api.Checker, opts ...trigger.Option) ([]json.RawMessage, error) {
+	set, err := trigger.Load(path, opts...)
 	var ve *trigger.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -75,13 +76,13 @@ func fileDocuments(path string, w io.Writer, check api.Checker) ([]json.RawMessa
 // updated, unchanged ones left without a new version; triggers the files
 // do not list are kept (they may have been created through the API).
 // Processes starting together may race; a conflict is retried.
-func applyFiles(ctx context.Context, st triggerstore.Store, path string, check api.Checker, problems io.Writer, log *slog.Logger) error {
-	docs, err := fileDocuments(path, problems, check)
+func applyFiles(ctx context.Context, st triggerstore.Store, path string, check api.Checker, problems io.Writer, log *slog.Logger, opts ...trigger.Option) error {
+	docs, err := fileDocuments(path, problems, check, opts...)
 	if err != nil {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := api.Apply(ctx, st, docs, false, "file:"+path, check)
+		res, err := api.Apply(ctx, st, docs, false, "file:"+path, check, opts...)
 		if err == nil {
 			log.Info("trigger files applied to the store", "path", path, "created", len(res.Created),
 				"updated", len(res.Updated), "unchanged", len(res.Unchanged))

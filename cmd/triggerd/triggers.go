@@ -19,47 +19,6 @@ import (
 	"github.com/triggerd/triggerd/trigger"
 )
 
-// defaultServer is the API the CLI talks to without --server or
-// TRIGGERD_SERVER: the default api.listen.
-const defaultServer = "http://127.0.0.1:8080"
-
-// serverEnv overrides the default of --server.
-const serverEnv = "TRIGGERD_SERVER"
-
-func (a *app) env(name string) string {
-	for _, kv := range a.environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
-}
-
-// serverFlag adds --server to cmd and returns where its value lands.
-func (a *app) serverFlag(cmd *cobra.Command, persistent bool) *string {
-	def := a.env(serverEnv)
-	if def == "" {
-		def = defaultServer
-	}
-	s := new(string)
-	f := cmd.Flags()
-	if persistent {
-		f = cmd.PersistentFlags()
-	}
-	f.StringVar(s, "server", def, "triggerd API base URL (env "+serverEnv+")")
-	return s
-}
-
-// client returns an API client that records the change as made by the
-// CLI's user.
-func (a *app) client(server string) *api.Client {
-	actor := "cli"
-	if u := a.env("USER"); u != "" {
-		actor = "cli:" + u
-	}
-	return api.NewClient(server, actor)
-}
-
 // apiFailure prints an API error's problems one per line, as `validate`
 // does, and returns an error main only turns into exit status 1.
 func (a *app) apiFailure(err error) error {
@@ -86,9 +45,10 @@ func (a *app) triggersCmd() *cobra.Command {
 		Use:   "triggers",
 		Short: "Manage the stored triggers through the API: apply, list, get, enable, disable, delete, history",
 		Long: `triggers talks to a running triggerd's API (--server, default
-` + defaultServer + `, or ` + serverEnv + `). Every change makes a new version of the
-trigger, recorded with who made it (cli:$USER) and when; running processes
-pick it up within seconds.`,
+` + defaultServer + `, or ` + serverEnv + `) with a token (--token, or ` + tokenEnv + `, or for a
+local server the one triggerd dev wrote). Every change makes a new version
+of the trigger, recorded with who made it (the token's name) and when;
+running processes pick it up within seconds.`,
 	}
 	server := a.serverFlag(cmd, true)
 	cmd.AddCommand(
@@ -103,7 +63,7 @@ pick it up within seconds.`,
 	return cmd
 }
 
-func (a *app) triggersApplyCmd(server *string) *cobra.Command {
+func (a *app) triggersApplyCmd(server *apiTarget) *cobra.Command {
 	var path string
 	var prune bool
 	cmd := &cobra.Command{
@@ -116,12 +76,13 @@ same files again changes nothing. With --prune, stored triggers that the
 files do not list are deleted: the files are then the whole truth (GitOps).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The server checks the names against its configuration.
-			docs, err := fileDocuments(path, a.stderr, nil)
+			// The server checks the names against its configuration, and
+			// the definitions against its limits.
+			docs, err := fileDocuments(path, a.stderr, nil, serverLimits())
 			if err != nil {
 				return err
 			}
-			res, err := a.client(*server).Apply(cmd.Context(), docs, prune)
+			res, err := a.client(server).Apply(cmd.Context(), docs, prune)
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -167,7 +128,7 @@ func summarize(def json.RawMessage) summary {
 	return s
 }
 
-func (a *app) triggersListCmd(server *string) *cobra.Command {
+func (a *app) triggersListCmd(server *apiTarget) *cobra.Command {
 	var o api.ListOptions
 	var enabled string
 	cmd := &cobra.Command{
@@ -182,7 +143,7 @@ func (a *app) triggersListCmd(server *string) *cobra.Command {
 				}
 				o.Enabled = &b
 			}
-			list, err := a.client(*server).List(cmd.Context(), o)
+			list, err := a.client(server).List(cmd.Context(), o)
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -207,7 +168,7 @@ func (a *app) triggersListCmd(server *string) *cobra.Command {
 	return cmd
 }
 
-func (a *app) triggersGetCmd(server *string) *cobra.Command {
+func (a *app) triggersGetCmd(server *apiTarget) *cobra.Command {
 	var version int64
 	var output string
 	cmd := &cobra.Command{
@@ -218,7 +179,7 @@ func (a *app) triggersGetCmd(server *string) *cobra.Command {
 			if output != "yaml" && output != "json" {
 				return fmt.Errorf("-o: want yaml or json, got %q", output)
 			}
-			c := a.client(*server)
+			c := a.client(server)
 			var t api.Trigger
 			var err error
 			if version > 0 {
@@ -271,13 +232,13 @@ func printYAML(w io.Writer, t api.Trigger) error {
 	return err
 }
 
-func (a *app) triggersDeleteCmd(server *string) *cobra.Command {
+func (a *app) triggersDeleteCmd(server *apiTarget) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete <tag>",
 		Short: "Delete a trigger (its versions stay readable with history)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.client(*server).Delete(cmd.Context(), args[0]); err != nil {
+			if err := a.client(server).Delete(cmd.Context(), args[0]); err != nil {
 				return a.apiFailure(err)
 			}
 			fmt.Fprintf(a.stdout, "- deleted %s\n", args[0])
@@ -286,7 +247,7 @@ func (a *app) triggersDeleteCmd(server *string) *cobra.Command {
 	}
 }
 
-func (a *app) triggersEnableCmd(server *string, enable bool) *cobra.Command {
+func (a *app) triggersEnableCmd(server *apiTarget, enable bool) *cobra.Command {
 	use, verb := "disable", "disabled"
 	if enable {
 		use, verb = "enable", "enabled"
@@ -296,7 +257,7 @@ func (a *app) triggersEnableCmd(server *string, enable bool) *cobra.Command {
 		Short: strings.ToUpper(use[:1]) + use[1:] + " a trigger (a new version with enabled: " + strconv.FormatBool(enable) + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := a.client(*server).Patch(cmd.Context(), args[0], map[string]any{"enabled": enable}, 0)
+			t, err := a.client(server).Patch(cmd.Context(), args[0], map[string]any{"enabled": enable}, 0)
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -306,13 +267,13 @@ func (a *app) triggersEnableCmd(server *string, enable bool) *cobra.Command {
 	}
 }
 
-func (a *app) triggersHistoryCmd(server *string) *cobra.Command {
+func (a *app) triggersHistoryCmd(server *apiTarget) *cobra.Command {
 	return &cobra.Command{
 		Use:   "history <tag>",
 		Short: "List every version of a trigger: who changed it, when, and how",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			vs, err := a.client(*server).History(cmd.Context(), args[0])
+			vs, err := a.client(server).History(cmd.Context(), args[0])
 			if err != nil {
 				return a.apiFailure(err)
 			}
@@ -341,7 +302,7 @@ func (a *app) triggersHistoryCmd(server *string) *cobra.Command {
 
 func (a *app) testCmd() *cobra.Command {
 	var path, output string
-	var server *string // set below, once the command exists
+	var server *apiTarget // set below, once the command exists
 	cmd := &cobra.Command{
 		Use:   "test -f event.json",
 		Short: "Dry-run a change event against the stored triggers: what would match, why not, and the rendered actions",
@@ -364,7 +325,7 @@ those that match with their templates rendered. Nothing is executed.`,
 			if err != nil {
 				return fmt.Errorf("read event: %w", err)
 			}
-			raw, err := a.client(*server).Test(cmd.Context(), ev)
+			raw, err := a.client(server).Test(cmd.Context(), ev)
 			if err != nil {
 				return a.apiFailure(err)
 			}

@@ -20,9 +20,10 @@ func TestTriggersCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv := httptest.NewServer(api.New(api.Options{Store: st}).Handler())
+	const token = "ada-token-0123456789abcdef0123"
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Auth: tokenAuth(t, "ada", token)}).Handler())
 	defer srv.Close()
-	env := []string{"TRIGGERD_SERVER=" + srv.URL, "USER=ada"}
+	env := []string{"TRIGGERD_SERVER=" + srv.URL, "TRIGGERD_TOKEN=" + token}
 	examples := filepath.Join("..", "..", "examples")
 	run := func(wantCode int, args ...string) string {
 		t.Helper()
@@ -47,14 +48,14 @@ func TestTriggersCLI(t *testing.T) {
 	mustContain(out, "= unchanged send-welcome-webhook (v1)", "= unchanged order-cancelled (v1)", "0 created, 0 updated, 4 unchanged, 0 deleted")
 
 	out = run(0, "triggers", "list")
-	mustContain(out, "TAG", "order-cancelled", "send-welcome-webhook", "cli:ada", "afterInsert")
+	mustContain(out, "TAG", "order-cancelled", "send-welcome-webhook", "ada", "afterInsert")
 	out = run(0, "triggers", "list", "--table", "public.users", "--event", "afterInsert")
 	if strings.Contains(out, "order-cancelled") || !strings.Contains(out, "send-welcome-webhook") {
 		t.Fatalf("filtered list:\n%s", out)
 	}
 
 	out = run(0, "triggers", "get", "send-welcome-webhook")
-	mustContain(out, "# send-welcome-webhook version 1, by cli:ada", "tag: send-welcome-webhook", "enabled: true")
+	mustContain(out, "# send-welcome-webhook version 1, by ada", "tag: send-welcome-webhook", "enabled: true")
 	out = run(0, "triggers", "get", "send-welcome-webhook", "-o", "json")
 	var tr api.Trigger
 	if err := json.Unmarshal([]byte(out), &tr); err != nil || tr.Version != 1 {

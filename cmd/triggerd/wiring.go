@@ -62,6 +62,20 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return err
 	}
 	m := newMetrics()
+	// Every endpoint but /healthz needs a caller the configuration names.
+	var auth *api.Auth
+	if comp.apiListen != "" {
+		exposed := cfg.API
+		exposed.Listen = comp.apiListen
+		if err := exposed.CheckExposure(); err != nil {
+			return fmt.Errorf("api.listen: %w", err)
+		}
+		var err error
+		if auth, err = newAuth(cfg.API, logger.With("component", "api")); err != nil {
+			return err
+		}
+	}
+	limits := trigger.WithLimits(triggerLimits(cfg.Triggers.Limits))
 	grd, err := newGuards(cfg, m.registry, logger)
 	if err != nil {
 		return err
@@ -87,14 +101,15 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			if problems == nil {
 				problems = io.Discard
 			}
-			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store")); err != nil {
+			if err := applyFiles(ctx, st, cfg.Triggers.Path, configChecker(cfg), problems, logger.With("component", "store"), limits); err != nil {
 				return err
 			}
 		}
-		reg = trigger.NewRegistry()
+		reg = trigger.NewRegistry(limits)
 		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
 		reloader.Check = configChecker(cfg)
+		reloader.Options = []trigger.Option{limits}
 		if _, _, err := reloader.Reload(ctx); err != nil {
 			return err
 		}
@@ -105,7 +120,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			}
 			defer closeGate()
 			gateRecorder = rec
-			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg)}))
+			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Auth: auth,
+				Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg), Limits: triggerLimits(cfg.Triggers.Limits),
+				MaxBodyBytes: int64(cfg.API.MaxBodyBytes), GateLimits: gateLimits(cfg.Gate)}))
 		}
 	}
 
@@ -123,7 +140,9 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var srv *apiServer
 	apiAddr := ""
 	if comp.apiListen != "" {
-		if srv, err = startAPI(comp.apiListen, m, triggersAPI, logger.With("component", "api")); err != nil {
+		apiCfg := cfg.API
+		apiCfg.Listen = comp.apiListen
+		if srv, err = startAPI(apiCfg, m, triggersAPI, auth, logger.With("component", "api")); err != nil {
 			return err
 		}
 		defer srv.stop()

@@ -10,7 +10,7 @@
 // in Temporal. No change is lost between the commit and the event, and
 // none is published for a write that was rolled back.
 //
-//	go run ./examples/gate-app -db postgres://... -gate http://127.0.0.1:8080 \
+//	TRIGGERD_TOKEN=... go run ./examples/gate-app -db postgres://... -gate http://127.0.0.1:8080 \
 //	    '{"email": "Ada@Example.COM", "first_name": "Ada", "last_name": "Lovelace"}'
 package main
 

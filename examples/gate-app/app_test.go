@@ -86,7 +86,10 @@ actions:
 	reg := trigger.NewRegistry()
 	require.NoError(t, reg.Replace(append(before.Definitions(), after...)))
 	g := gate.New(gate.Options{Triggers: reg.Snapshot, Logger: logger})
-	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g}).Handler())
+	const token = "gate-app-token-0123456789abcde"
+	auth, err := api.NewAuth(api.AcceptToken("gate-app", token, api.ScopeGate))
+	require.NoError(t, err)
+	srv := httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: g, Auth: auth}).Handler())
 	t.Cleanup(srv.Close)
 
 	// triggerd's worker and ingest on real Temporal and Kafka.
@@ -109,7 +112,7 @@ actions:
 	go func() { done <- cons.Run(cctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	app := &App{DB: pool, Gate: gateclient.New(srv.URL), Table: db.Table("users")}
+	app := &App{DB: pool, Gate: gateclient.New(srv.URL, gateclient.WithToken(token)), Table: db.Table("users")}
 
 	// A batch with one invalid email is rejected whole: nothing is written.
 	_, err = app.CreateUsers(ctx, []map[string]any{

@@ -16,9 +16,10 @@ import (
 func main() {
 	db := flag.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL DSN")
 	gateURL := flag.String("gate", "http://127.0.0.1:8080", "triggerd API address")
+	token := flag.String("token", os.Getenv("TRIGGERD_TOKEN"), "API token with the gate scope (default $TRIGGERD_TOKEN)")
 	table := flag.String("table", "public.users", "users table")
 	flag.Parse()
-	if err := run(*db, *gateURL, *table, flag.Args()); err != nil {
+	if err := run(*db, *gateURL, *token, *table, flag.Args()); err != nil {
 		var ve *gateclient.ValidationError
 		if errors.As(err, &ve) {
 			for _, e := range ve.Errors {
@@ -31,7 +32,7 @@ func main() {
 	}
 }
 
-func run(dsn, gateURL, table string, users []string) error {
+func run(dsn, gateURL, token, table string, users []string) error {
 	ctx := context.Background()
 	rows := make([]map[string]any, len(users))
 	for i, u := range users {
@@ -44,7 +45,7 @@ func run(dsn, gateURL, table string, users []string) error {
 		return err
 	}
 	defer pool.Close()
-	app := &App{DB: pool, Gate: gateclient.New(gateURL), Table: table}
+	app := &App{DB: pool, Gate: gateclient.New(gateURL, gateclient.WithToken(token)), Table: table}
 	written, err := app.CreateUsers(ctx, rows, map[string]any{"id": "gate-app"})
 	for _, r := range written {
 		b, _ := json.Marshal(r)

@@ -1,7 +1,7 @@
 // Package gateclient is the Go client of triggerd's gate: an application
 // calls it before it writes, and writes the records it returns.
 //
-//	gc := gateclient.New("http://triggerd:8080")
+//	gc := gateclient.New("http://triggerd:8080", gateclient.WithToken(os.Getenv("TRIGGERD_GATE_TOKEN")))
 //	rows, err := gc.Insert(ctx, "users", []map[string]any{{"email": "Ada@Example.com"}})
 //	var ve *gateclient.ValidationError
 //	if errors.As(err, &ve) { /* show ve.Errors to the user; write nothing */ }
@@ -68,20 +68,30 @@ func (e *ValidationError) Error() string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-// RequestError is the gate refusing a malformed call (400): a bug in the
-// caller, never retried and never failed open.
+// RequestError is the gate refusing a call (any 4xx but 422): a
+// malformed call (400), missing or invalid credentials (401), a token
+// without the gate scope (403), a call over a limit (413). It is a bug or
+// a misconfiguration of the caller: never retried and never failed open.
 type RequestError struct {
 	Status  int
 	Message string
+	// Code is the API's error code: bad_request, unauthenticated,
+	// missing_scope, too_large...
+	Code string
+	// Scope is the scope a 403 needed; Limit the configuration key of
+	// the limit a 413 enforced.
+	Scope string
+	Limit string
 }
 
 func (e *RequestError) Error() string {
-	return fmt.Sprintf("gate: bad request (%d): %s", e.Status, e.Message)
+	return fmt.Sprintf("gate: %s (%d): %s", e.Code, e.Status, e.Message)
 }
 
 // Client calls the gate. It is safe for concurrent use.
 type Client struct {
 	base     string
+	token    string
 	http     *http.Client
 	failOpen map[string]bool
 	onOpen   func(table, op string, err error)
@@ -90,8 +100,13 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient sets the HTTP client (its Timeout then applies).
+// WithHTTPClient sets the HTTP client (its Timeout then applies; for
+// client certificates, its Transport's TLSClientConfig).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithToken authenticates calls with the bearer token (a token with the
+// gate scope).
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
 
 // WithFailOpen makes calls on these tables return the records unchanged
 // when the gate is unavailable, after calling hook (if not nil) so the
@@ -176,6 +191,9 @@ func (c *Client) post(ctx context.Context, table, op string, body []byte) ([]map
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -190,7 +208,10 @@ func (c *Client) post(ctx context.Context, table, op string, body []byte) ([]map
 		Records  []map[string]any `json:"records"`
 		Errors   []FieldError     `json:"errors"`
 		Error    *struct {
+			Code    string `json:"code"`
 			Message string `json:"message"`
+			Scope   string `json:"scope"`
+			Limit   string `json:"limit"`
 		} `json:"error"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -205,11 +226,11 @@ func (c *Client) post(ctx context.Context, table, op string, body []byte) ([]map
 	case resp.StatusCode == http.StatusUnprocessableEntity && decErr == nil:
 		return nil, &ValidationError{Table: table, Operation: op, Errors: res.Errors}
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 || resp.StatusCode == http.StatusLoopDetected:
-		msg := strings.TrimSpace(string(data))
+		re := &RequestError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data)), Code: "http_" + strconv.Itoa(resp.StatusCode)}
 		if res.Error != nil {
-			msg = res.Error.Message
+			re.Code, re.Message, re.Scope, re.Limit = res.Error.Code, res.Error.Message, res.Error.Scope, res.Error.Limit
 		}
-		return nil, &RequestError{Status: resp.StatusCode, Message: msg}
+		return nil, re
 	}
 	return nil, fmt.Errorf("%w: HTTP %d from %s", ErrUnavailable, resp.StatusCode, u)
 }

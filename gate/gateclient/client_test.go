@@ -29,6 +29,12 @@ validate:
   - {expr: "operation != 'update' || record.role == previousRecord.role || user.admin == true", message: only an admin changes roles, field: role}
 `
 
+// Tokens of the test API: an application's (gate) and a dashboard's.
+const (
+	appToken    = "app-token-0123456789abcdef0123"
+	readerToken = "dashboard-token-0123456789abcd"
+)
+
 // newServer runs triggerd's API with a gate over the sample trigger.
 func newServer() *httptest.Server {
 	defs, err := trigger.Parse([]byte(triggers), "users.yaml")
@@ -39,7 +45,11 @@ func newServer() *httptest.Server {
 	if err := reg.Replace(defs); err != nil {
 		panic(err)
 	}
-	return httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Gate: gate.New(gate.Options{Triggers: reg.Snapshot})}).Handler())
+	auth, err := api.NewAuth(api.AcceptToken("orders-app", appToken, api.ScopeGate), api.AcceptToken("dashboard", readerToken, api.ScopeTriggersRead))
+	if err != nil {
+		panic(err)
+	}
+	return httptest.NewServer(api.New(api.Options{Store: triggerstore.NewMemory(), Auth: auth, Gate: gate.New(gate.Options{Triggers: reg.Snapshot})}).Handler())
 }
 
 func serve(t testing.TB) string {
@@ -50,7 +60,7 @@ func serve(t testing.TB) string {
 
 func TestClient(t *testing.T) {
 	ctx := context.Background()
-	gc := gateclient.New(serve(t))
+	gc := gateclient.New(serve(t), gateclient.WithToken(appToken))
 
 	rows, err := gc.Insert(ctx, "users", []map[string]any{{"id": 7, "email": "Ada@Example.com"}})
 	require.NoError(t, err)
@@ -76,6 +86,36 @@ func TestClient(t *testing.T) {
 	assert.Contains(t, re.Message, "previousRecords")
 }
 
+// TestClientRefusals: the gate's 401, 403 and 413 are RequestErrors with
+// the API's code, the scope or the limit, and never fail open.
+func TestClientRefusals(t *testing.T) {
+	ctx := context.Background()
+	url := serve(t)
+	rows := []map[string]any{{"email": "a@b.c"}}
+	fallback := gateclient.WithFailOpen(nil, "users")
+
+	var re *gateclient.RequestError
+	_, err := gateclient.New(url, fallback).Insert(ctx, "users", rows)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 401, re.Status)
+	assert.Equal(t, "unauthenticated", re.Code)
+
+	_, err = gateclient.New(url, fallback, gateclient.WithToken(readerToken)).Insert(ctx, "users", rows)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 403, re.Status)
+	assert.Equal(t, "missing_scope", re.Code)
+	assert.Equal(t, "gate", re.Scope)
+
+	many := make([]map[string]any, api.DefaultGateMaxRecords+1)
+	for i := range many {
+		many[i] = map[string]any{"email": "a@b.c"}
+	}
+	_, err = gateclient.New(url, fallback, gateclient.WithToken(appToken)).Insert(ctx, "users", many)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 413, re.Status)
+	assert.Equal(t, "gate.maxRecords", re.Limit)
+}
+
 func TestClientUnavailable(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	down := srv.URL
@@ -99,7 +139,7 @@ func TestClientUnavailable(t *testing.T) {
 func Example() {
 	srv := newServer() // triggerd's API
 	defer srv.Close()
-	gc := gateclient.New(srv.URL)
+	gc := gateclient.New(srv.URL, gateclient.WithToken(appToken))
 	ctx := context.Background()
 
 	rows, err := gc.Insert(ctx, "users", []map[string]any{{"email": "Grace@Example.com"}})
