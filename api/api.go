@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
 )
@@ -73,6 +74,9 @@ type Options struct {
 	GateLimits GateLimits
 	// Check, if set, refuses writes naming unconfigured resources (check.go).
 	Check Checker
+	// Decode decodes the events of dry runs as ingest does (placeholder,
+	// column types, connector settings).
+	Decode ingest.DecodeOptions
 }
 
 // Server serves the API.
@@ -90,13 +94,14 @@ type Server struct {
 	gate       Gate
 	gateLimits GateLimits
 	check      Checker
+	decode     ingest.DecodeOptions
 }
 
 // New returns a Server over o.Store.
 func New(o Options) *Server {
 	s := &Server{store: o.Store, log: o.Logger, auth: o.Auth, reload: o.Reload, maxBody: o.MaxBodyBytes,
 		limits: trigger.WithLimits(o.Limits), quotas: o.Quotas, breakers: o.Breakers,
-		gate: o.Gate, gateLimits: o.GateLimits.withDefaults(), check: o.Check}
+		gate: o.Gate, gateLimits: o.GateLimits.withDefaults(), check: o.Check, decode: o.Decode}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -610,8 +610,9 @@ func (s *Server) load(w http.ResponseWriter, r *http.Request) {
 
 // DecodeTestEvent reads the body of a dry run: a change event in either
 // envelope (Debezium or native), bare or as {"event": ..., "key": ...},
-// decoded exactly as ingest decodes a Kafka message.
-func DecodeTestEvent(body []byte) (run.Event, error) {
+// decoded exactly as ingest decodes a Kafka message with opts (snapshot
+// reads always become inserts).
+func DecodeTestEvent(body []byte, opts ingest.DecodeOptions) (run.Event, error) {
 	var wrap struct {
 		Event json.RawMessage `json:"event"`
 		Key   json.RawMessage `json:"key"`
@@ -631,7 +632,8 @@ func DecodeTestEvent(body []byte) (run.Event, error) {
 			}
 		}
 	}
-	evs, err := ingest.Decode(msg, ingest.DecodeOptions{SnapshotReads: ingest.SnapshotReadsInsert})
+	opts.SnapshotReads = ingest.SnapshotReadsInsert
+	evs, err := ingest.Decode(msg, opts)
 	if err != nil {
 		return run.Event{}, badRequest("event: %v", err)
 	}
@@ -649,7 +651,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ev, err := DecodeTestEvent(body)
+	ev, err := DecodeTestEvent(body, s.decode)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -83,6 +83,9 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	// DataDir holds local state, such as the dev server's database.
 	DataDir string `yaml:"dataDir"`
+	// Env names the deployment ("staging", "prod"): runs carry it and
+	// templates render it as {{env}}.
+	Env string `yaml:"env"`
 	// Databases are the named connections of the database.* actions
 	// (config/databases.go); an action names one, "default" if it does not.
 	Databases map[string]Database `yaml:"databases"`
@@ -105,6 +108,9 @@ type Config struct {
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`
+	// Debezium configures how Debezium's change events are read
+	// (debezium.go).
+	Debezium Debezium `yaml:"debezium"`
 }
 
 // Log configures the process logger.
@@ -242,4 +248,5 @@ func (c *Config) setDefaults() {
 	}
 	c.Notifications.setDefaults()
 	c.setDeliveryDefaults()
+	c.Debezium.setDefaults()
 }

@@ -188,11 +188,11 @@ func (e *env) startWorker(t *testing.T, opts ...activities.Option) {
 }
 
 // startConsumer runs an ingest consumer until the returned stop func is
-// called (or the test ends).
-func (e *env) startConsumer(t *testing.T, set *trigger.Set, group string, topics []string, dlq string) (*countingStarter, func()) {
+// called (or the test ends). opts adjust its config (decode options).
+func (e *env) startConsumer(t *testing.T, planner ingest.Planner, group string, topics []string, dlq string, opts ...func(*ingest.Config)) (*countingStarter, func()) {
 	t.Helper()
 	starter := &countingStarter{next: ingest.NewTemporalStarter(e.temporal, e.taskQueue)}
-	cons, err := ingest.NewConsumer(ingest.Config{
+	cfg := ingest.Config{
 		Brokers:        e.brokers,
 		Topics:         topics,
 		GroupID:        group,
@@ -200,7 +200,11 @@ func (e *env) startConsumer(t *testing.T, set *trigger.Set, group string, topics
 		Consumers:      2,
 		CommitInterval: 200 * time.Millisecond,
 		CommitBatch:    50,
-	}, set, starter, e.logger)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cons, err := ingest.NewConsumer(cfg, planner, starter, e.logger)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

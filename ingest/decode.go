@@ -14,6 +14,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/triggerd/triggerd/ingest/connect"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -23,20 +24,53 @@ const (
 	SnapshotReadsInsert = "insert"
 )
 
-// DecodeOptions tunes Decode.
+// DecodeOptions tunes Decode. The zero value decodes with Debezium's
+// defaults.
 type DecodeOptions struct {
 	// SnapshotReads says what to do with Debezium snapshot reads (op "r"):
 	// "ignore" (the default) skips them, "insert" turns them into inserts
 	// with Event.Snapshot set.
 	SnapshotReads string
+	// Placeholder is the connector's unavailable.value.placeholder (text,
+	// or "hex:" and octets), DefaultPlaceholder when empty. A column
+	// holding it, in any of the forms the connector gives it, is listed
+	// in Event.Unavailable instead of being read as data.
+	Placeholder string
+	// DecimalsAsNumbers makes decimals json.Numbers, which runs and
+	// templates see as JSON numbers, instead of run.Decimal values, which
+	// they see as exact JSON strings ("1234.50").
+	DecimalsAsNumbers bool
+	// Connector mirrors the connector's settings (decimal.handling.mode,
+	// time.precision.mode...), which decide how a value is encoded when
+	// events come without their schema.
+	Connector connect.ConnectorSettings
+	// ColumnTypes gives the column types of tables whose events come
+	// without their schema; nil leaves such values as they came.
+	ColumnTypes ColumnTypes
+	// ReplicaIdentities, when set, tells whose before images hold the
+	// primary key alone (REPLICA IDENTITY DEFAULT): their other columns
+	// are unavailable, not the nulls Debezium fills them with.
+	ReplicaIdentities ReplicaIdentities
+	// Undecoded, when set, is called for every value that could not be
+	// decoded, or was read by its form against the configured connector
+	// settings, and for every event without a schema or column types
+	// (column is then empty): what a metric counts.
+	Undecoded func(table, column, reason string)
 }
 
 func (o DecodeOptions) validate() error {
 	switch o.SnapshotReads {
 	case "", SnapshotReadsIgnore, SnapshotReadsInsert:
-		return nil
+	default:
+		return fmt.Errorf("SnapshotReads: unknown value %q (want %q or %q)", o.SnapshotReads, SnapshotReadsIgnore, SnapshotReadsInsert)
 	}
-	return fmt.Errorf("SnapshotReads: unknown value %q (want %q or %q)", o.SnapshotReads, SnapshotReadsIgnore, SnapshotReadsInsert)
+	if _, err := parsePlaceholder(o.Placeholder); err != nil {
+		return fmt.Errorf("Placeholder: %w", err)
+	}
+	if err := o.Connector.Validate(); err != nil {
+		return fmt.Errorf("Connector: %w", err)
+	}
+	return nil
 }
 
 // positionFields are the Debezium source fields that locate a change in the
@@ -183,6 +217,7 @@ func decodeDebezium(obj map[string]any, msg kafka.Message, opts DecodeOptions) (
 	}
 	if ev.Operation == run.OperationDelete {
 		ev.Record, ev.PreviousRecord = before, before
+		after = nil
 	} else {
 		ev.Record, ev.PreviousRecord = after, before
 	}
@@ -229,6 +264,12 @@ func decodeDebezium(obj map[string]any, msg kafka.Message, opts DecodeOptions) (
 		if ev.Timestamp, err = epochMillis(v); err != nil {
 			return run.Event{}, false, fmt.Errorf("%ssource.ts_ms: %w", prefix, err)
 		}
+	}
+
+	// The rows are decoded once the table is known: column types and
+	// notes name it.
+	if err := decodeRows(&ev, obj, before, after, msg.Key, opts); err != nil {
+		return run.Event{}, false, err
 	}
 
 	if tx, ok := payload["transaction"].(map[string]any); ok {
@@ -320,6 +361,9 @@ func decodeNative(obj map[string]any, msg kafka.Message) (run.Event, error) {
 	}
 	if ev.Operation == run.OperationDelete && ev.Record == nil {
 		ev.Record = ev.PreviousRecord
+	}
+	if ev.Operation == run.OperationUpdate && ev.PreviousRecord == nil {
+		ev.Unavailable = []string{run.UnavailablePrevious}
 	}
 	if ev.Record == nil && ev.Operation != run.OperationDelete {
 		return run.Event{}, fmt.Errorf("record: missing for operation %q", op)

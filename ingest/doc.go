@@ -47,6 +47,20 @@
 // Tombstones (empty values) and transaction metadata messages
 // ({"status":"BEGIN"|"END",…}) are skipped.
 //
+// # Values
+//
+// Row values are decoded into what a trigger compares and renders (see
+// docs/debezium.md for every type): by their Connect schema when the
+// message has one (package ingest/connect), else by the column types of
+// DecodeOptions.ColumnTypes and the connector settings mirrored in
+// DecodeOptions.Connector. A decimal becomes a run.Decimal, a timestamp a
+// time.Time, a date "2006-01-02", JSON the document it holds. Before any
+// decoding, the connector's unavailable-value placeholder, in every form it
+// takes, is recognised: such a column is removed from the row and listed in
+// Event.Unavailable ("record.body"), as is the missing before image of an
+// update ("previousRecord"). What cannot be decoded is kept as it came and
+// noted in Event.Notes.
+//
 // # Native envelope
 //
 // Producers that are not Debezium can publish this JSON object:

@@ -73,7 +73,23 @@ type Event struct {
 	// change (Debezium's source.txId, the native envelope's txId); empty
 	// when unknown. Ingest checks a FieldCascade marker against it.
 	SourceTxID string `json:"sourceTxId,omitempty"`
+	// Unavailable lists what the change event does not carry, so that it
+	// is unknown rather than null: "record.<column>" and
+	// "previousRecord.<column>" for a column whose value the connector
+	// replaced by its placeholder (an unchanged TOAST value), and
+	// "previousRecord" for an update without a before image (a table whose
+	// replica identity is not FULL). Those columns are absent from Record
+	// and PreviousRecord. Conditions on them are unknown, which never
+	// matches; templates follow Input.OnUnknown (see docs/debezium.md).
+	Unavailable []string `json:"unavailable,omitempty"`
+	// Notes say what decoding found doubtful: a value that looks like an
+	// undecoded Debezium encoding, a column type hint that did not fit.
+	Notes []string `json:"notes,omitempty"`
 }
+
+// UnavailablePrevious is the Event.Unavailable entry of an update that
+// has no before image.
+const UnavailablePrevious = "previousRecord"
 
 // QualifiedTable returns schema.table, or the bare table without a schema.
 func (e Event) QualifiedTable() string {
@@ -143,7 +159,30 @@ type Input struct {
 	// ingest hands to its batch; Batch is set on the batch's run.
 	ForAll bool   `json:"forAll,omitempty"`
 	Batch  *Batch `json:"batch,omitempty"`
+	// Env is the environment slug of the process that planned the run
+	// (the config's env), which templates read as {{env}}.
+	Env string `json:"env,omitempty"`
+	// OnUnknown is what a template does with a value listed in
+	// Event.Unavailable: OnUnknownFail (the default when empty),
+	// OnUnknownNull or OnUnknownOmit.
+	OnUnknown string `json:"onUnknown,omitempty"`
+	// Notes are what planning found worth knowing about this run: a
+	// condition branch that was unknown, a row read again from the
+	// database (and how long it took).
+	Notes []string `json:"notes,omitempty"`
 }
+
+// Values of Input.OnUnknown.
+const (
+	// OnUnknownFail fails the action whose template renders an unknown
+	// value: nothing is sent that pretends to know it.
+	OnUnknownFail = "fail"
+	// OnUnknownNull renders the unknown value as null (noted on the run).
+	OnUnknownNull = "null"
+	// OnUnknownOmit leaves out the config field that holds it (a map key
+	// or list element), so a receiver sees it as not sent.
+	OnUnknownOmit = "omit"
+)
 
 // Action statuses reported in a run's result.
 const (
@@ -178,6 +217,9 @@ type Result struct {
 	Actions   []ActionResult `json:"actions"`
 	// OnError holds what the error handlers did when the run failed.
 	OnError []ActionResult `json:"onError,omitempty"`
+	// Notes are the event's and the input's notes (Event.Notes,
+	// Input.Notes): what decoding and planning found doubtful.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ActionRequest is what an action activity receives: the action's rendered

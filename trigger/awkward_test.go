@@ -1,13 +1,14 @@
 package trigger
 
 import (
-	"encoding/json"
 	"os"
 	"testing"
 
+	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -15,12 +16,12 @@ import (
 // decimals, date strings, nested arrays and nulls.
 func TestOperatorsAwkwardValues(t *testing.T) {
 	rec := map[string]any{
-		"amount": dec(1250, 2), "neg": dec(-500, 2), "day": "2026-01-02", "at": "2026-01-02T10:00:00.5Z",
+		"amount": dec("12.50"), "neg": dec("-5.00"), "day": "2026-01-02", "at": "2026-01-02T10:00:00.5Z",
 		"matrix": []any{[]any{1, 2}, []any{3, map[string]any{"k": nil}}}, "nums": []any{"1", 2.0},
 		"nil": nil, "str": "12.50",
 	}
 	ev := run.Event{Table: "t", Operation: run.OperationUpdate, Record: rec,
-		PreviousRecord: map[string]any{"amount": dec(125, 1), "day": "2026-01-01", "matrix": []any{[]any{1, 2}, []any{3, map[string]any{}}}}}
+		PreviousRecord: map[string]any{"amount": dec("12.5"), "day": "2026-01-01", "matrix": []any{[]any{1, 2}, []any{3, map[string]any{}}}}}
 	tests := []struct {
 		cond   string
 		want   bool
@@ -48,7 +49,7 @@ func TestOperatorsAwkwardValues(t *testing.T) {
 		{"{field: matrix, operator: EQUALS, value: [[1, 2], [3, {k: null}]]}", true, ""},
 		{"{field: nil, operator: GREATER_THAN, value: 1}", false, "field is null"},
 		{"{field: nil, operator: STARTS_WITH, value: a}", false, "field is null"},
-		{"{field: amount, operator: STARTS_WITH, value: '1'}", false, "STARTS_WITH needs a string, field is decimal 12.5"},
+		{"{field: amount, operator: STARTS_WITH, value: '1'}", false, "STARTS_WITH needs a string, field is 12.50"},
 		{"{field: day, operator: GREATER_THAN, value: 5}", false, `cannot order "2026-01-02" against 5`},
 	}
 	for _, tc := range tests {
@@ -59,18 +60,15 @@ func TestOperatorsAwkwardValues(t *testing.T) {
 }
 
 // TestExampleDebeziumDecimalEvent dry-runs the sample triggers against the
-// sample update whose total is a Debezium binary decimal.
+// sample update whose total is a Debezium binary decimal, decoded as
+// ingest decodes it.
 func TestExampleDebeziumDecimalEvent(t *testing.T) {
 	data, err := os.ReadFile("../examples/events/order-cancel.debezium.json")
 	require.NoError(t, err)
-	var env struct {
-		Payload struct {
-			Before, After map[string]any
-		}
-	}
-	require.NoError(t, json.Unmarshal(data, &env))
-	ev := run.Event{ID: "e", Schema: "public", Database: "app", Table: "orders", Operation: run.OperationUpdate,
-		Record: env.Payload.After, PreviousRecord: env.Payload.Before}
+	evs, err := ingest.Decode(kafka.Message{Topic: "dbserver1.public.orders", Value: data}, ingest.DecodeOptions{})
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	ev := evs[0]
 	s, err := Load("../examples/triggers")
 	require.NoError(t, err)
 	rep := s.Test(ev)

@@ -31,9 +31,10 @@ func checkCEL(src, field string, p problems, lim Limits) *cel.Ast {
 	return checked
 }
 
-// planCEL plans a checked expression with the runtime cost limit.
-func planCEL(checked *cel.Ast, lim Limits) (cel.Program, error) {
-	return celEnv.Program(checked, cel.CostLimit(uint64(lim.MaxWhenCost)), cel.EvalOptions(cel.OptOptimize))
+// planCEL plans a checked expression with the runtime cost limit (and
+// extra evaluation options: partial evaluation for unknown values).
+func planCEL(checked *cel.Ast, lim Limits, extra ...cel.EvalOption) (cel.Program, error) {
+	return celEnv.Program(checked, cel.CostLimit(uint64(lim.MaxWhenCost)), cel.EvalOptions(append([]cel.EvalOption{cel.OptOptimize}, extra...)...))
 }
 
 // sizeUnknown is a cost estimator with no size hints: CEL's defaults.

@@ -1,7 +1,7 @@
 package trigger
 
 import (
-	"encoding/base64"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,38 +9,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/triggerd/triggerd/run"
 )
 
-// toNumber reads v as a number whatever its JSON form: Go numeric types,
-// json.Number, numeric strings ("12.50") and, through decodeDecimal, a
-// Debezium decimal. NaN and infinities are not numbers here.
+// toNumber reads v as a float64 whatever its JSON form: Go numeric types,
+// json.Number, run.Decimal and numeric strings ("12.50"). NaN and
+// infinities are not numbers here. Comparisons do not use it (they are
+// exact, see compareNumbers); settings that take a number (durations,
+// limits) do.
 func toNumber(v any) (float64, bool) {
 	var f float64
 	switch x := v.(type) {
-	case float64:
-		f = x
-	case float32:
-		f = float64(x)
-	case int:
-		f = float64(x)
-	case int8:
-		f = float64(x)
-	case int16:
-		f = float64(x)
-	case int32:
-		f = float64(x)
-	case int64:
-		f = float64(x)
-	case uint:
-		f = float64(x)
-	case uint8:
-		f = float64(x)
-	case uint16:
-		f = float64(x)
-	case uint32:
-		f = float64(x)
-	case uint64:
-		f = float64(x)
+	case run.Decimal:
+		f = x.Float64()
 	case json.Number:
 		g, err := x.Float64()
 		if err != nil {
@@ -48,19 +30,30 @@ func toNumber(v any) (float64, bool) {
 		}
 		f = g
 	case string:
-		s := strings.TrimSpace(x)
-		if s == "" || s != x {
+		if !numericString(x) {
 			return 0, false
 		}
-		g, err := strconv.ParseFloat(s, 64)
+		g, err := strconv.ParseFloat(x, 64)
 		if err != nil {
 			return 0, false
 		}
 		f = g
-	case map[string]any:
-		return decodeDecimal(x)
 	default:
-		return 0, false
+		if i, ok := asInt64(v); ok {
+			return float64(i), true
+		}
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case float32:
+			f = float64(x)
+		case uint64:
+			f = float64(x)
+		case uint:
+			f = float64(x)
+		default:
+			return 0, false
+		}
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, false
@@ -68,84 +61,163 @@ func toNumber(v any) (float64, bool) {
 	return f, true
 }
 
-// decodeDecimal reads Debezium's binary decimal encoding (decimal.handling.mode
-// =precise, and VariableScaleDecimal): {"scale": 2, "value": "<base64 of the
-// unscaled value, big-endian two's complement>"}. "AQ==" with scale 2 is
-// 0.01; "/w==" with scale 0 is -1. Any other map is not a number.
-func decodeDecimal(m map[string]any) (float64, bool) {
-	if len(m) != 2 {
-		return 0, false
+// numericString is true for a string that reads as a finite decimal
+// number: digits, a sign, a point and an exponent, nothing around them
+// ("12.50", "-1e3"; not " 1", "0x10", "NaN" or "Inf").
+func numericString(s string) bool {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r == '.' || r == '-' || r == '+' || r == 'e' || r == 'E')
+	}) {
+		return false
 	}
-	s, ok := m["value"].(string)
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && !math.IsInf(f, 0)
+}
+
+// asInt64 reads Go integers and integral json.Numbers.
+func asInt64(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return int64(x), true
+		}
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x), true
+		}
+	case json.Number:
+		i, err := strconv.ParseInt(string(x), 10, 64)
+		return i, err == nil
+	}
+	return 0, false
+}
+
+// toRat reads v as an exact number. A float is the decimal it prints as
+// (0.1 is 1/10, not the binary fraction nearest to it), which is what the
+// YAML or JSON that held it said.
+func toRat(v any) (*big.Rat, bool) {
+	switch x := v.(type) {
+	case run.Decimal:
+		return x.Rat(), true
+	case json.Number:
+		return new(big.Rat).SetString(string(x))
+	case string:
+		if !numericString(x) {
+			return nil, false
+		}
+		return new(big.Rat).SetString(x)
+	case float32:
+		return toRat(float64(x))
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, false
+		}
+		return new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
+	case uint:
+		return new(big.Rat).SetInt(new(big.Int).SetUint64(uint64(x))), true
+	case uint64:
+		return new(big.Rat).SetInt(new(big.Int).SetUint64(x)), true
+	}
+	if i, ok := asInt64(v); ok {
+		return new(big.Rat).SetInt64(i), true
+	}
+	return nil, false
+}
+
+// compareNumbers orders two numbers exactly: integers as integers, two
+// floats as floats, anything else (decimals, numeric strings, a float
+// against a decimal) as exact fractions. ok is false when either is not
+// a number.
+func compareNumbers(a, b any) (int, bool) {
+	if x, ok := asInt64(a); ok {
+		if y, ok := asInt64(b); ok {
+			return cmp.Compare(x, y), true
+		}
+	}
+	if x, ok := shortFloat(a); ok {
+		if y, ok := shortFloat(b); ok {
+			return cmp.Compare(x, y), true
+		}
+	}
+	x, ok := toRat(a)
 	if !ok {
 		return 0, false
 	}
-	var scale int64
-	switch x := m["scale"].(type) {
-	case int:
-		scale = int64(x)
-	case int64:
-		scale = x
-	case float64:
-		if x != math.Trunc(x) {
-			return 0, false
-		}
-		scale = int64(x)
-	case json.Number:
-		n, err := x.Int64()
-		if err != nil {
-			return 0, false
-		}
-		scale = n
-	default:
+	y, ok := toRat(b)
+	if !ok {
 		return 0, false
 	}
-	if scale < -1000 || scale > 1000 {
-		return 0, false
-	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(raw) == 0 {
-		return 0, false
-	}
-	n := new(big.Int).SetBytes(raw)
-	if raw[0]&0x80 != 0 { // negative: subtract 2^(8*len)
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(raw))))
-	}
-	r := new(big.Rat).SetInt(n)
-	pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(abs64(scale)), nil)
-	if scale >= 0 {
-		r.Quo(r, new(big.Rat).SetInt(pow))
-	} else {
-		r.Mul(r, new(big.Rat).SetInt(pow))
-	}
-	f, _ := r.Float64()
-	if math.IsInf(f, 0) {
-		return 0, false
-	}
-	return f, true
+	return x.Cmp(y), true
 }
 
-func abs64(n int64) int64 {
-	if n < 0 {
-		return -n
+// shortFloat reads v as a float64 when that comparison is exact: a float
+// (the decimal it prints as orders as the float does), an integer within
+// ±2^53, or a written number of at most 15 significant digits (distinct
+// such decimals are distinct floats, in the same order). Anything longer,
+// and decimals, are compared as fractions: this is only the fast path.
+func shortFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case json.Number:
+		return shortDecimal(string(x))
+	case string:
+		if !numericString(x) {
+			return 0, false
+		}
+		return shortDecimal(x)
 	}
-	return n
+	if i, ok := asInt64(v); ok && i <= 1<<53 && i >= -(1<<53) {
+		return float64(i), true
+	}
+	return 0, false
+}
+
+func shortDecimal(s string) (float64, bool) {
+	mant, _, _ := strings.Cut(strings.ToLower(s), "e")
+	digits := 0
+	for _, c := range strings.TrimLeft(strings.TrimLeft(mant, "+-"), "0.") {
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil && !math.IsInf(f, 0)
 }
 
 // isRealNumber is true for values that are numbers in their own right (not
-// numeric strings).
+// numeric strings): Go numbers, json.Number and run.Decimal.
 func isRealNumber(v any) bool {
 	if _, ok := v.(string); ok {
 		return false
 	}
-	_, ok := toNumber(v)
+	_, ok := toRat(v)
 	return ok
 }
 
-// toTime reads a timestamp string: RFC 3339 with or without fractional
-// seconds ("2026-01-02T10:00:00Z", "2026-01-02T10:00:00.5+01:00") or a
-// date ("2026-01-02", midnight UTC), or a time.Time. Numbers are never
-// times: epoch values compare as numbers.
+// toTime reads a timestamp: a time.Time, an RFC 3339 string with or
+// without fractional seconds ("2026-01-02T10:00:00Z",
+// "2026-01-02T10:00:00.5+01:00") or a date ("2026-01-02", midnight UTC).
+// Numbers are never times: epoch values compare as numbers.
 func toTime(v any) (time.Time, bool) {
 	switch x := v.(type) {
 	case time.Time:
@@ -166,18 +238,18 @@ func toTime(v any) (time.Time, bool) {
 
 // valuesEqual is the equality used by EQUALS, IN, CHANGED and friends:
 //   - null equals only null (a missing field is null);
-//   - numbers compare numerically, and a numeric string equals a number
+//   - numbers compare exactly, and a numeric string equals a number
 //     with the same value ("12.50" == 12.5), but two strings compare as
 //     strings unless both are timestamps (RFC 3339 or dates);
+//   - a time.Time equals a timestamp string of the same instant;
 //   - lists and maps compare element by element with these same rules.
 func valuesEqual(a, b any) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
 	if isRealNumber(a) || isRealNumber(b) {
-		x, ok1 := toNumber(a)
-		y, ok2 := toNumber(b)
-		return ok1 && ok2 && x == y
+		c, ok := compareNumbers(a, b)
+		return ok && c == 0
 	}
 	switch x := a.(type) {
 	case string:
@@ -228,11 +300,11 @@ func valuesEqual(a, b any) bool {
 	return false
 }
 
-// compareValues orders a and b for the GREATER_/LESS_ operators: numerically
-// when both read as numbers (numeric strings included), as instants when
-// both are RFC 3339 timestamps, lexically when both are other strings.
-// Anything else (nulls, booleans, lists, a number against a word) is not
-// ordered, and the reason says why.
+// compareValues orders a and b for the GREATER_/LESS_ operators: exactly
+// as numbers when both read as numbers (numeric strings included), as
+// instants when both are timestamps, lexically when both are other
+// strings. Anything else (nulls, booleans, lists, a number against a
+// word) is not ordered, and the reason says why.
 func compareValues(a, b any) (int, string) {
 	if a == nil {
 		return 0, "field is null"
@@ -240,16 +312,8 @@ func compareValues(a, b any) (int, string) {
 	if b == nil {
 		return 0, "value is null"
 	}
-	if x, ok := toNumber(a); ok {
-		if y, ok := toNumber(b); ok {
-			switch {
-			case x < y:
-				return -1, ""
-			case x > y:
-				return 1, ""
-			}
-			return 0, ""
-		}
+	if c, ok := compareNumbers(a, b); ok {
+		return c, ""
 	}
 	if x, ok := toTime(a); ok {
 		if y, ok := toTime(b); ok {
@@ -258,12 +322,8 @@ func compareValues(a, b any) (int, string) {
 	}
 	x, ok1 := a.(string)
 	y, ok2 := b.(string)
-	if ok1 && ok2 && !isRealNumber(a) && !isRealNumber(b) {
-		if _, n1 := toNumber(x); !n1 {
-			if _, n2 := toNumber(y); !n2 {
-				return strings.Compare(x, y), ""
-			}
-		}
+	if ok1 && ok2 && !numericString(x) && !numericString(y) {
+		return strings.Compare(x, y), ""
 	}
 	return 0, fmt.Sprintf("cannot order %s against %s", describe(a), describe(b))
 }
@@ -295,10 +355,13 @@ func describe(v any) string {
 	case []any:
 		return fmt.Sprintf("list of %d", len(x))
 	case map[string]any:
-		if f, ok := decodeDecimal(x); ok {
-			return "decimal " + strconv.FormatFloat(f, 'f', -1, 64)
-		}
 		return fmt.Sprintf("object with %d keys", len(x))
+	case run.Decimal:
+		return x.String()
+	case json.Number:
+		return x.String()
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
 	}
 	if f, ok := toNumber(v); ok {
 		return strconv.FormatFloat(f, 'f', -1, 64)

@@ -1,60 +1,22 @@
 package trigger
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/triggerd/triggerd/run"
 )
 
-// dec builds a Debezium binary decimal from an unscaled value and a scale.
-func dec(unscaled int64, scale int) map[string]any {
-	n := big.NewInt(unscaled)
-	var b []byte
-	if n.Sign() >= 0 {
-		b = n.Bytes()
-		if len(b) == 0 || b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-	} else {
-		// two's complement in the fewest bytes
-		size := (n.BitLen() + 8) / 8
-		m := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), uint(8*size)), n)
-		b = m.FillBytes(make([]byte, size))
+// dec is a decimal as ingest decodes it (run.Decimal).
+func dec(text string) run.Decimal {
+	d, err := run.ParseDecimal(text)
+	if err != nil {
+		panic(err)
 	}
-	return map[string]any{"scale": scale, "value": base64.StdEncoding.EncodeToString(b)}
-}
-
-func TestDecodeDecimal(t *testing.T) {
-	tests := []struct {
-		in   map[string]any
-		want float64
-		ok   bool
-	}{
-		{dec(1250, 2), 12.5, true},
-		{dec(-1, 0), -1, true},
-		{dec(-12345, 3), -12.345, true},
-		{dec(128, 0), 128, true}, // needs a leading zero byte
-		{dec(0, 2), 0, true},
-		{map[string]any{"scale": 2, "value": "AQ=="}, 0.01, true},
-		{map[string]any{"scale": 0, "value": "/w=="}, -1, true},
-		{map[string]any{"scale": json.Number("1"), "value": "AQ=="}, 0.1, true},
-		{map[string]any{"scale": 2.0, "value": "AQ=="}, 0.01, true},
-		{map[string]any{"scale": -2, "value": "AQ=="}, 100, true},
-		{map[string]any{"scale": 2, "value": "not base64!"}, 0, false},
-		{map[string]any{"scale": 2, "value": ""}, 0, false},
-		{map[string]any{"scale": "2", "value": "AQ=="}, 0, false},
-		{map[string]any{"scale": 2.5, "value": "AQ=="}, 0, false},
-		{map[string]any{"scale": 2, "value": "AQ==", "x": 1}, 0, false},
-		{map[string]any{"value": "AQ=="}, 0, false},
-	}
-	for _, tc := range tests {
-		got, ok := decodeDecimal(tc.in)
-		assert.Equal(t, tc.ok, ok, "%v", tc.in)
-		assert.InDelta(t, tc.want, got, 1e-12, "%v", tc.in)
-	}
+	return d
 }
 
 // TestComparisonRules is the table of docs/triggers.md, "Comparison rules".
@@ -70,12 +32,16 @@ func TestComparisonRules(t *testing.T) {
 		{"12.50", "12.5", false},        // two strings compare as strings
 		{3, 3.0, true},                  // int vs float
 		{json.Number("100"), 100, true}, // json.Number
-		{dec(1250, 2), 12.5, true},      // Debezium decimal vs number
-		{dec(1250, 2), "12.5", true},    // Debezium decimal vs numeric string
-		{dec(1250, 2), dec(125, 1), true},
-		{map[string]any{"scale": 2, "value": "BOI="}, 12.5, true}, // the docs' table
-		{map[string]any{"scale": 2, "value": "A+c="}, 9.99, true},
-		{dec(1250, 2), 12.51, false},
+		{dec("12.50"), 12.5, true},      // decimal vs number
+		{dec("12.50"), "12.5", true},    // decimal vs numeric string
+		{dec("12.50"), dec("12.5"), true},
+		{dec("9.99"), 9.99, true},
+		{dec("12.50"), 12.51, false},
+		{json.Number("0.1"), 0.1, true}, // a float is the decimal it prints as
+		{dec("0.30"), 0.3, true},
+		{json.Number("12345678901234567890.01"), json.Number("12345678901234567890.02"), false}, // exact beyond float64
+		{json.Number("9007199254740993"), 9007199254740992, false},                              // past 2^53
+		{time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), "2026-01-02T11:00:00+01:00", true},
 		{true, "true", false},
 		{"2026-01-02T11:00:00+01:00", "2026-01-02T10:00:00Z", true},
 		{"2026-01-02T10:00:00.000Z", "2026-01-02T10:00:00Z", true},
@@ -100,8 +66,12 @@ func TestComparisonRules(t *testing.T) {
 		{10, 9.5, 1, ""},
 		{"9.99", "12.50", -1, ""}, // numeric strings order numerically
 		{"9.99", 12, -1, ""},
-		{dec(999, 2), dec(1250, 2), -1, ""},
-		{dec(-100, 2), 0, -1, ""},
+		{dec("9.99"), dec("12.50"), -1, ""},
+		{dec("-1.00"), 0, -1, ""},
+		{dec("1234.50"), 1000, 1, ""},
+		{json.Number("12345678901234567890.02"), dec("12345678901234567890.01"), 1, ""},
+		{time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC), "2024-01-01", 1, ""},
+		{"NaN", "apple", -1, ""}, // words, not numbers
 		{"2026-01-02T10:00:00Z", "2026-01-02T09:00:00-02:00", -1, ""}, // instants, not text
 		{"2026-01-02", "2026-01-01T23:59:59Z", 1, ""},
 		{"apple", "banana", -1, ""},
@@ -111,6 +81,7 @@ func TestComparisonRules(t *testing.T) {
 		{true, false, 0, "cannot order true against false"},
 		{[]any{1}, 1, 0, "cannot order list of 1 against 1"},
 		{"2026-01-02T10:00:00Z", 5, 0, `cannot order "2026-01-02T10:00:00Z" against 5`},
+		{dec("1.5"), "abc", 0, `cannot order 1.5 against "abc"`},
 	}
 	for _, tc := range ord {
 		got, why := compareValues(tc.a, tc.b)

@@ -184,7 +184,12 @@ type Trace struct {
 	Actual any `json:"actual,omitempty"`
 	// Reason explains the result of a leaf that did not simply compare
 	// (null field, type mismatch, not an update, a CEL runtime error...).
-	Reason   string  `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Unknown is set when the node's value is unknown: it reads a value
+	// the event does not carry (run.Event.Unavailable). Result is then
+	// false, and the trigger does not match, but neither does `not`
+	// make it true: unknown is not false.
+	Unknown  bool    `json:"unknown,omitempty"`
 	Children []Trace `json:"children,omitempty"`
 }
 
@@ -204,6 +209,9 @@ type lazyEnv struct {
 	celVars     map[string]any
 	celAct      any // the CEL activation over celVars
 	changedDone bool
+	// unknown collects the unknown leaves of the trigger being matched
+	// (reset for each trigger).
+	unknown []unknownLeaf
 }
 
 func (e evalEnv) lookup(pt path) any {
@@ -247,49 +255,105 @@ func (c *compiled) describe() string {
 	return c.field.src + " " + c.op + " " + s
 }
 
-// eval evaluates c. and/or short-circuit, and the trace only holds the
-// children that were evaluated.
+// eval evaluates c in three-valued logic: a leaf on an unavailable
+// value is unknown; and is false if a child is false, else unknown if one
+// is unknown; or is true if a child is true, else unknown if one is
+// unknown; not of unknown is unknown. Evaluation stops at the first false
+// child of an and and the first true child of an or, and the trace only
+// holds the children that were evaluated.
 func (c *compiled) eval(env evalEnv) Trace {
 	t := Trace{Condition: c.describe()}
 	switch c.op {
 	case "and":
 		t.Result = true
-		for _, ch := range c.children {
+		unknown := -1 // the first unknown child
+		for i, ch := range c.children {
 			ct := ch.eval(env)
 			t.Children = append(t.Children, ct)
+			if ct.Unknown {
+				if unknown < 0 {
+					unknown = i
+				}
+				continue
+			}
 			if !ct.Result {
 				t.Result = false
 				t.Reason = "a sub-condition is false: " + ct.Condition
-				break
+				return t
 			}
+		}
+		if unknown >= 0 {
+			t.Result, t.Unknown = false, true
+			t.Reason = "a sub-condition is unknown: " + t.Children[unknown].Condition
 		}
 		return t
 	case "or":
-		for _, ch := range c.children {
+		unknown := -1
+		for i, ch := range c.children {
 			ct := ch.eval(env)
 			t.Children = append(t.Children, ct)
 			if ct.Result {
 				t.Result = true
-				break
+				return t
+			}
+			if ct.Unknown && unknown < 0 {
+				unknown = i
 			}
 		}
-		if !t.Result {
-			t.Reason = "no sub-condition is true"
+		t.Reason = "no sub-condition is true"
+		if unknown >= 0 {
+			t.Unknown = true
+			t.Reason = "no sub-condition is true, and one is unknown: " + t.Children[unknown].Condition
 		}
 		return t
 	case "not":
 		ct := c.children[0].eval(env)
 		t.Children = []Trace{ct}
+		if ct.Unknown {
+			t.Unknown = true
+			t.Reason = "the sub-condition is unknown"
+			return t
+		}
 		t.Result = !ct.Result
 		return t
 	}
+	if !c.isChange() {
+		if field, why := unavailable(env.ev, c.field.root, c.field.segs); why != "" {
+			t.Unknown, t.Reason = true, why
+			env.noteUnknown(field, t.Condition, why)
+			return t
+		}
+	}
 	actual := env.lookup(c.field)
 	t.Actual = actual
-	t.Result, t.Reason = c.leaf(env, actual)
+	var unknownField string
+	t.Result, t.Reason, unknownField = c.leaf(env, actual)
+	if unknownField != "" {
+		t.Unknown = true
+		env.noteUnknown(unknownField, t.Condition, t.Reason)
+	}
 	return t
 }
 
-func (c *compiled) leaf(env evalEnv, a any) (bool, string) {
+func (c *compiled) isChange() bool {
+	switch c.op {
+	case OpChanged, OpNotChanged, OpChangedTo, OpChangedFrom:
+		return true
+	}
+	return false
+}
+
+// leaf evaluates a leaf. unknown names the unavailable field a CHANGED
+// family operator needed (the result is then unknown).
+func (c *compiled) leaf(env evalEnv, a any) (result bool, reason, unknown string) {
+	if c.isChange() {
+		return changeCheck(c.op, env.ev, c.field.segs, c.value)
+	}
+	ok, why := c.compare(a)
+	return ok, why, ""
+}
+
+func (c *compiled) compare(a any) (bool, string) {
 	switch c.op {
 	case OpEquals:
 		return valuesEqual(a, c.value), ""
@@ -361,37 +425,41 @@ func (c *compiled) leaf(env evalEnv, a any) (bool, string) {
 	case OpIsNotEmpty:
 		return !isEmpty(a), ""
 	}
-	return changeCheck(c.op, env.ev, c.field.segs, c.value)
+	return false, "unknown operator " + c.op
 }
 
 // changeCheck evaluates the CHANGED family (CHANGED, NOT_CHANGED,
 // CHANGED_TO, CHANGED_FROM) for the field at segs; the CEL helpers
 // changed, changedTo and changedFrom use it too, so both forms agree.
 // The family compares the record and the previous record at the same
-// path, and only means something on an update with a before image.
-func changeCheck(op string, ev *run.Event, segs []segment, value any) (bool, string) {
+// path, and only means something on an update with a before image: on an
+// update without one, or when either side's value is unavailable, the
+// result is unknown and unknown names the missing field.
+func changeCheck(op string, ev *run.Event, segs []segment, value any) (result bool, reason, unknown string) {
 	if ev.Operation != run.OperationUpdate {
-		return false, fmt.Sprintf("%s applies to updates only (operation is %s)", op, ev.Operation)
+		return false, fmt.Sprintf("%s applies to updates only (operation is %s)", op, ev.Operation), ""
 	}
-	if ev.PreviousRecord == nil {
-		return false, "previousRecord is not available (is the table's replica identity full?)"
+	for _, root := range []string{"record", "previousRecord"} {
+		if field, why := unavailable(ev, root, segs); why != "" {
+			return false, why, field
+		}
 	}
 	cur, _ := walk(mapOrNil(ev.Record), segs)
 	old, _ := walk(mapOrNil(ev.PreviousRecord), segs)
 	changed := !valuesEqual(old, cur)
 	switch op {
 	case OpChanged:
-		return changed, ""
+		return changed, "", ""
 	case OpNotChanged:
-		return !changed, ""
+		return !changed, "", ""
 	case OpChangedTo:
 		if !changed {
-			return false, "not changed"
+			return false, "not changed", ""
 		}
-		return valuesEqual(cur, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
+		return valuesEqual(cur, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur)), ""
 	}
 	if !changed {
-		return false, "not changed"
+		return false, "not changed", ""
 	}
-	return valuesEqual(old, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur))
+	return valuesEqual(old, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur)), ""
 }

@@ -122,6 +122,8 @@ type Definition struct {
 	// Semantics holds the delivery fields (for, onlyOnChange, snapshot,
 	// onError...; see semantics.go).
 	Semantics
+	// UnknownHandling holds onUnknown and refetch (unknown_fields.go).
+	UnknownHandling
 
 	// Version, UpdatedBy and UpdatedAt describe the stored revision of the
 	// definition (set by a store, zero for files). They are not part of the
@@ -335,7 +337,7 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...)
+var definitionFields = append(append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...), unknownHandlingFields...)
 var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
@@ -414,6 +416,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		}
 	}
 	d.Semantics = decodeSemantics(m, f, p)
+	d.UnknownHandling = decodeUnknownHandling(m, f, p)
 	return d
 }
 

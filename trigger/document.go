@@ -36,6 +36,7 @@ func (d Definition) Document() map[string]any {
 	doc["actions"] = actions
 	d.Before.document(doc)
 	d.Semantics.document(doc)
+	d.UnknownHandling.document(doc)
 	return doc
 }
 

@@ -67,6 +67,7 @@ type Option func(*options)
 
 type options struct {
 	limits Limits
+	hooks  planHooks // a Registry's (refetch.go, unknown.go)
 }
 
 // WithLimits sets the limits definitions are checked against (zero fields

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -24,13 +25,30 @@ type Registry struct {
 	persisted []Definition
 	local     map[string]Definition // registered in memory, by tag
 	snap      atomic.Pointer[Set]
-	// opts validate every set the registry builds (the limits).
-	opts []Option
+	// opts validate every set the registry builds (the limits); hooks
+	// are what its Plan adds (unknown reports, refetch).
+	opts  []Option
+	hooks planHooks
+}
+
+// WithUnknownObserver makes a Registry's Plan report every condition
+// evaluated on an unavailable value (NewUnknownLog logs and counts them).
+// Only NewRegistry reads it.
+func WithUnknownObserver(o UnknownObserver) Option {
+	return func(opts *options) { opts.hooks.observe = o }
+}
+
+// WithRowFetcher lets a Registry's triggers with refetch read their
+// unavailable columns through f, each read bounded by timeout
+// (DefaultRefetchTimeout if not positive). Without it, refetch does
+// nothing and the columns stay unavailable. Only NewRegistry reads it.
+func WithRowFetcher(f RowFetcher, timeout time.Duration) Option {
+	return func(opts *options) { opts.hooks.fetch, opts.hooks.fetchTimeout = f, timeout }
 }
 
 // NewRegistry returns an empty registry whose sets are built with opts.
 func NewRegistry(opts ...Option) *Registry {
-	r := &Registry{local: map[string]Definition{}, opts: opts}
+	r := &Registry{local: map[string]Definition{}, opts: opts, hooks: newOptions(opts).hooks}
 	empty, _ := NewSet(nil)
 	r.snap.Store(empty)
 	return r
@@ -124,7 +142,7 @@ func (r *Registry) rebuild(persisted []Definition, local map[string]Definition) 
 }
 
 // Plan returns the runs ev starts (see Set.Plan), from the current set.
-func (r *Registry) Plan(ev run.Event) []run.Input { return r.Snapshot().Plan(ev) }
+func (r *Registry) Plan(ev run.Event) []run.Input { return r.Snapshot().plan(ev, r.hooks) }
 
 // TriggersFor returns the enabled triggers on table for event (see
 // Set.TriggersFor): Ductape's getTriggersForEvent.

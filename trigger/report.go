@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -22,6 +23,10 @@ type Report struct {
 	// Triggers has one entry per trigger on the event's table, enabled or
 	// not, in plan order.
 	Triggers []TriggerReport `json:"triggers"`
+	// Warnings are what decoding found doubtful in the event (a value
+	// that looks like an undecoded Debezium encoding...), and what it
+	// does not carry (Unavailable).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // TriggerReport explains one trigger of a dry run.
@@ -44,6 +49,9 @@ type TriggerReport struct {
 	When      *Trace `json:"when,omitempty"`
 	// Actions are rendered for triggers that would match.
 	Actions []ActionReport `json:"actions,omitempty"`
+	// Notes say what a run would note: a condition branch that was
+	// unknown, a refetch it would try first.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ActionReport is one action of a dry run with its config rendered.
@@ -66,6 +74,14 @@ type ActionReport struct {
 func (s *Set) Test(ev run.Event) Report {
 	name := eventName(ev.Operation)
 	rep := Report{EventName: name, Table: ev.QualifiedTable(), Operation: string(ev.Operation), Matched: []string{}, Triggers: []TriggerReport{}}
+	rep.Warnings = append(rep.Warnings, ev.Notes...)
+	for _, u := range ev.Unavailable {
+		why := reasonUnavailable(u)
+		if u == run.UnavailablePrevious {
+			why = reasonNoPrevious
+		}
+		rep.Warnings = append(rep.Warnings, why)
+	}
 	lazy := &lazyEnv{}
 	for _, e := range s.all {
 		if !e.tableOK(&ev) {
@@ -77,7 +93,14 @@ func (s *Set) Test(ev run.Event) Report {
 			rep.Triggers = append(rep.Triggers, tr)
 			continue
 		}
+		lazy.unknown = lazy.unknown[:0]
 		tr.WouldMatch, tr.Condition, tr.When = e.match(&ev, name, true, lazy)
+		if cols := refetchColumns(&ev); e.def.Refetch != nil && len(cols) > 0 {
+			tr.Notes = append(tr.Notes, fmt.Sprintf("a run would first refetch %s from database %s (a dry run reads nothing)", strings.Join(cols, ", "), e.def.Refetch.Database))
+		}
+		if tr.WouldMatch {
+			tr.Notes = append(tr.Notes, unknownNotes(lazy.unknown)...)
+		}
 		switch {
 		case !tr.WouldMatch:
 			tr.Reason = e.whyNot(&ev, name, tr.Condition, tr.When)
@@ -100,6 +123,7 @@ func renderDryRun(e *entry, ev *run.Event, name string) []ActionReport {
 		Record: ev.Record, PreviousRecord: ev.PreviousRecord, Event: name, Table: ev.Table,
 		Database: ev.Database, Operation: string(ev.Operation), Timestamp: ev.Timestamp,
 		User: ev.User, Trigger: e.ref, RunID: DryRunID,
+		Unavailable: ev.Unavailable, OnUnknown: e.def.OnUnknown,
 	}
 	out := make([]ActionReport, 0, len(e.actions))
 	for i, a := range e.actions {

@@ -231,5 +231,6 @@ func (e *entry) input(ev run.Event, name string) run.Input {
 	}
 	in.Cascade = append(slices.Clone(ev.Cascade), e.ref.Tag)
 	in.ForAll = e.def.For == ForAll
+	in.OnUnknown = e.def.OnUnknown
 	return in
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -270,6 +271,7 @@ func compileDefinition(d Definition, list *[]Problem, lim Limits) (Definition, *
 	}
 	d.Actions = actions
 	e.onError = compileSemantics(&d, p)
+	d.UnknownHandling.validate(d.IsBefore(), p)
 	e.def = d
 	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name, Version: d.Version}
 	if len(*list) > before {
@@ -364,22 +366,72 @@ func eventName(op run.Operation) string {
 // Plan returns one run input per trigger that matches ev, ordered by
 // priority (lower first) then tag. Each input holds its own copy of the
 // actions, so nothing a caller does to one run reaches the Set or another.
-func (s *Set) Plan(ev run.Event) []run.Input {
+// A Registry's Plan also reports unknown conditions and refetches rows
+// (RegistryOption).
+func (s *Set) Plan(ev run.Event) []run.Input { return s.plan(ev, planHooks{}) }
+
+// planHooks are what a Registry adds to planning.
+type planHooks struct {
+	observe      UnknownObserver
+	fetch        RowFetcher
+	fetchTimeout time.Duration
+}
+
+func (s *Set) plan(ev run.Event, h planHooks) []run.Input {
 	name := eventName(ev.Operation)
 	if name == "" {
 		return nil
 	}
 	var out []run.Input
 	lazy := &lazyEnv{}
+	var fetched map[string]*refetched // by database
 	for _, e := range s.byTable[strings.ToLower(ev.Table)] {
-		if !e.def.Semantics.admits(&ev) {
+		evFor, lz, notes := &ev, lazy, []string(nil)
+		if r := e.refetched(&ev, h, &fetched); r != nil {
+			evFor, lz, notes = &r.ev, r.lazy, r.notes
+		}
+		if !e.def.Semantics.admits(evFor) {
 			continue
 		}
-		if ok, _, _ := e.match(&ev, name, false, lazy); ok {
-			out = append(out, e.input(ev, name))
+		lz.unknown = lz.unknown[:0]
+		ok, _, _ := e.match(evFor, name, false, lz)
+		if h.observe != nil {
+			for _, u := range lz.unknown {
+				h.observe(Unknown{Trigger: e.ref, Table: evFor.QualifiedTable(), Field: u.field, Condition: u.condition, Reason: u.reason})
+			}
+		}
+		if ok {
+			in := e.input(*evFor, name)
+			if len(notes)+len(lz.unknown) > 0 {
+				in.Notes = append(notes, unknownNotes(lz.unknown)...)
+			}
+			out = append(out, in)
 		}
 	}
 	return out
+}
+
+// refetched returns ev with its unavailable columns read from e's refetch
+// database, or nil when e has no refetch, nothing is unavailable, or no
+// fetcher is configured. Each database is read once per event.
+func (e *entry) refetched(ev *run.Event, h planHooks, cache *map[string]*refetched) *refetched {
+	if e.def.Refetch == nil || h.fetch == nil || !e.eventOK(eventName(ev.Operation)) || !e.tableOK(ev) {
+		return nil
+	}
+	cols := refetchColumns(ev)
+	if len(cols) == 0 {
+		return nil
+	}
+	db := e.def.Refetch.Database
+	if r, ok := (*cache)[db]; ok {
+		return r
+	}
+	if *cache == nil {
+		*cache = map[string]*refetched{}
+	}
+	r := refetch(h.fetch, h.fetchTimeout, db, ev, cols)
+	(*cache)[db] = r
+	return r
 }
 
 // MatchResult explains whether one trigger matches an event.

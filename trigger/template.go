@@ -32,6 +32,11 @@ type Scope struct {
 	Records, PreviousRecords []map[string]any
 	// Cascade is the run's cascade chain ({{run.cascade}}, semantics.go).
 	Cascade []string
+	// Unavailable lists the values the event does not carry
+	// (run.Event.Unavailable); a placeholder that reads one renders as
+	// OnUnknown says (run.OnUnknownFail when empty).
+	Unavailable []string
+	OnUnknown   string
 }
 
 // templateRoots lists the roots a placeholder may start with. scalar roots
@@ -186,22 +191,31 @@ func (r *renderer) value(v any, field string) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[k] = e
+			if e != omitted {
+				out[k] = e
+			}
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
+		out := make([]any, 0, len(x))
 		for i, e := range x {
 			e, err := r.value(e, fmt.Sprintf("%s[%d]", field, i))
 			if err != nil {
 				return nil, err
 			}
-			out[i] = e
+			if e != omitted {
+				out = append(out, e)
+			}
 		}
 		return out, nil
 	}
 	return v, nil
 }
+
+// omitted is what a placeholder renders to when it reads an unavailable
+// value under run.OnUnknownOmit: the map key or list element holding it
+// is left out.
+var omitted any = &struct{ omitted bool }{true}
 
 func orTop(field string) string {
 	if field == "" {
@@ -231,6 +245,9 @@ func (r *renderer) str(s, field string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if v == omitted {
+			return omitted, nil
+		}
 		str, err := stringify(v)
 		if err != nil {
 			return nil, fmt.Errorf("{{%s}}: %w", ph.expr, err)
@@ -250,6 +267,21 @@ func (r *renderer) resolve(expr, field string) (any, error) {
 	v, found, err := lookupScope(pt, r.sc)
 	if err != nil {
 		return nil, fmt.Errorf("{{%s}}: %w", expr, err)
+	}
+	if what, why := r.sc.unknown(pt); why != "" {
+		switch r.sc.OnUnknown {
+		case run.OnUnknownNull:
+			r.notes = append(r.notes, fmt.Sprintf("%s: %s is unavailable, rendered null", orTop(field), what))
+			v, found = nullUnavailable(pt, v, r.sc), true
+		case run.OnUnknownOmit:
+			r.notes = append(r.notes, fmt.Sprintf("%s: %s is unavailable, left out", orTop(field), what))
+			if len(pt.segs) > 0 || pt.root == "changedFields" || v == nil {
+				return omitted, nil
+			}
+			// A whole row: it is rendered without the columns it lacks.
+		default:
+			return nil, fmt.Errorf("{{%s}}: %s (the trigger's onUnknown is fail: set it to null or omit, add refetch, or make the table's replica identity FULL)", expr, why)
+		}
 	}
 	if !found && !hasDefault(fns) {
 		r.notes = append(r.notes, fmt.Sprintf("%s: %s is missing", orTop(field), pt.src))
@@ -365,6 +397,8 @@ func stringify(v any) (string, error) {
 		return strconv.FormatBool(x), nil
 	case json.Number:
 		return x.String(), nil
+	case run.Decimal:
+		return x.String(), nil
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano), nil
 	case float64:
@@ -380,4 +414,41 @@ func stringify(v any) (string, error) {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// unknown says what value pt reads that the event does not carry, and
+// why; "" when none. Only values listed in Unavailable are unknown here
+// (not a missing previousRecord alone), so that runs recorded before
+// Unavailable existed render as they did.
+func (sc *Scope) unknown(pt path) (field, reason string) {
+	if len(sc.Unavailable) == 0 {
+		return "", ""
+	}
+	ev := run.Event{Operation: run.Operation(sc.Operation), PreviousRecord: sc.PreviousRecord, Record: sc.Record, Unavailable: sc.Unavailable}
+	if ev.Operation == run.OperationUpdate && ev.PreviousRecord == nil {
+		ev.PreviousRecord = map[string]any{} // judged by the list alone
+	}
+	if pt.root == "changedFields" && ev.Operation == run.OperationUpdate {
+		return "changedFields", "changedFields is unknown: " + strings.Join(sc.Unavailable, ", ") + " unavailable"
+	}
+	return unavailable(&ev, pt.root, pt.segs)
+}
+
+// nullUnavailable is v with what is unavailable as null: the value
+// itself, or for a whole row the row with its unavailable columns null.
+func nullUnavailable(pt path, v any, sc *Scope) any {
+	m, ok := v.(map[string]any)
+	if len(pt.segs) > 0 || !ok {
+		return nil
+	}
+	out := make(map[string]any, len(m)+len(sc.Unavailable))
+	for k, e := range m {
+		out[k] = e
+	}
+	for _, u := range sc.Unavailable {
+		if col, ok := strings.CutPrefix(u, pt.root+"."); ok {
+			out[col] = nil
+		}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
 	"github.com/google/cel-go/parser"
 
@@ -25,15 +26,19 @@ const celBuilt = true
 // celEnv is the one CEL environment every `when:` is compiled in. The
 // helpers changed(f), changedTo(f, v) and changedFrom(f, v) are macros
 // that expand to hidden functions taking the record, the previous record,
-// the operation and whether a previous image exists, so they are pure
-// functions of the activation and share changeCheck with the CHANGED
-// operators.
+// the operation, whether a previous image exists and the event's
+// unavailable fields, so they are pure functions of the activation and
+// share changeCheck with the CHANGED operators. They read the rows through
+// hidden variables (__record, __previousRecord) that partial evaluation
+// never marks unknown, so that changed('name') is unknown only when name
+// is, not when some other column of the row is.
 var celEnv = func() *cel.Env {
 	mapType := cel.MapType(cel.StringType, cel.DynType)
-	hidden := []*cel.Type{mapType, mapType, cel.StringType, cel.BoolType, cel.StringType}
+	hidden := []*cel.Type{mapType, mapType, cel.StringType, cel.BoolType, cel.ListType(cel.StringType), cel.StringType}
 	expand := func(fn string) cel.MacroFactory {
 		return func(eh parser.ExprHelper, _ ast.Expr, args []ast.Expr) (ast.Expr, *common.Error) {
-			all := []ast.Expr{eh.NewIdent("record"), eh.NewIdent("previousRecord"), eh.NewIdent("operation"), eh.NewIdent("__hasPrevious")}
+			all := []ast.Expr{eh.NewIdent("__record"), eh.NewIdent("__previousRecord"), eh.NewIdent("operation"),
+				eh.NewIdent("__hasPrevious"), eh.NewIdent("__unavailable")}
 			return eh.NewCall(fn, append(all, args...)...), nil
 		}
 	}
@@ -44,16 +49,24 @@ var celEnv = func() *cel.Env {
 			if b, _ := args[3].Value().(bool); b {
 				ev.PreviousRecord, _ = args[1].Value().(map[string]any)
 			}
-			f, _ := args[4].Value().(string)
+			if l, ok := args[4].(traits.Lister); ok && l.Size() != types.IntZero {
+				if n, err := l.ConvertToNative(reflect.TypeOf([]string{})); err == nil {
+					ev.Unavailable, _ = n.([]string)
+				}
+			}
+			f, _ := args[5].Value().(string)
 			pt, err := helperPath(f)
 			if err != nil {
 				return types.NewErr("%s: %v", op, err)
 			}
 			var v any
-			if len(args) > 5 {
-				v = celToGo(args[5])
+			if len(args) > 6 {
+				v = celToGo(args[6])
 			}
-			ok, _ := changeCheck(op, &ev, pt.segs, v)
+			ok, _, unknown := changeCheck(op, &ev, pt.segs, v)
+			if unknown != "" {
+				return types.NewUnknown(0, nil)
+			}
 			return types.Bool(ok)
 		})
 	}
@@ -68,7 +81,10 @@ var celEnv = func() *cel.Env {
 		cel.Variable("schema", cel.StringType),
 		cel.Variable("operation", cel.StringType),
 		cel.Variable("changedFields", cel.ListType(cel.StringType)),
+		cel.Variable("__record", mapType),
+		cel.Variable("__previousRecord", mapType),
 		cel.Variable("__hasPrevious", cel.BoolType),
+		cel.Variable("__unavailable", cel.ListType(cel.StringType)),
 		cel.CrossTypeNumericComparisons(true),
 		cel.Macros(
 			cel.GlobalMacro("changed", 1, expand("__changed")),
@@ -104,10 +120,13 @@ func helperPath(f string) (path, error) {
 	return pt, err
 }
 
-// celProgram is a type-checked, planned `when:` expression.
+// celProgram is a type-checked, planned `when:` expression. partial is
+// the same program planned for partial evaluation, used for events with
+// unavailable values (which it sees as CEL unknowns).
 type celProgram struct {
 	src         string
 	prg         cel.Program
+	partial     cel.Program
 	wantChanged bool // the expression reads changedFields
 }
 
@@ -132,7 +151,12 @@ func compileWhen(src, field string, p problems, lim Limits) whenProgram {
 		p.add(field, "%v", err)
 		return nil
 	}
-	return &celProgram{src: src, prg: prg, wantChanged: strings.Contains(src, "changedFields")}
+	partial, err := planCEL(checked, lim, cel.OptPartialEval)
+	if err != nil {
+		p.add(field, "%v", err)
+		return nil
+	}
+	return &celProgram{src: src, prg: prg, partial: partial, wantChanged: strings.Contains(src, "changedFields")}
 }
 
 // celIssues keeps the ERROR lines of CEL's report and drops the source
@@ -155,9 +179,31 @@ var emptyMap = map[string]any{}
 func (c *celProgram) eval(env evalEnv) Trace {
 	t := Trace{Condition: c.src}
 	vars := env.celActivation(c.wantChanged)
-	out, _, err := c.prg.Eval(vars)
+	prg := c.prg
+	if patterns := unknownPatterns(env.ev); len(patterns) > 0 {
+		pv, err := cel.PartialVars(vars, patterns...)
+		if err != nil {
+			t.Reason = err.Error()
+			return t
+		}
+		prg, vars = c.partial, pv
+	}
+	out, _, err := prg.Eval(vars)
 	if err != nil {
 		t.Reason = err.Error()
+		return t
+	}
+	if u, ok := out.(*types.Unknown); ok {
+		t.Unknown = true
+		fields := celUnknownFields(u, env.ev)
+		t.Reason = "depends on unavailable values: " + strings.Join(fields, ", ")
+		for _, f := range fields {
+			why := reasonUnavailable(f)
+			if f == run.UnavailablePrevious {
+				why = reasonNoPrevious
+			}
+			env.noteUnknown(f, c.src, why)
+		}
 		return t
 	}
 	b, ok := out.Value().(bool)
@@ -172,8 +218,9 @@ func (c *celProgram) eval(env evalEnv) Trace {
 
 // celMap makes a record CEL-friendly: nil becomes an empty map (so
 // previousRecord.x on an insert is a "no such key" error, not a null
-// dereference), json.Numbers become int64 or float64 and Debezium binary
-// decimals become doubles. It copies only when something must change.
+// dereference), json.Numbers become int64 or float64 and decimals
+// (run.Decimal) doubles; a time.Time is a CEL timestamp as it is. It
+// copies only when something must change.
 func celMap(m map[string]any) map[string]any {
 	if m == nil {
 		return emptyMap
@@ -186,12 +233,9 @@ func celMap(m map[string]any) map[string]any {
 
 func needsCEL(v any) bool {
 	switch x := v.(type) {
-	case json.Number, int8, int16, uint8, uint16, float32:
+	case json.Number, run.Decimal, int8, int16, uint8, uint16, float32:
 		return true
 	case map[string]any:
-		if _, ok := decodeDecimal(x); ok {
-			return true
-		}
 		for _, e := range x {
 			if needsCEL(e) {
 				return true
@@ -219,10 +263,11 @@ func toCEL(v any) any {
 		return reflect.ValueOf(x).Convert(reflect.TypeOf(int64(0))).Interface()
 	case float32:
 		return float64(x)
+	case run.Decimal:
+		// CEL has no decimal type: a double is exact to 15 significant
+		// digits. Structured conditions compare decimals exactly.
+		return x.Float64()
 	case map[string]any:
-		if f, ok := decodeDecimal(x); ok {
-			return f
-		}
 		m := make(map[string]any, len(x))
 		for k, e := range x {
 			m[k] = toCEL(e)
@@ -266,18 +311,24 @@ func (env evalEnv) celVars(wantChanged bool) map[string]any {
 	}
 	ev := env.ev
 	if vars == nil {
+		record, previous := celMap(ev.Record), celMap(ev.PreviousRecord)
+		// Adapted once per event, not at every changed() call.
+		unavailable := types.NewStringList(types.DefaultTypeAdapter, ev.Unavailable)
 		vars = map[string]any{
-			"record":         celMap(ev.Record),
-			"previousRecord": celMap(ev.PreviousRecord),
-			"user":           celMap(ev.User),
-			"lookups":        celMap(env.lookups),
-			"event":          env.event,
-			"table":          ev.Table,
-			"database":       ev.Database,
-			"schema":         ev.Schema,
-			"operation":      string(ev.Operation),
-			"__hasPrevious":  ev.PreviousRecord != nil,
-			"changedFields":  noChangedFields,
+			"record":           record,
+			"previousRecord":   previous,
+			"__record":         record,
+			"__previousRecord": previous,
+			"__unavailable":    unavailable,
+			"user":             celMap(ev.User),
+			"lookups":          celMap(env.lookups),
+			"event":            env.event,
+			"table":            ev.Table,
+			"database":         ev.Database,
+			"schema":           ev.Schema,
+			"operation":        string(ev.Operation),
+			"__hasPrevious":    ev.PreviousRecord != nil,
+			"changedFields":    noChangedFields,
 		}
 		if env.lazy != nil {
 			env.lazy.celVars = vars
@@ -313,4 +364,61 @@ func (env evalEnv) celActivation(wantChanged bool) any {
 		env.lazy.celAct = act
 	}
 	return env.lazy.celAct
+}
+
+// unknownPatterns are the CEL attribute patterns of ev's unavailable
+// values: record.body for a placeholder, the whole previousRecord (and
+// changedFields) for an update without a before image, changedFields for
+// any unavailable column of an update.
+func unknownPatterns(ev *run.Event) []*cel.AttributePatternType {
+	noPrevious := ev.Operation == run.OperationUpdate && ev.PreviousRecord == nil
+	if len(ev.Unavailable) == 0 && !noPrevious {
+		return nil
+	}
+	var out []*cel.AttributePatternType
+	if noPrevious {
+		out = append(out, cel.AttributePattern("previousRecord"))
+	}
+	for _, u := range ev.Unavailable {
+		root, col, _ := strings.Cut(u, ".")
+		if col == "" {
+			if !noPrevious {
+				out = append(out, cel.AttributePattern(root))
+			}
+			continue
+		}
+		out = append(out, cel.AttributePattern(root).QualString(col))
+	}
+	if ev.Operation == run.OperationUpdate {
+		out = append(out, cel.AttributePattern("changedFields"))
+	}
+	return out
+}
+
+// celUnknownFields names what made a CEL result unknown: the attributes
+// partial evaluation tracked, else (a changed() helper) every unavailable
+// value of the event.
+func celUnknownFields(u *types.Unknown, ev *run.Event) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range u.IDs() {
+		trails, _ := u.GetAttributeTrails(id)
+		for _, tr := range trails {
+			f := tr.String()
+			if v := tr.Variable(); v == "" || strings.HasPrefix(v, "_") {
+				continue
+			}
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	if ev.Operation == run.OperationUpdate && ev.PreviousRecord == nil {
+		return []string{run.UnavailablePrevious}
+	}
+	return append(out, ev.Unavailable...)
 }

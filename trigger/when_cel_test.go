@@ -22,8 +22,8 @@ func whenSet(t testing.TB, when string, cond string) *Set {
 
 func TestWhenCEL(t *testing.T) {
 	upd := run.Event{Table: "orders", Operation: run.OperationUpdate,
-		Record:         map[string]any{"id": 1, "status": "cancelled", "total": 12.5, "price": dec(1250, 2), "tags": []any{"vip"}, "addr": map[string]any{"city": "Paris"}, "n": nil},
-		PreviousRecord: map[string]any{"id": 1, "status": "paid", "total": 12.5, "price": dec(1250, 2), "tags": []any{"vip"}, "addr": map[string]any{"city": "Lyon"}},
+		Record:         map[string]any{"id": 1, "status": "cancelled", "total": 12.5, "price": dec("12.50"), "tags": []any{"vip"}, "addr": map[string]any{"city": "Paris"}, "n": nil},
+		PreviousRecord: map[string]any{"id": 1, "status": "paid", "total": 12.5, "price": dec("12.50"), "tags": []any{"vip"}, "addr": map[string]any{"city": "Lyon"}},
 		User:           map[string]any{"id": "u1", "roles": []any{"admin"}}, Schema: "public", Database: "app"}
 	ins := run.Event{Table: "orders", Operation: run.OperationInsert, Record: map[string]any{"id": 2, "status": "new", "total": 3}}
 	tests := []struct {

@@ -56,6 +56,7 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 		EventName: in.EventName,
 		Status:    run.StatusSucceeded,
 		Actions:   make([]run.ActionResult, 0, len(in.Actions)),
+		Notes:     runNotes(in),
 	}
 	ts := in.Event.Timestamp
 	if ts.IsZero() {
@@ -116,12 +117,16 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Database:       in.Event.Database,
 		Operation:      string(in.Event.Operation),
 		Timestamp:      ts,
+		Env:            in.Env,
 		User:           in.Event.User,
 		Trigger:        in.Trigger,
 		// The workflow id, not Temporal's run id: it names the trigger run
 		// and is stable, which is what templates use it for (dedupe keys).
 		RunID:   wfID,
 		Actions: copyOutputs(outputs),
+		// What the event does not carry renders as the trigger says.
+		Unavailable: in.Event.Unavailable,
+		OnUnknown:   in.OnUnknown,
 	}
 	withBatch(&scope, in)
 	cfg, notes, err := render(act.Config, scope)
@@ -166,6 +171,15 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		return nil, notes, attemptsOf(err, act.Retry), err
 	}
 	return out, notes, 0, nil
+}
+
+// runNotes are the event's and the input's notes, which the result
+// carries so that a run says what decoding and planning found doubtful.
+func runNotes(in run.Input) []string {
+	if len(in.Event.Notes)+len(in.Notes) == 0 {
+		return nil
+	}
+	return append(append([]string(nil), in.Event.Notes...), in.Notes...)
 }
 
 // actionName is the action's name, or for an unnamed one its type and

@@ -22,6 +22,7 @@ func configChecker(cfg *config.Config) api.Checker {
 		probs = append(probs, appReferences(cfg, defs)...)       // apps.go
 		probs = append(probs, guardPolicyProblems(cfg, defs)...) // guards_cli.go
 		probs = append(probs, databaseProblems(cfg, defs)...)
+		probs = append(probs, refetchProblems(cfg, defs)...) // debezium.go
 		return probs
 	}
 }
@@ -55,12 +56,8 @@ func databaseProblems(cfg *config.Config, defs []trigger.Definition) []trigger.P
 		if _, ok := cfg.Databases[name]; ok {
 			return
 		}
-		list := "none"
-		if len(cfg.Databases) > 0 {
-			list = strings.Join(slices.Sorted(maps.Keys(cfg.Databases)), ", ")
-		}
 		out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: field + ".database",
-			Reason: fmt.Sprintf("%q is not configured (databases in the config: %s)", name, list)})
+			Reason: fmt.Sprintf("%q is not configured (databases in the config: %s)", name, databaseNames(cfg))})
 	}
 	for _, d := range defs {
 		for i, a := range d.Actions {
@@ -75,4 +72,13 @@ func databaseProblems(cfg *config.Config, defs []trigger.Definition) []trigger.P
 		}
 	}
 	return out
+}
+
+// databaseNames lists the configured databases for problems, "none" when
+// there are none.
+func databaseNames(cfg *config.Config) string {
+	if len(cfg.Databases) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(cfg.Databases)), ", ")
 }

@@ -80,6 +80,7 @@ func registerQueues(w worker.Worker, c client.Client, cfg *config.Config) {
 // that will fail their cascade check.
 type deliveryPlanner struct {
 	next     ingest.Planner
+	env      string // config env: {{env}} of the runs
 	onError  []run.Action
 	maxDepth int
 	hb       time.Duration
@@ -115,7 +116,7 @@ func (p *deliveryPlanner) Plan(ev run.Event) []run.Input {
 		if len(in.OnError) == 0 && len(p.onError) > 0 {
 			in.OnError = slices.Clone(p.onError)
 		}
-		in.MaxCascadeDepth, in.HeartbeatTimeout = p.maxDepth, p.hb
+		in.MaxCascadeDepth, in.HeartbeatTimeout, in.Env = p.maxDepth, p.hb, p.env
 		switch {
 		case slices.Contains(ev.Cascade, in.Trigger.Tag):
 			p.rejected.WithLabelValues(in.Trigger.Tag, "loop").Inc()

@@ -359,6 +359,9 @@ func printReport(w io.Writer, rep trigger.Report) {
 		ev = "no trigger event"
 	}
 	fmt.Fprintf(w, "event: %s on %s (%s)\n", ev, rep.Table, rep.Operation)
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
 	if len(rep.Triggers) == 0 {
 		fmt.Fprintln(w, "no trigger on this table")
 	}
@@ -375,6 +378,9 @@ func printReport(w io.Writer, rep trigger.Report) {
 		if t.When != nil {
 			fmt.Fprintln(w, "  when:")
 			printTrace(w, *t.When, "    ")
+		}
+		for _, n := range t.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 		if len(t.Actions) > 0 {
 			fmt.Fprintln(w, "  actions (rendered, not executed):")
@@ -400,8 +406,11 @@ func printReport(w io.Writer, rep trigger.Report) {
 
 func printTrace(w io.Writer, t trigger.Trace, indent string) {
 	res := "false"
-	if t.Result {
+	switch {
+	case t.Result:
 		res = "true"
+	case t.Unknown:
+		res = "unknown"
 	}
 	line := fmt.Sprintf("%s%s → %s", indent, t.Condition, res)
 	if t.Actual != nil {

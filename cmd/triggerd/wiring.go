@@ -87,7 +87,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	var reloader *api.Reloader
 	var triggersAPI *api.Server
 	var gateRecorder *temporalRecorder
+	var dbz *debeziumWiring
 	if comp.ingest || comp.api {
+		if dbz, err = newDebezium(cfg, m.registry, logger); err != nil {
+			return err
+		}
+		defer dbz.close()
 		st := comp.store
 		if st == nil {
 			var err error
@@ -105,13 +110,16 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 				return err
 			}
 		}
-		reg = trigger.NewRegistry(limits)
+		reg = trigger.NewRegistry(append([]trigger.Option{limits}, dbz.regOpts...)...)
 		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
 		reloader.Check = configChecker(cfg)
 		reloader.Options = []trigger.Option{limits}
 		if _, _, err := reloader.Reload(ctx); err != nil {
 			return err
+		}
+		if comp.ingest {
+			dbz.checkReplicaIdentity(ctx, reg.Snapshot(), logger.With("component", "ingest"))
 		}
 		if comp.api {
 			gt, rec, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
@@ -122,7 +130,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			gateRecorder = rec
 			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Auth: auth,
 				Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg), Limits: triggerLimits(cfg.Triggers.Limits),
-				MaxBodyBytes: int64(cfg.API.MaxBodyBytes), GateLimits: gateLimits(cfg.Gate)}))
+				MaxBodyBytes: int64(cfg.API.MaxBodyBytes), GateLimits: gateLimits(cfg.Gate), Decode: dbz.decode}))
 		}
 	}
 
@@ -159,7 +167,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
-		g.Go(func() error { return runIngest(gctx, c, cfg, reg, m, logger, started) })
+		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
 	}
 	g.Go(func() error {
 		n := 0
@@ -313,7 +321,7 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 // matching triggers until ctx is done. It matches against reg, which the
 // reloader keeps in step with the store: each event is planned against
 // the set current when it is read.
-func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
 	log := logger.With("component", "ingest")
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
@@ -329,6 +337,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
+	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:        cfg.Kafka.Brokers,
 		Topics:         topics,
@@ -337,7 +346,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Consumers:      cfg.Kafka.Consumers,
 		CommitInterval: cfg.Kafka.CommitInterval,
 		CommitBatch:    cfg.Kafka.CommitBatch,
-		Decode:         ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
+		Decode:         decode,
 		Dialer:         kc.dialer,
 		Transport:      kc.transport,
 	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
