@@ -20,7 +20,10 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/ingest/connect"
+	"github.com/triggerd/triggerd/ingest/sourcedb"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
@@ -36,9 +39,10 @@ var localOverrides = []string{"database.hostname", "database.port", "database.us
 // connect.sh registers it through deploy/connect-init.sh, on database app
 // with deploy/postgres/init.sql) captures a user and an order written with
 // SQL, and triggerd's ingest, configured with compose's triggerd
-// config (its topics and snapshotReads) and triggers (examples/triggers),
-// decodes Debezium's events and starts the runs of send-welcome-webhook
-// and order-cancelled in Temporal.
+// config (its topics, snapshotReads and debezium section, with the column
+// types read from the database) and triggers (examples/triggers), decodes
+// Debezium's events and starts the runs of send-welcome-webhook and
+// order-cancelled in Temporal.
 func TestComposeConnectorFeedsIngest(t *testing.T) {
 	cc := composeConnector(t)
 	connectURL := testenv.ConnectURL(t)
@@ -91,7 +95,7 @@ func TestComposeConnectorFeedsIngest(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cons, err := ingest.NewConsumer(ingest.Config{
 		Brokers: brokers, Topics: cfg.Kafka.Topics, GroupID: "compose-cdc-" + suffix, DLQTopic: dlq,
-		CommitInterval: 200 * time.Millisecond, Decode: ingest.DecodeOptions{SnapshotReads: cfg.Kafka.SnapshotReads},
+		CommitInterval: 200 * time.Millisecond, Decode: composeDecoding(t, cfg, pool),
 	}, set, starter, logger)
 	require.NoError(t, err)
 	cctx, stop := context.WithCancel(ctx)
@@ -125,7 +129,34 @@ func TestComposeConnectorFeedsIngest(t *testing.T) {
 	require.Equal(t, "dbserver1.public.orders", ev.Source.Topic)
 	require.Equal(t, "cancelled", ev.Record["status"])
 	require.Equal(t, "paid", ev.PreviousRecord["status"], "REPLICA IDENTITY FULL (init.sql): the whole previous row")
-	require.Equal(t, "129.90", ev.Record["total"], "decimal.handling.mode string: the exact decimal as text")
+	require.Equal(t, "129.90", fmt.Sprint(ev.Record["total"]), "the exact decimal")
+	require.IsType(t, run.Decimal{}, ev.Record["total"], "numeric(12,2), read from the database's column types")
+	require.IsType(t, time.Time{}, ev.Record["updated_at"], "timestamptz")
+}
+
+// composeDecoding is how compose's triggerd decodes Debezium's events
+// (cmd/triggerd wires config.Debezium the same way): the connector's
+// settings as its debezium.connector mirrors them, and the column types
+// read from the captured database that debezium.database names, here the
+// local database app.
+func composeDecoding(t *testing.T, cfg *config.Config, app *pgxpool.Pool) ingest.DecodeOptions {
+	t.Helper()
+	d := cfg.Debezium
+	require.NotEmpty(t, d.Database, "compose's debezium.database: schemaless events need the column types")
+	money := d.Connector.MoneyFractionDigits
+	catalog := sourcedb.NewCatalog(app, nil)
+	return ingest.DecodeOptions{
+		SnapshotReads:     cfg.Kafka.SnapshotReads,
+		Placeholder:       d.UnavailableValuePlaceholder,
+		DecimalsAsNumbers: d.Decimals == config.DecimalsNumber,
+		Connector: connect.ConnectorSettings{
+			DecimalHandlingMode: d.Connector.DecimalHandlingMode, TimePrecisionMode: d.Connector.TimePrecisionMode,
+			IntervalHandlingMode: d.Connector.IntervalHandlingMode, HstoreHandlingMode: d.Connector.HstoreHandlingMode,
+			MoneyFractionDigits: &money,
+		},
+		ColumnTypes:       ingest.ColumnTypeHints(d.ColumnTypes).Over(catalog),
+		ReplicaIdentities: catalog,
+	}
 }
 
 // ownRuns starts the runs of this test's user and order through next and
