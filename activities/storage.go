@@ -77,6 +77,21 @@ func WithStorage(buckets map[string]BucketConfig) Option {
 	}
 }
 
+// Bucket is one bucket opened outside the storage.* actions (the
+// large-payload codec keeps payloads in one): Put, Get, Delete and Copy
+// an object by key.
+type Bucket struct{ blobStore }
+
+// OpenBucket opens the bucket bc describes, with the same drivers as the
+// storage.* actions.
+func OpenBucket(bc BucketConfig) (Bucket, error) {
+	st, err := newBlobStore(bc)
+	if err != nil {
+		return Bucket{}, err
+	}
+	return Bucket{st}, nil
+}
+
 func newBlobStore(bc BucketConfig) (blobStore, error) {
 	st, err := newDriver(bc)
 	if err != nil || bc.Prefix == "" {

@@ -148,9 +148,20 @@ type Kafka struct {
 	CommitInterval time.Duration `yaml:"commitInterval"`
 	CommitBatch    int           `yaml:"commitBatch"`
 	SnapshotReads  string        `yaml:"snapshotReads"`
-	ClientID       string        `yaml:"clientId"`
-	TLS            TLS           `yaml:"tls"`
-	SASL           SASL          `yaml:"sasl"`
+	// TopicRefreshInterval is how often TopicPattern is resolved again, so
+	// that topics Debezium creates later are consumed (config/ingest.go).
+	TopicRefreshInterval time.Duration `yaml:"topicRefreshInterval"`
+	// HeartbeatTopicPrefix names Debezium's heartbeat topics, which
+	// TopicPattern never selects.
+	HeartbeatTopicPrefix string `yaml:"heartbeatTopicPrefix"`
+	// CreateDLQTopic creates DLQTopic at start-up when it is missing.
+	CreateDLQTopic bool `yaml:"createDlqTopic"`
+	// PartitionConcurrency is how many messages of one partition are
+	// being started at once.
+	PartitionConcurrency int    `yaml:"partitionConcurrency"`
+	ClientID             string `yaml:"clientId"`
+	TLS                  TLS    `yaml:"tls"`
+	SASL                 SASL   `yaml:"sasl"`
 }
 
 // Temporal configures the Temporal client of the worker and the ingest.
@@ -161,6 +172,9 @@ type Temporal struct {
 	TLS       TLS    `yaml:"tls"`
 	// APIKey authenticates against Temporal Cloud; it implies TLS.
 	APIKey string `yaml:"apiKey"`
+	// LargePayloads passes payloads over a size by reference through a
+	// blob store (config/ingest.go).
+	LargePayloads LargePayloads `yaml:"largePayloads"`
 }
 
 // Redis configures the client of the cache.* actions. An empty Addr means
@@ -233,6 +247,7 @@ func (c *Config) setDefaults() {
 	if c.Kafka.CommitBatch == 0 {
 		c.Kafka.CommitBatch = DefaultCommitBatch
 	}
+	c.setIngestDefaults()
 	def(&c.Temporal.Address, DefaultTemporalAddr)
 	def(&c.Temporal.Namespace, DefaultNamespace)
 	def(&c.Temporal.TaskQueue, DefaultTaskQueue)

@@ -50,8 +50,10 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		Log: Log{Level: "info", Format: "text"},
 		Kafka: Kafka{GroupID: "triggerd", DLQTopic: "triggerd.dlq", Consumers: 1,
-			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore"},
-		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd"},
+			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore",
+			TopicRefreshInterval: 5 * time.Second, HeartbeatTopicPrefix: "__debezium-heartbeat", PartitionConcurrency: 1},
+		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd",
+			LargePayloads: LargePayloads{ThresholdBytes: 1 << 20}},
 		API:      API{Listen: "127.0.0.1:8080"},
 		Triggers: Triggers{PollInterval: 2 * time.Second},
 		Store:    Store{Driver: "sqlite", Path: filepath.Join(".triggerd", "triggers.db")},

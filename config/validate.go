@@ -223,6 +223,7 @@ func (c *Config) Validate() error {
 	c.validateActions(v)
 	c.validateApps(v)
 	c.validateDelivery(v)
+	c.validateIngest(v)
 	c.validateDebezium(v)
 
 	if len(v.probs) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,7 @@ func runConsumerSuite(t *testing.T, brokers []string) {
 	t.Run("RestartResumesAfterCommit", func(t *testing.T) { testRestartResumes(t, brokers) })
 	t.Run("OffsetResetRedeliversSameIDs", func(t *testing.T) { testResetRedelivers(t, brokers) })
 	t.Run("SeveralMembersShareThePartitions", func(t *testing.T) { testSeveralMembers(t, brokers) })
+	t.Run("PatternConsumesTopicsCreatedLater", func(t *testing.T) { testPatternNewTopics(t, brokers) })
 }
 
 // --- fixtures ---------------------------------------------------------------
@@ -201,6 +203,12 @@ func (s *recordingStarter) ids() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.started...)
+}
+
+func (s *recordingStarter) attemptsOf(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[id]
 }
 
 func (s *recordingStarter) waitFor(t *testing.T, n int) []string {
@@ -493,4 +501,56 @@ func uniq(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// kafka.topicPattern is resolved again while ingest runs: a topic created
+// after start-up (Debezium creates a table's topic on its first change) is
+// consumed from its beginning. Debezium's heartbeat topic is never
+// selected, and the connector's transaction topic is consumed without
+// dead letters, as are heartbeat messages in a consumed topic.
+func testPatternNewTopics(t *testing.T, brokers []string) {
+	prefix := uniqueName(t, "cdc")
+	users, orders, txTopic := prefix+".public.users", prefix+".public.orders", prefix+TransactionTopicSuffix
+	heartbeat := DefaultHeartbeatTopicPrefix + "." + prefix
+	dlq := uniqueName(t, "dlq")
+	createTopics(t, brokers, 1, users, heartbeat, dlq)
+	produce(t, brokers, users, dbzInsert("users", 1, 10), record{value: `{"ts_ms":1700000000000}`})
+	produce(t, brokers, heartbeat, record{key: `{"serverName":"x"}`, value: `{"ts_ms":1700000000000}`})
+
+	var topicsSeen sync.Map
+	var changes atomic.Int32
+	var dead atomic.Int32
+	st := &recordingStarter{}
+	cfg := Config{Brokers: brokers, TopicPattern: regexp.QuoteMeta(prefix), TopicRefresh: 100 * time.Millisecond,
+		GroupID: uniqueName(t, "group"), DLQTopic: dlq}
+	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st, WithHooks(Hooks{
+		TopicsChanged: func(ts []string) {
+			changes.Add(1)
+			for _, tp := range ts {
+				topicsSeen.Store(tp, true)
+			}
+		},
+		DeadLettered: func(kafka.Message, error) { dead.Add(1) },
+	}))
+	want := wantIDs(t, users, []string{"t"}, dbzInsert("users", 1, 10))
+	assert.Equal(t, want, st.waitFor(t, 1))
+
+	// Created after start-up, with a change already in it, and the
+	// connector's transaction topic with a BEGIN and an END.
+	createTopics(t, brokers, 1, orders, txTopic)
+	produce(t, brokers, orders, dbzInsert("orders", 2, 20))
+	produce(t, brokers, txTopic,
+		record{key: `{"id":"20"}`, value: `{"status":"BEGIN","id":"20:100","ts_ms":1,"event_count":null,"data_collections":null}`},
+		record{key: `{"id":"20"}`, value: `{"status":"END","id":"20:120","ts_ms":1,"event_count":1,"data_collections":[{"data_collection":"public.orders","event_count":1}]}`})
+	got := st.waitFor(t, 2)
+	assert.Equal(t, wantIDs(t, orders, []string{"t"}, dbzInsert("orders", 2, 20))[0], got[1], "the new topic is read from its beginning")
+	require.Eventually(t, func() bool {
+		return committed(t, brokers, cfg.GroupID, txTopic, 1)[0] == 2 && committed(t, brokers, cfg.GroupID, users, 1)[0] == 2
+	}, 20*time.Second, 50*time.Millisecond, "the transaction topic and the heartbeat message are done")
+	rc.stop(t)
+
+	assert.Zero(t, dead.Load(), "no dead letters for heartbeats and transaction metadata")
+	_, hb := topicsSeen.Load(heartbeat)
+	assert.False(t, hb, "the heartbeat topic is never consumed")
+	assert.GreaterOrEqual(t, changes.Load(), int32(2))
 }

@@ -100,7 +100,7 @@ func Decode(msg kafka.Message, opts DecodeOptions) ([]run.Event, error) {
 		}
 		return []run.Event{ev}, nil
 	}
-	if isTxMetadata(obj) {
+	if isTxMetadata(obj) || isHeartbeat(obj) {
 		return nil, nil
 	}
 	if has(obj, "payload") || has(obj, "op") {
@@ -272,15 +272,12 @@ func decodeDebezium(obj map[string]any, msg kafka.Message, opts DecodeOptions) (
 		return run.Event{}, false, err
 	}
 
-	if tx, ok := payload["transaction"].(map[string]any); ok {
-		ev.Transaction = scalarString(tx["id"])
-	}
-
 	ev.Key = eventKey(msg.Key)
 	ev.Source = run.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Connector: connector}
 	// PostgreSQL's xid of the change: it tells a fresh cascade marker
 	// from a stale one (markerCascade).
 	ev.SourceTxID = scalarString(src["txId"])
+	ev.Transaction = sourceTransaction(payload, src)
 
 	// The id digests where the change sits in the database log. Position
 	// fields alone are not unique: every row of a snapshot shares one LSN,
@@ -383,6 +380,7 @@ func decodeNative(obj map[string]any, msg kafka.Message) (run.Event, error) {
 	case nil:
 	case string, json.Number:
 		ev.SourceTxID = scalarString(v)
+		ev.Transaction = ev.SourceTxID // `for: all` batches by it
 	default:
 		return run.Event{}, fmt.Errorf("txId: want a string or a number, not %s", jsonKind(v))
 	}

@@ -1,18 +1,22 @@
 // Package ingest reads change events from Kafka, asks a Planner which trigger
 // runs they cause and starts each run durably through a Starter (Temporal in
 // production), committing a partition's offset only once every message below
-// it is done.
+// it is done. With a TopicPattern it follows the topics as they are created.
 //
 // # Delivery guarantees
 //
 // A message is done when every run planned for it has been started durably,
-// or when it was malformed and has been written to the dead-letter topic.
-// Messages of a partition are handled one after the other, so the committed
-// offset never passes a message that is not done. When the Starter fails
-// (Temporal unreachable) the message is retried with exponential backoff
-// until it succeeds or the consumer stops: ingest pauses rather than skips.
-// After a crash or a rebalance messages since the last commit are delivered
-// again; run ids are derived from the event id (run.WorkflowID), so Temporal
+// or when it has been written to the dead-letter topic (malformed, or a run
+// Temporal refused for good). Each partition assigned to a member is read by
+// its own reader and processed by its own goroutine (group.go,
+// partition.go), through a window of at most Config.PartitionConcurrency
+// messages; the committed offset never passes a message that is not done.
+// When the Starter fails transiently (Temporal unreachable) the message is
+// retried with exponential backoff, planned again each time against the
+// current triggers, until it succeeds or the consumer stops: its partition
+// pauses rather than skips, and no other partition waits for it. After a
+// crash or a rebalance messages since the last commit are delivered again;
+// run ids are derived from the event id (run.WorkflowID), so Temporal
 // rejects the duplicates and a trigger never runs twice for one change.
 //
 // # Debezium envelope
@@ -44,8 +48,11 @@
 // field ({"id":42} → "42"), or the compact JSON of all its fields; any other
 // key is used as is.
 //
-// Tombstones (empty values) and transaction metadata messages
-// ({"status":"BEGIN"|"END",…}) are skipped.
+// Tombstones (empty values) and heartbeats ({"ts_ms":…}) are skipped.
+// Transaction metadata messages ({"status":"BEGIN"|"END",…}) start no run;
+// an END tells the `for: all` batches of its transaction that they have
+// every event (transactions.go). Event.Transaction is the source
+// transaction, the same for all its events (debezium_meta.go).
 //
 // # Values
 //
@@ -87,10 +94,13 @@
 // # Malformed messages
 //
 // A message that cannot be decoded (not JSON, unknown envelope, a required
-// field missing, an unknown op…) is written unchanged, with its key and
+// field missing, an unknown op…), or one of whose runs Temporal refuses
+// for good (RejectedError), is written unchanged, with its key and
 // headers, to the dead-letter topic, with the headers triggerd-error,
-// triggerd-source-topic, triggerd-source-partition, triggerd-source-offset
-// and triggerd-failed-at added; only then is it done.
+// triggerd-error-kind (malformed or rejected), triggerd-source-topic,
+// triggerd-source-partition, triggerd-source-offset and triggerd-failed-at
+// added; only then is it done. A message too large for the dead-letter
+// topic is written without its value (triggerd-value-omitted).
 //
 // Numbers are decoded as json.Number so that they keep their exact form.
 package ingest

@@ -2,11 +2,13 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/triggerd/triggerd/run"
@@ -118,6 +120,29 @@ func (s *TemporalStarter) startInBatch(ctx context.Context, in run.Input) error 
 		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.BatchWorkflowName,
 		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size, Linger: s.Batch.Linger})
 	if err != nil {
+		return fmt.Errorf("signal batch %s: %w", id, err)
+	}
+	return nil
+}
+
+// workflowSignaler is the part of client.Client that closes batches.
+type workflowSignaler interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+}
+
+// CloseBatch tells the batch of trigger tag for transaction txID on topic
+// that it has every event (transactions.go): it runs them now rather than
+// after its window. A batch that does not exist (it closed already) is
+// not an error.
+func (s *TemporalStarter) CloseBatch(ctx context.Context, tag, topic, txID string) error {
+	sg, ok := s.client.(workflowSignaler)
+	if !ok {
+		return fmt.Errorf("close batch: client cannot signal")
+	}
+	id := run.BatchWorkflowID(tag, topic, run.BatchKey(run.Event{Transaction: txID}, s.Batch.Size))
+	err := sg.SignalWorkflow(ctx, id, "", run.SignalBatchClose, nil)
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
 		return fmt.Errorf("signal batch %s: %w", id, err)
 	}
 	return nil

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
@@ -44,20 +46,60 @@ func NewTemporalStarter(c client.Client, taskQueue string) *TemporalStarter {
 
 // Start starts the workflow of in. It returns nil once the start is
 // durable, including when a run with the same id is running or already
-// ran; an error means the start is not known to be durable and must be
-// retried.
+// ran. An error means the start is not known to be durable: a
+// *RejectedError when Temporal refused it for good (classifyStartError),
+// else a transient error to retry.
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
-	if in.ForAll {
-		return s.startInBatch(ctx, in)
+	var err error
+	switch {
+	case in.ForAll:
+		err = s.startInBatch(ctx, in)
+	case in.HasSync():
+		err = s.startInLane(ctx, in)
+	default:
+		_, err = s.client.ExecuteWorkflow(ctx, startOptions(in, s.taskQueue), run.WorkflowName, in)
+		if err == nil || isAlreadyStarted(err) {
+			return nil
+		}
+		err = fmt.Errorf("start workflow %s: %w", run.WorkflowID(in.Trigger.Tag, in.Event.ID), err)
 	}
-	if in.HasSync() {
-		return s.startInLane(ctx, in)
+	return classifyStartError(err)
+}
+
+// classifyStartError marks the errors that starting the same run again
+// cannot fix as *RejectedError; the message then goes to the DLQ and its
+// partition moves on. They are errors about the request itself: a payload
+// over the server's blob size limit (InvalidArgument "Blob data size
+// exceeds limit"), a request over the gRPC message size limit, any other
+// invalid argument, an unknown namespace, a value the data converter
+// cannot serialise. Everything else (Unavailable, DeadlineExceeded,
+// ResourceExhausted by rate limits, Internal, PermissionDenied, a blob
+// store that cannot be reached, ...) is an outage of something the
+// operator can fix, and is retried: the partition waits rather than
+// dead-letters every event.
+func classifyStartError(err error) error {
+	if err == nil || IsRejected(err) {
+		return err
 	}
-	_, err := s.client.ExecuteWorkflow(ctx, startOptions(in, s.taskQueue), run.WorkflowName, in)
-	if err == nil || isAlreadyStarted(err) {
-		return nil
+	var invalid *serviceerror.InvalidArgument
+	var nsNotFound *serviceerror.NamespaceNotFound
+	var exhausted *serviceerror.ResourceExhausted
+	switch {
+	case errors.As(err, &invalid):
+		if strings.Contains(strings.ToLower(invalid.Message), "size exceeds limit") {
+			return &RejectedError{Reason: "over Temporal's payload size limit (large events pass by reference when temporal.largePayloads.storage is set)", Err: err}
+		}
+		return &RejectedError{Reason: "invalid argument", Err: err}
+	case errors.As(err, &nsNotFound):
+		return &RejectedError{Reason: "unknown namespace", Err: err}
+	case errors.As(err, &exhausted) && strings.Contains(exhausted.Message, "larger than max"):
+		// The SDK turns gRPC statuses into serviceerrors, a request
+		// over the client's or the server's message size included.
+		return &RejectedError{Reason: "over the gRPC message size limit", Err: err}
+	case errors.Is(err, converter.ErrUnableToEncode):
+		return &RejectedError{Reason: "cannot be serialised", Err: err}
 	}
-	return fmt.Errorf("start workflow %s: %w", run.WorkflowID(in.Trigger.Tag, in.Event.ID), err)
+	return err
 }
 
 func startOptions(in run.Input, taskQueue string) client.StartWorkflowOptions {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
@@ -87,4 +89,80 @@ func TestTemporalStarter_Errors(t *testing.T) {
 			assert.Contains(t, err.Error(), "start workflow triggerd/t/e: ")
 		})
 	}
+}
+
+func TestClassifyStartError(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		err       error
+		permanent bool
+		reason    string
+	}{
+		{"blob size", serviceerror.NewInvalidArgument("Blob data size exceeds limit."), true, "over Temporal's payload size limit"},
+		{"invalid argument", serviceerror.NewInvalidArgument("search attribute X is not defined"), true, "invalid argument"},
+		{"unknown namespace", serviceerror.NewNamespaceNotFound("prod"), true, "unknown namespace"},
+		{"grpc size", serviceerror.NewResourceExhausted(0, "grpc: received message larger than max (5000000 vs. 4194304)"), true, "over the gRPC message size limit"},
+		{"unencodable", fmt.Errorf("args[0]: %w: json: unsupported value: NaN", converter.ErrUnableToEncode), true, "cannot be serialised"},
+		{"rate limited", serviceerror.NewResourceExhausted(0, "namespace rate limit exceeded"), false, ""},
+		{"unavailable", serviceerror.NewUnavailable("frontend down"), false, ""},
+		{"deadline", serviceerror.NewDeadlineExceeded("slow"), false, ""},
+		{"denied", serviceerror.NewPermissionDenied("no", ""), false, ""},
+		{"blob store down", errors.New("large payload store payloads/sha256/ab: connection refused"), false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := classifyStartError(fmt.Errorf("start workflow w: %w", tt.err))
+			assert.Equal(t, tt.permanent, IsRejected(err), "%v", err)
+			assert.ErrorIs(t, err, tt.err)
+			if tt.permanent {
+				assert.True(t, strings.HasPrefix(err.Error(), tt.reason), err.Error())
+			}
+		})
+	}
+}
+
+// A start refused for good comes out of Start marked, whichever way the
+// run starts (direct, lane, batch).
+func TestTemporalStarter_RejectedFromEveryPath(t *testing.T) {
+	blob := serviceerror.NewInvalidArgument("Blob data size exceeds limit.")
+	s := &TemporalStarter{client: &fakeSignaler{err: blob}, taskQueue: "q"}
+	for _, in := range []run.Input{
+		{Trigger: run.TriggerRef{Tag: "t"}, Event: run.Event{ID: "e"}},
+		{Trigger: run.TriggerRef{Tag: "t"}, Event: run.Event{ID: "e"}, Actions: []run.Action{{Timing: run.TimingSync}}},
+		{Trigger: run.TriggerRef{Tag: "t"}, Event: run.Event{ID: "e"}, ForAll: true},
+	} {
+		err := s.Start(context.Background(), in)
+		assert.True(t, IsRejected(err), "%v", err)
+	}
+}
+
+// fakeSignaler fails every call with err.
+type fakeSignaler struct {
+	fakeExecutor
+	err     error
+	signals []string
+}
+
+func (f *fakeSignaler) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	return nil, f.err
+}
+
+func (f *fakeSignaler) SignalWithStartWorkflow(context.Context, string, string, any, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	return nil, f.err
+}
+
+func (f *fakeSignaler) SignalWorkflow(_ context.Context, id, _, name string, _ any) error {
+	f.signals = append(f.signals, id+" "+name)
+	return f.err
+}
+
+func TestTemporalStarter_CloseBatch(t *testing.T) {
+	f := &fakeSignaler{}
+	s := &TemporalStarter{client: f, taskQueue: "q"}
+	require.NoError(t, s.CloseBatch(context.Background(), "bulk", "dbz.public.users", "771"))
+	assert.Equal(t, []string{"triggerd-batch/bulk/dbz.public.users/tx-771 close"}, f.signals)
+
+	f.err = serviceerror.NewNotFound("workflow not found")
+	assert.NoError(t, s.CloseBatch(context.Background(), "bulk", "t", "1"), "a batch that closed already")
+	f.err = serviceerror.NewUnavailable("down")
+	assert.Error(t, s.CloseBatch(context.Background(), "bulk", "t", "1"))
 }

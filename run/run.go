@@ -61,7 +61,14 @@ type Event struct {
 	Timestamp      time.Time      `json:"timestamp"`
 	User           map[string]any `json:"user,omitempty"`
 	Metadata       map[string]any `json:"metadata,omitempty"`
-	// Transaction is the source transaction id when the envelope has one.
+	// Transaction identifies the source transaction, the same for every
+	// event of one transaction (and for the transaction's END on
+	// Debezium's transaction topic); empty when the envelope names none.
+	// For Debezium it is payload.transaction.id with PostgreSQL's
+	// per-event "<txid>:<lsn>" reduced to the txid, else source.txId
+	// (PostgreSQL, Oracle), source.commit_lsn (SQL Server, Db2),
+	// source.gtid (MySQL) or lsid:txnNumber (MongoDB); docs/debezium.md,
+	// "Transactions". `for: all` batches by it (BatchKey).
 	Transaction string `json:"transaction,omitempty"`
 	// Snapshot is true for events produced by an initial snapshot (op "r"),
 	// even after ingest has turned them into inserts.

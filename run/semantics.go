@@ -105,10 +105,13 @@ type Batch struct {
 }
 
 // BatchWorkflowName gathers the events of a `for: all` batch; SignalBatchAdd
-// feeds it.
+// feeds it, and SignalBatchClose (no argument) tells it that ingest has
+// handed it every event of its transaction, so it runs them now instead
+// of waiting for its window.
 const (
 	BatchWorkflowName = "triggerd.Batch"
 	SignalBatchAdd    = "add"
+	SignalBatchClose  = "close"
 )
 
 // BatchKey is the batch an event of a `for: all` trigger belongs to: its

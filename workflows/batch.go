@@ -56,6 +56,17 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 		in.Linger = DefaultBatchLinger
 	}
 	ch := workflow.GetSignalChannel(ctx, run.SignalBatchAdd)
+	// closeCh carries run.SignalBatchClose: ingest handed over every event
+	// of the transaction, so the batch need not wait for its window. Old
+	// histories have no such signal, so they replay unchanged: nothing
+	// below issues a command only because of it.
+	closeCh := workflow.GetSignalChannel(ctx, run.SignalBatchClose)
+	closed := false
+	drainClose := func() {
+		for closeCh.ReceiveAsync(nil) {
+			closed = true
+		}
+	}
 	seen := map[string]bool{}
 	for _, id := range in.Seen {
 		seen[id] = true
@@ -78,7 +89,9 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 	}
 	for {
 		receive()
+		drainClose()
 		if len(pending) == 0 {
+			closed = false
 			ok, err := workflow.AwaitWithTimeout(ctx, in.Linger, func() bool { return ch.Len() > 0 })
 			if err != nil {
 				return err
@@ -90,9 +103,10 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 			}
 			continue
 		}
-		if len(pending) < in.Size {
-			// Wait for the rest of the batch: Window after the last event.
-			more, err := workflow.AwaitWithTimeout(ctx, in.Window, func() bool { return ch.Len() > 0 })
+		if len(pending) < in.Size && !closed {
+			// Wait for the rest of the batch: Window after the last event,
+			// unless ingest says the transaction is complete.
+			more, err := workflow.AwaitWithTimeout(ctx, in.Window, func() bool { return ch.Len() > 0 || closeCh.Len() > 0 })
 			if err != nil {
 				return err
 			}
@@ -100,6 +114,7 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 				continue
 			}
 		}
+		closed = false
 		n := min(len(pending), in.Size)
 		covered, err := fireBatch(ctx, &in, pending[:n])
 		if err != nil {

@@ -38,6 +38,9 @@ type BatchCovered struct {
 // run them all again (duplicating the rest).
 type Coverage struct {
 	Client client.Client
+	// DataConverter decodes the runs' inputs: the client's, with its
+	// codecs (large payloads). Nil means the default converter.
+	DataConverter converter.DataConverter
 }
 
 // BatchCoverage reads the start input of each run of the batch in turn
@@ -79,7 +82,11 @@ func (c *Coverage) startInput(ctx context.Context, id string) (run.Input, error)
 	if attrs == nil {
 		return in, fmt.Errorf("first event of %s is %s", id, ev.GetEventType())
 	}
-	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
+	dc := c.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	if err := dc.FromPayloads(attrs.GetInput(), &in); err != nil {
 		return in, fmt.Errorf("decode input of %s: %w", id, err)
 	}
 	return in, nil

@@ -20,14 +20,19 @@ func actionResourceOptions(cfg *config.Config) []activities.Option {
 	if len(cfg.Storage) > 0 {
 		buckets := make(map[string]activities.BucketConfig, len(cfg.Storage))
 		for name, b := range cfg.Storage {
-			buckets[name] = activities.BucketConfig{
-				Driver: b.Driver, Dir: b.Dir, Endpoint: b.Endpoint, Region: b.Region, Bucket: b.Bucket,
-				AccessKey: b.AccessKey, SecretKey: b.SecretKey, PathStyle: b.PathStyle, Prefix: b.Prefix,
-			}
+			buckets[name] = bucketConfig(b)
 		}
 		opts = append(opts, activities.WithStorage(buckets))
 	}
 	return opts
+}
+
+// bucketConfig is a bucket of `storage:` as the drivers take it.
+func bucketConfig(b config.Bucket) activities.BucketConfig {
+	return activities.BucketConfig{
+		Driver: b.Driver, Dir: b.Dir, Endpoint: b.Endpoint, Region: b.Region, Bucket: b.Bucket,
+		AccessKey: b.AccessKey, SecretKey: b.SecretKey, PathStyle: b.PathStyle, Prefix: b.Prefix,
+	}
 }
 
 // secretsMiddleware resolves {{secret.NAME}} from TRIGGERD_SECRET_NAME,

@@ -26,15 +26,17 @@ import (
 // metrics are the process's Prometheus metrics, on a registry of its own
 // (not the global default one).
 type metrics struct {
-	registry     *prometheus.Registry
-	runsStarted  *prometheus.CounterVec
-	startFailed  *prometheus.CounterVec
-	startLatency prometheus.Histogram
-	deadLetters  *prometheus.CounterVec
-	committed    *prometheus.GaugeVec
-	reloads      prometheus.Counter
-	revision     prometheus.Gauge
-	loaded       prometheus.Gauge
+	registry    *prometheus.Registry
+	runsStarted *prometheus.CounterVec
+	startFailed *prometheus.CounterVec
+	// startRejected counts permanent start errors (dead-lettered).
+	startRejected *prometheus.CounterVec
+	startLatency  prometheus.Histogram
+	deadLetters   *prometheus.CounterVec
+	committed     *prometheus.GaugeVec
+	reloads       prometheus.Counter
+	revision      prometheus.Gauge
+	loaded        prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -51,8 +53,12 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "triggerd_dead_letters_total", Help: "Malformed messages written to the dead-letter topic.",
-		}, []string{"topic"}),
+			Name: "triggerd_dead_letters_total",
+			Help: "Messages written to the dead-letter topic, by source topic and reason: malformed (undecodable) or rejected (Temporal refused a run for good).",
+		}, []string{"topic", "reason"}),
+		startRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triggerd_run_start_rejected_total", Help: "Trigger runs Temporal refused for good (payload too large, invalid argument...); their messages go to the dead-letter topic.",
+		}, []string{"trigger"}),
 		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "triggerd_committed_offset", Help: "Offset of the last done message committed, by partition.",
 		}, []string{"topic", "partition"}),
@@ -69,7 +75,7 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.runsStarted, m.startFailed, m.startLatency, m.deadLetters, m.committed,
+		m.runsStarted, m.startFailed, m.startRejected, m.startLatency, m.deadLetters, m.committed,
 		m.reloads, m.revision, m.loaded,
 	)
 	return m
@@ -89,9 +95,10 @@ func (m *metrics) ingestHooks() ingest.Hooks {
 			m.runsStarted.WithLabelValues(in.Trigger.Tag).Inc()
 			m.startLatency.Observe(took.Seconds())
 		},
-		StartFailed: func(in run.Input, _ int, _ error) { m.startFailed.WithLabelValues(in.Trigger.Tag).Inc() },
-		DeadLettered: func(msg kafka.Message, _ error) {
-			m.deadLetters.WithLabelValues(msg.Topic).Inc()
+		StartFailed:   func(in run.Input, _ int, _ error) { m.startFailed.WithLabelValues(in.Trigger.Tag).Inc() },
+		StartRejected: func(in run.Input, _ error) { m.startRejected.WithLabelValues(in.Trigger.Tag).Inc() },
+		DeadLettered: func(msg kafka.Message, reason error) {
+			m.deadLetters.WithLabelValues(msg.Topic, ingest.DeadLetterKind(reason)).Inc()
 		},
 		Committed: func(topic string, partition int, offset int64) {
 			m.committed.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(offset))
@@ -110,7 +117,10 @@ type apiServer struct {
 	scheme string
 }
 
-func startAPI(cfg config.API, m *metrics, triggers *api.Server, auth *api.Auth, log *slog.Logger) (*apiServer, error) {
+// startAPI serves /healthz, /metrics, the trigger API when triggers is
+// set and the large-payload codec server under codecServerPath when codec
+// is (codecRoutes).
+func startAPI(cfg config.API, m *metrics, triggers *api.Server, auth *api.Auth, codec http.Handler, log *slog.Logger) (*apiServer, error) {
 	var tlsConfig *tls.Config
 	if cfg.TLS.CertFile != "" {
 		var err error
@@ -143,6 +153,9 @@ func startAPI(cfg config.API, m *metrics, triggers *api.Server, auth *api.Auth, 
 	mux.Handle("GET /metrics", metricsHandler)
 	if triggers != nil {
 		triggers.Register(mux)
+	}
+	if codec != nil {
+		public = append(public, codecRoutes(mux, auth, codec)...)
 	}
 	limits := api.ServerLimits{ReadTimeout: cfg.ReadTimeout, ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes}

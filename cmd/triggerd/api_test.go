@@ -55,7 +55,7 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newMetrics()
-	a, err := startAPI(cfg, m, nil, auth, log)
+	a, err := startAPI(cfg, m, nil, auth, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 
 	// Public metrics: no token needed, the rest still closed.
 	cfg.MetricsPublic = true
-	pub, err := startAPI(cfg, m, nil, auth, log)
+	pub, err := startAPI(cfg, m, nil, auth, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestAPIOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := startAPI(cfg, newMetrics(), nil, auth, log)
+	a, err := startAPI(cfg, newMetrics(), nil, auth, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

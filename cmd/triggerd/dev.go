@@ -193,7 +193,8 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	cfg.Kafka.TopicPattern = ""
 	cfg.Kafka.DLQTopic = config.DefaultDLQTopic
 	cfg.Kafka.TLS, cfg.Kafka.SASL = config.TLS{}, config.SASL{}
-	cfg.Temporal = config.Temporal{Address: addrs.Temporal, Namespace: "default", TaskQueue: cfg.Temporal.TaskQueue}
+	cfg.Temporal = config.Temporal{Address: addrs.Temporal, Namespace: "default", TaskQueue: cfg.Temporal.TaskQueue,
+		LargePayloads: cfg.Temporal.LargePayloads}
 	cfg.Triggers.Path = o.triggers
 	if cfg.Triggers.PollInterval <= 0 {
 		cfg.Triggers.PollInterval = config.DefaultPollInterval

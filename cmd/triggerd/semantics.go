@@ -66,13 +66,13 @@ func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
 
 // registerQueues registers the activity that feeds the queues of queued
 // actions.
-func registerQueues(w worker.Worker, c client.Client, cfg *config.Config) {
+func registerQueues(w worker.Worker, c client.Client, dc converter.DataConverter, cfg *config.Config) {
 	qs := make(map[string]workflows.QueueConfig, len(cfg.Queues))
 	for name, q := range cfg.Queues {
 		qs[name] = workflows.QueueConfig{Concurrency: q.Concurrency}
 	}
 	(&workflows.Enqueuer{Client: c, TaskQueue: cfg.Temporal.TaskQueue, Queues: qs}).Register(w)
-	(&workflows.Coverage{Client: c}).Register(w)
+	(&workflows.Coverage{Client: c, DataConverter: dc}).Register(w)
 }
 
 // deliveryPlanner adds the process-wide delivery settings to each planned
@@ -172,7 +172,11 @@ func (a *app) runsCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withTemporal(cmd.Context(), func(ctx context.Context, c client.Client, cfg *config.Config) error {
-				runID, err := rerunFailed(ctx, c, cfg.Temporal.TaskQueue, args[0])
+				dc, _, err := dataConverter(cfg)
+				if err != nil {
+					return err
+				}
+				runID, err := rerunFailed(ctx, c, dc, cfg.Temporal.TaskQueue, args[0])
 				if err != nil {
 					return err
 				}
@@ -193,6 +197,9 @@ func (a *app) withTemporal(ctx context.Context, f func(context.Context, client.C
 	logger := newLogger(cfg.Log, a.stderr)
 	opts, err := temporalOptions(cfg.Temporal, logger)
 	if err != nil {
+		return err
+	}
+	if opts.DataConverter, _, err = dataConverter(cfg); err != nil {
 		return err
 	}
 	c, err := client.DialContext(ctx, opts)
@@ -217,7 +224,7 @@ func (a *app) loadConfigForClient() (*config.Config, error) {
 // rerunFailed starts the failed run id again with its original input.
 // The id is kept (reuse policy: only after a failure), so the actions get
 // the same idempotency keys and targets drop what already succeeded.
-func rerunFailed(ctx context.Context, c client.Client, taskQueue, id string) (string, error) {
+func rerunFailed(ctx context.Context, c client.Client, dc converter.DataConverter, taskQueue, id string) (string, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		return "", fmt.Errorf("describe %s: %w", id, err)
@@ -241,7 +248,7 @@ func rerunFailed(ctx context.Context, c client.Client, taskQueue, id string) (st
 		return "", fmt.Errorf("run %s: first event is not the start", id)
 	}
 	var in run.Input
-	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
+	if err := dc.FromPayloads(attrs.GetInput(), &in); err != nil {
 		return "", fmt.Errorf("decode the input of %s: %w", id, err)
 	}
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

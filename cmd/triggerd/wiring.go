@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/triggerd/triggerd/activities"
@@ -138,6 +138,11 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if err != nil {
 		return err
 	}
+	dc, codec, err := dataConverter(cfg)
+	if err != nil {
+		return err
+	}
+	opts.DataConverter = dc
 	c, err := dialTemporal(ctx, opts, cfg.Temporal.Address, logger)
 	if err != nil {
 		return err
@@ -150,7 +155,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if comp.apiListen != "" {
 		apiCfg := cfg.API
 		apiCfg.Listen = comp.apiListen
-		if srv, err = startAPI(apiCfg, m, triggersAPI, auth, logger.With("component", "api")); err != nil {
+		if srv, err = startAPI(apiCfg, m, triggersAPI, auth, codecServer(cfg, codec), logger.With("component", "api")); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -164,7 +169,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	g.Go(func() error { return grd.run(gctx) })
 	started := make(chan struct{}, 2)
 	if comp.worker {
-		g.Go(func() error { return runWorker(gctx, c, cfg, logger, started, grd.middlewares()...) })
+		g.Go(func() error { return runWorker(gctx, c, dc, cfg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
 		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
@@ -196,7 +201,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 // runWorker runs the Temporal worker (the workflow and every action) until
 // ctx is done, then stops it gracefully.
-func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
+func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter, cfg *config.Config, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
 	log := logger.With("component", "worker")
 	if err := registerSearchAttributes(ctx, c, cfg.Temporal.Namespace, log); err != nil {
 		return err
@@ -209,7 +214,7 @@ func runWorker(ctx context.Context, c client.Client, cfg *config.Config, logger 
 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout})
 	workflows.Register(w)
-	registerQueues(w, c, cfg)
+	registerQueues(w, c, dc, cfg)
 	// Secrets innermost: the quota and breaker decorators never see a
 	// secret's value (targets come from the unresolved request), and their
 	// refusals keep the details the workflow reads (redaction drops them).
@@ -327,71 +332,38 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
-	topics := cfg.Kafka.Topics
-	if cfg.Kafka.TopicPattern != "" {
-		if topics, err = resolveTopics(ctx, kc, cfg.Kafka); err != nil {
-			return err
-		}
-	}
 	planner, err := newDeliveryPlanner(reg, cfg.Delivery, m.registry)
 	if err != nil {
 		return err
 	}
 	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
-		Brokers:        cfg.Kafka.Brokers,
-		Topics:         topics,
-		GroupID:        cfg.Kafka.GroupID,
-		DLQTopic:       cfg.Kafka.DLQTopic,
-		Consumers:      cfg.Kafka.Consumers,
-		CommitInterval: cfg.Kafka.CommitInterval,
-		CommitBatch:    cfg.Kafka.CommitBatch,
-		Decode:         decode,
-		Dialer:         kc.dialer,
-		Transport:      kc.transport,
+		Brokers:              cfg.Kafka.Brokers,
+		Topics:               cfg.Kafka.Topics,
+		TopicPattern:         cfg.Kafka.TopicPattern,
+		TopicRefresh:         cfg.Kafka.TopicRefreshInterval,
+		HeartbeatTopicPrefix: cfg.Kafka.HeartbeatTopicPrefix,
+		GroupID:              cfg.Kafka.GroupID,
+		DLQTopic:             cfg.Kafka.DLQTopic,
+		CreateDLQTopic:       cfg.Kafka.CreateDLQTopic,
+		Consumers:            cfg.Kafka.Consumers,
+		PartitionConcurrency: cfg.Kafka.PartitionConcurrency,
+		CommitInterval:       cfg.Kafka.CommitInterval,
+		CommitBatch:          cfg.Kafka.CommitBatch,
+		Decode:               decode,
+		Dialer:               kc.dialer,
+		Transport:            kc.transport,
 	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}
+	topics := any(cfg.Kafka.Topics)
+	if cfg.Kafka.TopicPattern != "" {
+		topics = "pattern " + cfg.Kafka.TopicPattern
+	}
 	log.Info("ingest started", "topics", topics, "group", cfg.Kafka.GroupID, "triggers", reg.Snapshot().Len())
 	started <- struct{}{}
 	return consumer.Run(ctx)
-}
-
-// resolveTopics lists the topics matching kafka.topicPattern. The pattern
-// is resolved once at start-up: a topic created later is consumed after a
-// restart (kafka-go consumer groups take a fixed topic list).
-func resolveTopics(ctx context.Context, kc kafkaClients, k config.Kafka) ([]string, error) {
-	re, err := regexp.Compile(k.TopicPattern)
-	if err != nil {
-		return nil, fmt.Errorf("kafka.topicPattern: %w", err)
-	}
-	var lastErr error
-	for _, b := range k.Brokers {
-		conn, err := kc.dialer.DialContext(ctx, "tcp", b)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		parts, err := conn.ReadPartitions()
-		_ = conn.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		var topics []string
-		for _, p := range parts {
-			if re.MatchString(p.Topic) && p.Topic != k.DLQTopic && !slices.Contains(topics, p.Topic) {
-				topics = append(topics, p.Topic)
-			}
-		}
-		if len(topics) == 0 {
-			return nil, fmt.Errorf("kafka.topicPattern %q matches no topic", k.TopicPattern)
-		}
-		slices.Sort(topics)
-		return topics, nil
-	}
-	return nil, fmt.Errorf("list Kafka topics: %w", lastErr)
 }
 
 // group runs functions until the first fails, which cancels the others
