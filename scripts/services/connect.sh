@@ -34,8 +34,9 @@ CONF="$CDIR/worker.properties"
 PIDF="$STATE/pids/connect.pid"
 HEAP="${TRIGGERD_CONNECT_HEAP:-512m}"
 # The largest record: producer.max.request.size of the worker and
-# max.message.bytes of the topics the test connectors create.
-MAX_MESSAGE_BYTES=$((16 * 1024 * 1024))
+# max.message.bytes of the topics the test connectors create; the most
+# ingest reads in one message (kafka-go's MaxBytes in ingest/group.go).
+MAX_MESSAGE_BYTES=$((10 * 1024 * 1024))
 PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=triggerd PG_PASSWORD=triggerd APP_DB=app
 
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
