@@ -242,9 +242,18 @@ func (e *env) publishWith(t *testing.T, topic string, b kafka.Balancer, msgs ...
 
 func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
+	eventuallyOr(t, what, timeout, cond, nil)
+}
+
+// eventuallyOr is eventually whose timeout also reports state().
+func eventuallyOr(t *testing.T, what string, timeout time.Duration, cond func() bool, state func() string) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if state != nil {
+				t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, state())
+			}
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -364,9 +373,12 @@ triggers:
 	e.publishWith(t, plain.Topic("users"), &kafka.Murmur2Balancer{}, kafka.Message{Key: []byte(`{"id":2}`), Value: []byte(malformed)})
 	plain.Exec(`INSERT INTO users VALUES (2, 'Bob', 'pending', 7)`)
 
-	eventually(t, "both welcome webhooks and cache writes", 60*time.Second, func() bool {
+	eventuallyOr(t, "both welcome webhooks and cache writes", 90*time.Second, func() bool {
 		return len(recv.got("/hooks/welcome/1")) == 1 && len(recv.got("/hooks/welcome/2")) == 1 &&
 			e.redis.Exists(context.Background(), cacheKey(1), cacheKey(2)).Val() == 2
+	}, func() string {
+		return fmt.Sprintf("runs started %v, webhooks %v, cached %d", starter.started(), recv.keys(),
+			e.redis.Exists(context.Background(), cacheKey(1), cacheKey(2)).Val())
 	})
 	hook := recv.got("/hooks/welcome/1")[0]
 	require.Equal(t, "afterInsert", hook["event"])

@@ -81,7 +81,19 @@ func New(t testing.TB, opts ...Option) *Harness {
 	defer cancel()
 
 	var err error
-	h.connector, err = h.connect.connector(ctx, o.connector)
+	// Kafka Connect answers slowly, or not at all, while the worker rejoins
+	// its group (after a Kafka restart): ask again until the safety timeout.
+	for {
+		h.connector, err = h.connect.connector(ctx, o.connector)
+		if err == nil || errors.As(err, new(errNotFound)) || ctx.Err() != nil {
+			break
+		}
+		h.logger.Warn("cdctest: kafka connect not answering; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 	if errors.As(err, new(errNotFound)) {
 		t.Fatalf("cdctest: connector %s is not registered in Kafka Connect at %s: start the services with scripts/services/up.sh (connect.sh registers it)", o.connector, h.connect.base)
 	}
