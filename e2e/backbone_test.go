@@ -165,6 +165,23 @@ func (e *env) createTopics(t *testing.T, topics ...string) {
 		cfgs = append(cfgs, kafka.TopicConfig{Topic: tp, NumPartitions: 3, ReplicationFactor: 1})
 	}
 	require.NoError(t, cc.CreateTopics(cfgs...))
+	// Until the broker's metadata lists every partition with a leader, a
+	// publish to a new topic fails as unknown (and a run's publish action
+	// can spend its retries on it).
+	for _, tp := range topics {
+		eventually(t, "partitions of "+tp+" with a leader", 30*time.Second, func() bool {
+			parts, err := conn.ReadPartitions(tp)
+			if err != nil || len(parts) != 3 {
+				return false
+			}
+			for _, p := range parts {
+				if p.Leader.ID < 0 || p.Leader.Host == "" {
+					return false
+				}
+			}
+			return true
+		})
+	}
 }
 
 // startWorker runs a worker with the Kafka, RabbitMQ and Redis actions,
