@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/workflows/errtype"
 )
@@ -33,10 +33,11 @@ const (
 // safe for concurrent use.
 type Activities struct {
 	logger *slog.Logger
-	http   *http.Client
-	// httpFollow is http following redirects, for followRedirects.
-	httpFollow *http.Client
-	redis      redis.UniversalClient
+	// egress decides where outbound calls may connect (WithEgress); the
+	// HTTP clients of each policy in use are in clients.
+	egress  *egress.Policy
+	clients clientCache
+	redis   redis.UniversalClient
 	// caches are the named caches of the cache.* actions (WithCaches).
 	caches         map[string]CacheConfig
 	confirmTimeout time.Duration
@@ -62,6 +63,9 @@ type Activities struct {
 	// Named database connections of the database.* actions, with their
 	// catalog caches (WithDatabases).
 	databases map[string]*database
+	// tableLists are the allow-lists of the named databases that have one
+	// (WithTableAllowLists).
+	tableLists map[string]TableAllowList
 
 	closeOnce sync.Once
 	closeErr  error
@@ -72,10 +76,6 @@ type Option func(*Activities)
 
 // WithLogger sets the logger of the log action and of diagnostics.
 func WithLogger(l *slog.Logger) Option { return func(a *Activities) { a.logger = l } }
-
-// WithHTTPClient sets the client of the http action. It is copied, never
-// modified: the copy refuses to follow redirects.
-func WithHTTPClient(c *http.Client) Option { return func(a *Activities) { a.http = c } }
 
 // WithKafka enables kafka:<topic> targets. transport may be nil (kafka-go's
 // default transport).
@@ -107,23 +107,9 @@ func New(opts ...Option) *Activities {
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
-	base := a.http
-	if base == nil {
-		base = &http.Client{}
+	if a.egress == nil {
+		a.egress = egress.Default()
 	}
-	c := *base
-	// A webhook that redirects is misconfigured; following it would also
-	// resend the body (and its idempotency key) to a host nobody named.
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	a.http = &c
-	f := *base
-	f.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
-		if len(via) > maxRedirects {
-			return errTooManyRedirects
-		}
-		return nil
-	}
-	a.httpFollow = &f
 	if a.confirmTimeout <= 0 {
 		a.confirmTimeout = defaultConfirmTO
 	}

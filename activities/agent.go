@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -25,6 +26,8 @@ type Agent struct {
 	MaxTokens   int
 	Temperature *float64
 	Timeout     time.Duration
+	// Egress is the agent's own policy, nil for the actions'.
+	Egress *egress.Policy
 }
 
 // WithAgents enables agent.run with these agents by name.
@@ -93,7 +96,7 @@ func (a *Activities) AgentRun(ctx context.Context, req run.ActionRequest) (any, 
 	if ag.Timeout > 0 {
 		hcfg["timeout"] = ag.Timeout.String()
 	}
-	res, err := a.HTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: req.IdempotencyKey})
+	res, err := a.sendHTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: req.IdempotencyKey}, ag.Egress)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func chatServer(t *testing.T, status int) *target {
 func TestAgentRunSendsPromptAndDataAndReturnsReply(t *testing.T) {
 	srv := chatServer(t, http.StatusOK)
 	temp := 0.2
-	a := New(WithAgents(map[string]Agent{"support-agent": {
+	a := New(allowLoopback, WithAgents(map[string]Agent{"support-agent": {
 		URL: srv.URL + "/v1/", Model: "local-7b", APIKey: "sk-local", System: "You help onboarding.",
 		MaxTokens: 200, Temperature: &temp,
 	}}))
@@ -80,7 +80,7 @@ func TestAgentRunErrors(t *testing.T) {
 		http.StatusBadRequest:          {errtype.HTTP4xx, false},
 	} {
 		srv := chatServer(t, status)
-		a := New(WithAgents(map[string]Agent{"bot": {URL: srv.URL + "/v1", Model: "m", APIKey: "sk-local"}}))
+		a := New(allowLoopback, WithAgents(map[string]Agent{"bot": {URL: srv.URL + "/v1", Model: "m", APIKey: "sk-local"}}))
 		appError(t, call(a, ok), want.typ, want.retryable)
 	}
 
@@ -88,7 +88,7 @@ func TestAgentRunErrors(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"result":"hello"}`))
 	})
-	a := New(WithAgents(map[string]Agent{"bot": {URL: notChat.URL, Model: "m"}}))
+	a := New(allowLoopback, WithAgents(map[string]Agent{"bot": {URL: notChat.URL, Model: "m"}}))
 	require.Contains(t, appError(t, call(a, ok), errtype.InvalidConfig, false).Message(), "no choices")
 	require.Contains(t, appError(t, call(a, map[string]any{"agent": "other", "prompt": "x"}), errtype.NotConfigured, false).Message(), "agents.other")
 	appError(t, call(a, map[string]any{"agent": "bot", "prompt": "  "}), errtype.InvalidConfig, false)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/workflows/errtype"
 )
@@ -75,6 +76,9 @@ type Integration struct {
 	Operations map[string]Operation
 	// Timeout bounds each request (0: the activity's timeout only).
 	Timeout time.Duration
+	// Egress is the app's own policy (egress.Policy.Extend of the
+	// actions'), nil for the actions' policy.
+	Egress *egress.Policy
 }
 
 // WithIntegrations enables action.execute with these apps by name.
@@ -166,7 +170,7 @@ func (a *Activities) AppAction(ctx context.Context, req run.ActionRequest) (any,
 	case method != http.MethodGet && method != http.MethodHead && method != http.MethodDelete && cfg.Input != nil:
 		hcfg["body"] = cfg.Input
 	}
-	return a.authedHTTP(ctx, "integrations."+cfg.App, app.Auth, req.IdempotencyKey, hcfg)
+	return a.authedHTTP(ctx, "integrations."+cfg.App, app.Auth, app.Egress, req.IdempotencyKey, hcfg)
 }
 
 // renderPath renders a path template, escaping each value as a path
@@ -205,12 +209,13 @@ func renderValue(v any, vars map[string]any) any {
 	}
 }
 
-// authedHTTP sends hcfg through the http action with the auth of name.
-// An OAuth2 token refused with 401 (revoked or rotated before it expired)
-// is renewed and the request sent once more; a second 401 is final.
-func (a *Activities) authedHTTP(ctx context.Context, name string, au IntegrationAuth, idemKey string, hcfg map[string]any) (any, error) {
+// authedHTTP sends hcfg through the http action with the auth of name,
+// under policy pol (nil: the actions'), the token request included. An
+// OAuth2 token refused with 401 (revoked or rotated before it expired) is
+// renewed and the request sent once more; a second 401 is final.
+func (a *Activities) authedHTTP(ctx context.Context, name string, au IntegrationAuth, pol *egress.Policy, idemKey string, hcfg map[string]any) (any, error) {
 	send := func(renew bool) (any, error) {
-		h, v, err := a.authHeader(name, au, renew)
+		h, v, err := a.authHeader(name, au, pol, renew)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +227,7 @@ func (a *Activities) authedHTTP(ctx context.Context, name string, au Integration
 			headers[h] = v
 			hcfg["headers"] = headers
 		}
-		return a.HTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: idemKey})
+		return a.sendHTTP(ctx, run.ActionRequest{Config: hcfg, IdempotencyKey: idemKey}, pol)
 	}
 	out, err := send(false)
 	if err != nil && au.Type == AuthOAuth2 && httpStatus(err) == http.StatusUnauthorized {
@@ -247,7 +252,7 @@ func httpStatus(err error) int {
 }
 
 // authHeader returns the header name and value authenticating name.
-func (a *Activities) authHeader(name string, au IntegrationAuth, renew bool) (string, string, error) {
+func (a *Activities) authHeader(name string, au IntegrationAuth, pol *egress.Policy, renew bool) (string, string, error) {
 	switch au.Type {
 	case AuthNone:
 		return "", "", nil
@@ -262,7 +267,7 @@ func (a *Activities) authHeader(name string, au IntegrationAuth, renew bool) (st
 		}
 		return h, au.Key, nil
 	case AuthOAuth2:
-		tok, err := a.tokens.source(name, au, a.http, renew).Token()
+		tok, err := a.tokens.source(name, au, a.clients.get(a.policy(pol)).noFollow, renew).Token()
 		if err != nil {
 			return "", "", classifyTokenError(name, err)
 		}
@@ -294,5 +299,9 @@ func classifyTokenError(name string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return classifyTransport(fmt.Errorf("%s: oauth2 token: %w", name, err), "")
+	err = fmt.Errorf("%s: oauth2 token: %w", name, err)
+	if denied, ok := egressDenied(err); ok {
+		return denied
+	}
+	return classifyTransport(err, "")
 }

@@ -15,7 +15,7 @@ import (
 // Stripe-like API takes form bodies.
 func TestAppActionBodyTypes(t *testing.T) {
 	api := newTarget(t, func(w http.ResponseWriter, r *http.Request) {})
-	a := New(WithIntegrations(map[string]Integration{"stripe": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"stripe": {
 		BaseURL: api.URL,
 		Operations: map[string]Operation{
 			"refund": {Path: "/v1/refunds", BodyType: "form",

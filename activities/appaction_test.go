@@ -21,7 +21,7 @@ func TestAppActionBuildsTheOperationRequest(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"id":"re_1","status":"succeeded"}`))
 	})
-	a := New(WithIntegrations(map[string]Integration{"stripe": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"stripe": {
 		BaseURL: stripe.URL + "/v1/",
 		Auth:    IntegrationAuth{Type: AuthBearer, Token: "sk_test"},
 		Operations: map[string]Operation{
@@ -69,7 +69,7 @@ func TestAppActionBuildsTheOperationRequest(t *testing.T) {
 
 func TestAppActionBasicAndAPIKeyAuth(t *testing.T) {
 	api := newTarget(t, func(w http.ResponseWriter, r *http.Request) {})
-	a := New(WithIntegrations(map[string]Integration{
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{
 		"crm":  {BaseURL: api.URL, Auth: IntegrationAuth{Type: AuthBasic, Username: "user", Password: "pass"}, Operations: map[string]Operation{"ping": {Method: "GET", Path: "/ping"}}},
 		"maps": {BaseURL: api.URL, Auth: IntegrationAuth{Type: AuthAPIKey, Key: "k-1"}, Operations: map[string]Operation{"ping": {Method: "GET", Path: "/ping"}}},
 		"geo":  {BaseURL: api.URL, Auth: IntegrationAuth{Type: AuthAPIKey, Header: "X-Geo-Key", Key: "k-2"}, Operations: map[string]Operation{"ping": {Method: "GET", Path: "/ping"}}},
@@ -87,7 +87,7 @@ func TestAppActionBasicAndAPIKeyAuth(t *testing.T) {
 func TestAppActionErrors(t *testing.T) {
 	status := http.StatusBadGateway
 	api := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
-	a := New(WithIntegrations(map[string]Integration{"stripe": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"stripe": {
 		BaseURL: api.URL, Operations: map[string]Operation{"refund": {Path: "/refunds"}},
 	}}))
 	call := func(cfg map[string]any) error {
@@ -159,7 +159,7 @@ func (s *oauthServer) revoke() {
 
 func TestAppActionOAuth2TokenIsCachedAndRenewedAfter401(t *testing.T) {
 	s := newOAuthServer(t)
-	a := New(WithIntegrations(map[string]Integration{"erp": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"erp": {
 		BaseURL:    s.api.URL,
 		Auth:       IntegrationAuth{Type: AuthOAuth2, TokenURL: s.token.URL, ClientID: "client", ClientSecret: "secret", Scopes: []string{"orders"}},
 		Operations: map[string]Operation{"sync": {Path: "/sync"}},
@@ -199,7 +199,7 @@ func TestAppActionOAuth2TokenIsCachedAndRenewedAfter401(t *testing.T) {
 func TestAppActionOAuth2SecondRefusalIsFinal(t *testing.T) {
 	s := newOAuthServer(t)
 	api := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
-	a := New(WithIntegrations(map[string]Integration{"erp": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"erp": {
 		BaseURL:    api.URL,
 		Auth:       IntegrationAuth{Type: AuthOAuth2, TokenURL: s.token.URL, ClientID: "client", ClientSecret: "secret"},
 		Operations: map[string]Operation{"sync": {Path: "/sync"}},
@@ -214,7 +214,7 @@ func TestAppActionPathValuesAreOneSegment(t *testing.T) {
 	escaped := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { escaped <- r.URL.EscapedPath() }))
 	defer srv.Close()
-	a := New(WithIntegrations(map[string]Integration{"crm": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"crm": {
 		BaseURL: srv.URL, Operations: map[string]Operation{"get": {Method: "GET", Path: "/customers/{{id}}/notes"}},
 	}}))
 	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{
@@ -229,7 +229,7 @@ func TestAppActionTimeoutIsRetryable(t *testing.T) {
 	release := make(chan struct{})
 	slow := newTarget(t, func(w http.ResponseWriter, r *http.Request) { <-release })
 	defer close(release)
-	a := New(WithIntegrations(map[string]Integration{"slow": {
+	a := New(allowLoopback, WithIntegrations(map[string]Integration{"slow": {
 		BaseURL: slow.URL, Timeout: 50 * time.Millisecond, Operations: map[string]Operation{"op": {Path: "/"}},
 	}}))
 	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": "slow", "operation": "op"}))

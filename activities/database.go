@@ -131,7 +131,7 @@ func (a *Activities) DatabaseInsert(ctx context.Context, req run.ActionRequest) 
 		}
 		values[cfg.IdempotencyColumn] = req.IdempotencyKey
 	}
-	db, t, err := a.table(ctx, cfg.Database, cfg.Table)
+	db, t, err := a.table(ctx, OpInsert, cfg.Database, cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (a *Activities) DatabaseUpsert(ctx context.Context, req run.ActionRequest) 
 	if len(cfg.Conflict) == 0 {
 		return nil, invalidConfig("conflict: list the columns of a unique key")
 	}
-	db, t, err := a.table(ctx, cfg.Database, cfg.Table)
+	db, t, err := a.table(ctx, OpUpsert, cfg.Database, cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (a *Activities) DatabaseUpdate(ctx context.Context, req run.ActionRequest) 
 	if err != nil {
 		return nil, err
 	}
-	db, t, err := a.table(ctx, cfg.Database, cfg.Table)
+	db, t, err := a.table(ctx, OpUpdate, cfg.Database, cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +248,7 @@ func (a *Activities) DatabaseDelete(ctx context.Context, req run.ActionRequest) 
 	if err := decodeConfig(req.Config, &cfg); err != nil {
 		return nil, err
 	}
-	db, t, err := a.table(ctx, cfg.Database, cfg.Table)
+	db, t, err := a.table(ctx, OpDelete, cfg.Database, cfg.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -280,8 +280,9 @@ func pick(key string, ours, ductape map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-// table returns the named connection and the table's catalog entry.
-func (a *Activities) table(ctx context.Context, dbName, table string) (DB, tableInfo, error) {
+// table returns the named connection and the table's catalog entry, once
+// the database's allow-list (if any) allows op on the table.
+func (a *Activities) table(ctx context.Context, op, dbName, table string) (DB, tableInfo, error) {
 	if dbName == "" {
 		dbName = defaultDatabase
 	}
@@ -292,8 +293,17 @@ func (a *Activities) table(ctx context.Context, dbName, table string) (DB, table
 	if table == "" {
 		return nil, tableInfo{}, invalidConfig("table is required")
 	}
+	if err := a.allowTable(dbName, op, table); err != nil {
+		return nil, tableInfo{}, err
+	}
 	t, err := d.lookup(ctx, table)
-	return d.db, t, err
+	if err != nil {
+		return nil, tableInfo{}, err
+	}
+	if err := a.allowResolved(dbName, op, t.ident); err != nil {
+		return nil, tableInfo{}, err
+	}
+	return d.db, t, nil
 }
 
 // lookup resolves table ("name" through the search path, or

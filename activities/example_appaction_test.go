@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -25,9 +26,17 @@ func ExampleActivities_AppAction() {
 	}))
 	defer stripe.Close()
 
+	// The default egress policy refuses loopback, where this example's
+	// server listens: the integration's own policy allows it.
+	local, err := egress.Default().Extend("integrations.stripe.egress", []string{"127.0.0.1"}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	acts := activities.New(activities.WithIntegrations(map[string]activities.Integration{
 		"stripe": {
 			BaseURL: stripe.URL + "/v1",
+			Egress:  local,
 			Auth:    activities.IntegrationAuth{Type: activities.AuthBearer, Token: "sk_test_123"},
 			Operations: map[string]activities.Operation{
 				"refund-payment": {Method: "POST", Path: "/refunds", Body: map[string]any{

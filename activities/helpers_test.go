@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -35,4 +36,16 @@ func request(typ string, cfg map[string]any) run.ActionRequest {
 func uniqueName(t *testing.T, prefix string) string {
 	t.Helper()
 	return prefix + "." + time.Now().UTC().Format("20060102T150405.000000000")
+}
+
+// allowLoopback is the egress policy of the tests whose targets (httptest
+// servers, the test SMTP server) listen on 127.0.0.1: the default policy
+// refuses loopback, so these tests allow it with an explicit rule.
+var allowLoopback = WithEgress(mustEgress(egress.New([]string{"127.0.0.0/8", "::1"}, nil)))
+
+func mustEgress(p *egress.Policy, err error) *egress.Policy {
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/webhooksign"
 	"github.com/triggerd/triggerd/workflows/errtype"
@@ -93,8 +94,15 @@ type HTTPOutput struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-// HTTP sends one request and fails unless the response is a 2xx.
+// HTTP sends one request and fails unless the response is a 2xx. Its
+// connections go through the actions' egress policy (WithEgress).
 func (a *Activities) HTTP(ctx context.Context, req run.ActionRequest) (any, error) {
+	return a.sendHTTP(ctx, req, nil)
+}
+
+// sendHTTP is the http action under policy pol (nil: the actions' own),
+// for the actions that send their requests through it.
+func (a *Activities) sendHTTP(ctx context.Context, req run.ActionRequest, pol *egress.Policy) (any, error) {
 	var cfg HTTPConfig
 	if err := decodeConfig(req.Config, &cfg); err != nil {
 		return nil, err
@@ -108,9 +116,10 @@ func (a *Activities) HTTP(ctx context.Context, req run.ActionRequest) (any, erro
 		defer cancel()
 		hreq = hreq.WithContext(c)
 	}
-	client := a.http
+	clients := a.clients.get(a.policy(pol))
+	client := clients.noFollow
 	if cfg.FollowRedirects {
-		client = a.httpFollow
+		client = clients.follow
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
@@ -122,6 +131,9 @@ func (a *Activities) HTTP(ctx context.Context, req run.ActionRequest) (any, erro
 		}
 		if errors.Is(err, errTooManyRedirects) {
 			return nil, permanent(errtype.HTTP3xx, fmt.Errorf("%s %s: %w", hreq.Method, redact(hreq.URL), err))
+		}
+		if denied, ok := egressDenied(fmt.Errorf("%s %s: %w", hreq.Method, redact(hreq.URL), err)); ok {
+			return nil, denied
 		}
 		return nil, classifyTransport(fmt.Errorf("%s %s: %w", hreq.Method, redact(hreq.URL), err), "")
 	}

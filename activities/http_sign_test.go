@@ -34,7 +34,7 @@ func TestHTTPSignsTheBody(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
 		"url":  srv.URL,
 		"body": map[string]any{"orderId": 7.0},
 		"sign": map[string]any{"key": string(key)},
@@ -48,7 +48,7 @@ func TestHTTPSignsTheBody(t *testing.T) {
 
 func TestHTTPSignHeaderAndEmptyBody(t *testing.T) {
 	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
-	_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
 		"method": "GET", "url": tg.URL,
 		"sign": map[string]any{"key": "k", "header": "X-Signature"},
 	}))
@@ -61,7 +61,7 @@ func TestHTTPSignHeaderAndEmptyBody(t *testing.T) {
 
 func TestHTTPFormBody(t *testing.T) {
 	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
-	_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
 		"url": tg.URL, "bodyType": "form",
 		"body": map[string]any{"email": "a+b@example.com", "qty": 2.0, "tag": []any{"x", "y z"}},
 	}))
@@ -75,7 +75,7 @@ func TestHTTPFormBody(t *testing.T) {
 
 func TestHTTPRawBodyWithContentTypeAndMethods(t *testing.T) {
 	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
-	a := New()
+	a := New(allowLoopback)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
 		_, err := a.HTTP(context.Background(), request(TypeHTTP, map[string]any{
 			"method": m, "url": tg.URL, "bodyType": "raw", "body": "<order id=\"1\"/>", "contentType": "application/xml",
@@ -103,7 +103,7 @@ func TestHTTPFollowRedirectsOptIn(t *testing.T) {
 		}
 		http.Redirect(w, r, "/final", http.StatusFound)
 	})
-	out, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	out, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
 		"method": "GET", "url": tg.URL + "/start", "followRedirects": true,
 	}))
 	require.NoError(t, err)
@@ -117,7 +117,7 @@ func TestHTTPResponseHeadersAndCap(t *testing.T) {
 		w.Header().Set("Set-Cookie", "session=s3cret")
 		_, _ = w.Write([]byte("0123456789"))
 	})
-	a := New()
+	a := New(allowLoopback)
 	out, err := a.HTTP(context.Background(), request(TypeHTTP, map[string]any{
 		"url": tg.URL, "responseHeaders": []any{"x-rate-remaining"}, "maxResponseBytes": 4.0,
 	}))
@@ -144,7 +144,7 @@ func TestHTTPInvalidConfigIsPermanent(t *testing.T) {
 		"empty sign key":   {"url": tg.URL, "sign": map[string]any{"key": ""}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := New().HTTP(context.Background(), request(TypeHTTP, cfg))
+			_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, cfg))
 			appError(t, err, errtype.InvalidConfig, false)
 		})
 	}
@@ -153,7 +153,7 @@ func TestHTTPInvalidConfigIsPermanent(t *testing.T) {
 
 func TestHTTPRedirectLoopIsPermanent(t *testing.T) {
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/again", http.StatusFound) })
-	_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{"method": "GET", "url": tg.URL, "followRedirects": true}))
+	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"method": "GET", "url": tg.URL, "followRedirects": true}))
 	require.Contains(t, appError(t, err, errtype.HTTP3xx, false).Message(), "stopped after 10 redirects")
 	require.Len(t, tg.requests(), 11)
 }
@@ -165,7 +165,7 @@ func TestHTTPInvalidHeadersArePermanent(t *testing.T) {
 		"space in name":    {"X Name": "v"},
 		"colon in name":    {"X:Name": "v"},
 	} {
-		_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL, "headers": h}))
+		_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL, "headers": h}))
 		require.Error(t, err, name)
 		appError(t, err, errtype.InvalidConfig, false)
 	}

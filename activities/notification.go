@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/workflows/errtype"
 )
@@ -56,6 +57,8 @@ type SMTPSettings struct {
 	TLSConfig *tls.Config
 	// Timeout bounds the whole SMTP exchange (default 30s).
 	Timeout time.Duration
+	// Egress is the mail server's own policy, nil for the actions'.
+	Egress *egress.Policy
 }
 
 // MessageTemplate is one message of a notification. Subject (the title of
@@ -72,6 +75,8 @@ type Endpoint struct {
 	URL     string
 	Headers map[string]string
 	Auth    IntegrationAuth
+	// Egress is the provider's own policy, nil for the actions'.
+	Egress *egress.Policy
 }
 
 // Notifications configures the notification.* actions.
@@ -289,7 +294,7 @@ func (a *Activities) NotifyEmail(ctx context.Context, req run.ActionRequest) (an
 	}
 	msgID := messageID(req.IdempotencyKey, s.From)
 	raw := buildMail(s.From, rcpts, subject, body, html, msgID, time.Now())
-	if err := sendMail(ctx, s, rcpts, raw); err != nil {
+	if err := sendMail(ctx, s, a.policy(s.Egress), rcpts, raw); err != nil {
 		return nil, err
 	}
 	return EmailOutput{Recipients: rcpts, Subject: subject, MessageID: msgID}, nil
@@ -318,7 +323,7 @@ func headerSafe(s string) string { return strings.NewReplacer("\r", " ", "\n", "
 // sendMail runs one SMTP transaction. Replies are classified by code: 5xx
 // permanent (the server will refuse again), 4xx and transport failures
 // retryable.
-func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (err error) {
+func sendMail(ctx context.Context, s SMTPSettings, pol *egress.Policy, rcpts []string, raw []byte) (err error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -337,16 +342,17 @@ func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (
 			tlsConf.ServerName = s.Host
 		}
 	}
-	d := net.Dialer{}
-	var conn net.Conn
-	if s.TLS == SMTPTLSImplicit {
-		td := tls.Dialer{NetDialer: &d, Config: tlsConf}
-		conn, err = td.DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", addr)
-	}
+	conn, err := pol.Dialer().DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return classifySMTP(addr, "connect", err)
+	}
+	if s.TLS == SMTPTLSImplicit {
+		tc := tls.Client(conn, tlsConf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return classifySMTP(addr, "connect", err)
+		}
+		conn = tc
 	}
 	defer conn.Close()
 	// net/smtp has no context: the deadline bounds every read and write.
@@ -406,6 +412,9 @@ func sendMail(ctx context.Context, s SMTPSettings, rcpts []string, raw []byte) (
 // (refused, reset, timed out) is a transport failure, retryable.
 func classifySMTP(addr, stage string, err error) error {
 	e := fmt.Errorf("smtp %s: %s: %w", addr, stage, err)
+	if denied, ok := egressDenied(e); ok {
+		return denied
+	}
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
 		if tp.Code >= 500 {
@@ -509,5 +518,5 @@ func (a *Activities) postJSON(ctx context.Context, idemKey, name string, ep Endp
 	for k, v := range extra {
 		h[k] = v
 	}
-	return a.authedHTTP(ctx, name, ep.Auth, idemKey, map[string]any{"method": "POST", "url": ep.URL, "headers": h, "body": body})
+	return a.authedHTTP(ctx, name, ep.Auth, ep.Egress, idemKey, map[string]any{"method": "POST", "url": ep.URL, "headers": h, "body": body})
 }

@@ -54,7 +54,7 @@ func uniqueAddr(t *testing.T, local string) string {
 }
 
 func TestNotifyEmailDeliversRenderedTemplate(t *testing.T) {
-	a := New(WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
+	a := New(allowLoopback, WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
 	rcpt := uniqueAddr(t, "alice")
 	req := request(TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation",
@@ -95,7 +95,7 @@ func TestNotifyEmailDeliversRenderedTemplate(t *testing.T) {
 }
 
 func TestNotifyEmailSubjectStringOverridesTemplate(t *testing.T) {
-	a := New(WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
+	a := New(allowLoopback, WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
 	rcpt := uniqueAddr(t, "bob")
 	out, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation", "recipients": rcpt,
@@ -109,7 +109,7 @@ func TestNotifyEmailSubjectStringOverridesTemplate(t *testing.T) {
 }
 
 func TestNotifyEmailRejectedRecipientIsPermanent(t *testing.T) {
-	a := New(WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
+	a := New(allowLoopback, WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
 	_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation", "recipients": []any{uniqueAddr(t, "reject")},
 	}))
@@ -122,7 +122,7 @@ func TestNotifyEmailUnreachableServerIsRetryable(t *testing.T) {
 	require.NoError(t, err)
 	port := l.Addr().(*net.TCPAddr).Port
 	require.NoError(t, l.Close())
-	a := New(WithNotifications(Notifications{
+	a := New(allowLoopback, WithNotifications(Notifications{
 		SMTP:      SMTPSettings{Host: "127.0.0.1", Port: port, From: "a@b.example"},
 		Templates: orderTemplates,
 	}))
@@ -133,7 +133,7 @@ func TestNotifyEmailUnreachableServerIsRetryable(t *testing.T) {
 }
 
 func TestNotificationConfigErrors(t *testing.T) {
-	a := New(WithNotifications(Notifications{SMTP: SMTPSettings{Host: "127.0.0.1", Port: 1}, Templates: orderTemplates}))
+	a := New(allowLoopback, WithNotifications(Notifications{SMTP: SMTPSettings{Host: "127.0.0.1", Port: 1}, Templates: orderTemplates}))
 	for name, tc := range map[string]struct {
 		cfg  map[string]any
 		typ  string
@@ -155,7 +155,7 @@ func TestNotificationConfigErrors(t *testing.T) {
 			require.Contains(t, appError(t, err, tc.typ, false).Message(), tc.want)
 		})
 	}
-	_, err := New().NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{"notification": "a:b"}))
+	_, err := New(allowLoopback).NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{"notification": "a:b"}))
 	appError(t, err, errtype.NotConfigured, false)
 }
 
@@ -227,7 +227,7 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 	cfg := map[string]any{"notification": "order-emails:confirmation", "recipients": "carol@shop.example",
 		"subject": map[string]any{"orderNumber": "T-1"}}
 
-	_, err := New(WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
+	_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
 		NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
 	require.NoError(t, err)
 	files, err := filepath.Glob(filepath.Join(out, "*.eml"))
@@ -240,21 +240,21 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 
 	t.Run("greylisted recipient is retryable", func(t *testing.T) {
 		busy := map[string]any{"notification": "order-emails:confirmation", "recipients": "busy@shop.example"}
-		_, err := New(WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
+		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
 			NotifyEmail(context.Background(), request(TypeNotifyEmail, busy))
 		require.Contains(t, appError(t, err, errtype.SMTPTransient, true).Message(), "451")
 	})
 	t.Run("wrong password is permanent", func(t *testing.T) {
 		s := settings
 		s.Password = "wrong"
-		_, err := New(WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
+		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
 			NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
 		appError(t, err, errtype.SMTPRejected, false)
 	})
 	t.Run("untrusted certificate is permanent", func(t *testing.T) {
 		s := settings
 		s.TLSConfig = nil // system roots do not know the test CA
-		_, err := New(WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
+		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
 			NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
 		appError(t, err, errtype.InvalidConfig, false)
 	})
@@ -262,7 +262,7 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 		s := settings
 		s.TLS = SMTPTLSNone
 		s.Host = "127.0.0.1"
-		_, err := New(WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
+		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
 			NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
 		// The server refuses AUTH before STARTTLS (530): permanent.
 		appError(t, err, errtype.SMTPRejected, false)
@@ -272,7 +272,7 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 func TestNotifyEmailStartTLSNotOfferedIsPermanent(t *testing.T) {
 	s := smtpServer(t) // the shared server has no STARTTLS
 	s.TLS = SMTPTLSStartTLS
-	_, err := New(WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
+	_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
 		NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
 			"notification": "order-emails:confirmation", "recipients": uniqueAddr(t, "dave"),
 		}))
@@ -285,7 +285,7 @@ func TestNotifySMSAndPushPostToProviders(t *testing.T) {
 		_, _ = w.Write([]byte(`{"sid":"SM1"}`))
 	})
 	push := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
-	a := New(WithNotifications(Notifications{
+	a := New(allowLoopback, WithNotifications(Notifications{
 		Templates: orderTemplates,
 		SMS:       Endpoint{URL: sms.URL + "/send", Headers: map[string]string{"X-Account": "acme"}, Auth: IntegrationAuth{Type: AuthBasic, Username: "u", Password: "p"}},
 		Push:      Endpoint{URL: push.URL, Auth: IntegrationAuth{Type: AuthAPIKey, Header: "X-Push-Key", Key: "k1"}},
@@ -317,7 +317,7 @@ func TestNotifySMSAndPushPostToProviders(t *testing.T) {
 func TestNotifyProviderErrorsAreClassified(t *testing.T) {
 	status := http.StatusServiceUnavailable
 	sms := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
-	a := New(WithNotifications(Notifications{Templates: orderTemplates, SMS: Endpoint{URL: sms.URL}}))
+	a := New(allowLoopback, WithNotifications(Notifications{Templates: orderTemplates, SMS: Endpoint{URL: sms.URL}}))
 	cfg := map[string]any{"notification": "sms:verification-code", "recipients": "+1555"}
 	_, err := a.NotifySMS(context.Background(), request(TypeNotifySMS, cfg))
 	appError(t, err, errtype.HTTP5xx, true)
@@ -333,7 +333,7 @@ func TestNotifyProviderErrorsAreClassified(t *testing.T) {
 
 func TestNotifyCallbackPostsBodyAndHeaders(t *testing.T) {
 	hook := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	a := New(WithNotifications(Notifications{Callbacks: map[string]Endpoint{
+	a := New(allowLoopback, WithNotifications(Notifications{Callbacks: map[string]Endpoint{
 		"webhooks": {URL: hook.URL + "/orders", Headers: map[string]string{"X-Source": "triggerd"}, Auth: IntegrationAuth{Type: AuthBearer, Token: "tok"}},
 	}}))
 	out, err := a.NotifyCallback(context.Background(), request(TypeNotifyCallback, map[string]any{
@@ -375,7 +375,7 @@ func headerValues(h http.Header, names ...string) map[string]string {
 func TestNotifyEmailImplicitTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
 	port, out := startTLSServer(t, certFile, keyFile, "pw", "tls")
-	a := New(WithNotifications(Notifications{
+	a := New(allowLoopback, WithNotifications(Notifications{
 		SMTP: SMTPSettings{
 			Host: "127.0.0.1", Port: port, From: "Café Shop <orders@shop.example>", TLS: SMTPTLSImplicit,
 			Username: "mailer", Password: "pw", TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
@@ -408,7 +408,7 @@ func TestNotifyEmailImplicitTLS(t *testing.T) {
 }
 
 func TestNotifyEmailMalformedRecipientIsPermanent(t *testing.T) {
-	a := New(WithNotifications(Notifications{SMTP: SMTPSettings{Host: "127.0.0.1", Port: 1, From: "a@b.example"}, Templates: orderTemplates}))
+	a := New(allowLoopback, WithNotifications(Notifications{SMTP: SMTPSettings{Host: "127.0.0.1", Port: 1, From: "a@b.example"}, Templates: orderTemplates}))
 	for _, r := range []string{"not an address", "x@y.example\r\nBcc: victim@z.example"} {
 		_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
 			"notification": "order-emails:confirmation", "recipients": []any{r},

@@ -3,6 +3,8 @@ package activities
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -314,7 +317,7 @@ func storageError(bucket, op string, err error) error {
 	if errors.Is(err, errBucketNotFound) {
 		return permanent(errtype.NotConfigured, wrapped)
 	}
-	if errors.Is(err, errObjectNotFound) {
+	if errors.Is(err, errObjectNotFound) || errors.Is(err, errReservedKey) {
 		return permanent(errtype.InvalidConfig, wrapped)
 	}
 	if t := networkType(err); t != "" {
@@ -348,78 +351,124 @@ func (b brokenStore) Copy(context.Context, string, string) error   { return b.er
 // localStore keeps objects as files under dir, and each object's content
 // type in a file of the same path under dir/.content-type. dir must exist:
 // a missing one is a missing bucket, not something to create silently.
+//
+// Every file operation goes through an os.Root opened on dir, so nothing a
+// key says (it may be rendered from a record) and no symbolic link planted
+// inside dir can make an operation touch a file outside it. The metadata
+// directory is not part of the object namespace: a key whose first segment
+// is .content-type is refused, so no object can overwrite another's
+// content type.
 type localStore struct{ dir string }
 
 const localMetaDir = ".content-type"
 
-func (l localStore) path(key string) string { return filepath.Join(l.dir, filepath.FromSlash(key)) }
-func (l localStore) meta(key string) string {
-	return filepath.Join(l.dir, localMetaDir, filepath.FromSlash(key))
+// errReservedKey is a key inside the local driver's metadata directory.
+var errReservedKey = errors.New("the path is reserved for the bucket's metadata")
+
+// root opens the bucket's directory.
+func (l localStore) root() (*os.Root, error) {
+	r, err := os.OpenRoot(l.dir)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, fmt.Errorf("%w: directory %s", errBucketNotFound, l.dir)
+	}
+	return r, err
 }
 
-func (l localStore) checkDir() error {
-	if fi, err := os.Stat(l.dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%w: directory %s", errBucketNotFound, l.dir)
+// names returns the root-relative file names of key's object and content
+// type.
+func (l localStore) names(key string) (object, meta string, err error) {
+	first, _, _ := strings.Cut(key, "/")
+	if strings.EqualFold(first, localMetaDir) {
+		return "", "", fmt.Errorf("%w: %q (%s/ holds the content types)", errReservedKey, key, localMetaDir)
 	}
-	return nil
+	object = filepath.FromSlash(key)
+	return object, filepath.Join(localMetaDir, object), nil
 }
 
 func (l localStore) Put(_ context.Context, key string, data []byte, contentType string) error {
-	if err := l.checkDir(); err != nil {
+	object, meta, err := l.names(key)
+	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(l.meta(key), []byte(contentType)); err != nil {
+	r, err := l.root()
+	if err != nil {
 		return err
 	}
-	return writeFileAtomic(l.path(key), data)
+	defer r.Close()
+	if err := writeFileAtomic(r, meta, []byte(contentType)); err != nil {
+		return err
+	}
+	return writeFileAtomic(r, object, data)
 }
 
-// writeFileAtomic writes through a temporary file and a rename, so a
-// reader (or a crash) never sees half an object.
-func writeFileAtomic(name string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+// writeFileAtomic writes name inside r through a temporary file and a
+// rename, so a reader (or a crash) never sees half an object.
+func writeFileAtomic(r *os.Root, name string, data []byte) error {
+	dir := filepath.Dir(name)
+	if err := r.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".upload-*")
+	var suffix [8]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".upload-"+hex.EncodeToString(suffix[:]))
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
 	_, werr := f.Write(data)
 	cerr := f.Close()
 	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
+		_ = r.Remove(tmp)
 		return err
 	}
-	return os.Rename(f.Name(), name)
+	if err := r.Rename(tmp, name); err != nil {
+		_ = r.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 func (l localStore) Get(_ context.Context, key string) ([]byte, string, error) {
-	if err := l.checkDir(); err != nil {
+	object, meta, err := l.names(key)
+	if err != nil {
 		return nil, "", err
 	}
-	b, err := os.ReadFile(l.path(key))
+	r, err := l.root()
+	if err != nil {
+		return nil, "", err
+	}
+	defer r.Close()
+	b, err := r.ReadFile(object)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, "", fmt.Errorf("%w: %s", errObjectNotFound, key)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	ct, _ := os.ReadFile(l.meta(key))
+	ct, _ := r.ReadFile(meta)
 	return b, string(ct), nil
 }
 
 func (l localStore) Delete(_ context.Context, key string) (bool, error) {
-	if err := l.checkDir(); err != nil {
+	object, meta, err := l.names(key)
+	if err != nil {
 		return false, err
 	}
-	err := os.Remove(l.path(key))
+	r, err := l.root()
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	err = r.Remove(object)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	_ = os.Remove(l.meta(key)) // best effort: a stale type is harmless
+	_ = r.Remove(meta) // best effort: a stale type is harmless
 	return true, nil
 }
 

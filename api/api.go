@@ -74,6 +74,8 @@ type Options struct {
 	GateLimits GateLimits
 	// Check, if set, refuses writes naming unconfigured resources (check.go).
 	Check Checker
+	// Warn, if set, adds warnings to the responses of writes (check.go).
+	Warn Warner
 	// Decode decodes the events of dry runs as ingest does (placeholder,
 	// column types, connector settings).
 	Decode ingest.DecodeOptions
@@ -94,6 +96,7 @@ type Server struct {
 	gate       Gate
 	gateLimits GateLimits
 	check      Checker
+	warn       Warner
 	decode     ingest.DecodeOptions
 }
 
@@ -101,7 +104,7 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{store: o.Store, log: o.Logger, auth: o.Auth, reload: o.Reload, maxBody: o.MaxBodyBytes,
 		limits: trigger.WithLimits(o.Limits), quotas: o.Quotas, breakers: o.Breakers,
-		gate: o.Gate, gateLimits: o.GateLimits.withDefaults(), check: o.Check, decode: o.Decode}
+		gate: o.Gate, gateLimits: o.GateLimits.withDefaults(), check: o.Check, warn: o.Warn, decode: o.Decode}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,6 +145,9 @@ type Trigger struct {
 	Deleted bool `json:"deleted,omitempty"`
 	// Definition is the trigger document (the file format, as JSON).
 	Definition json.RawMessage `json:"definition,omitempty"`
+	// Warnings, in the response of a write, say what the definition asks
+	// for that this process will refuse when it runs (Options.Warn).
+	Warnings []Problem `json:"warnings,omitempty"`
 }
 
 func fromRecord(r triggerstore.Record) Trigger {

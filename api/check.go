@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/triggerd/triggerd/trigger"
 )
@@ -16,6 +17,37 @@ import (
 // validate` uses. Each Problem's Field is the path inside the trigger
 // ("actions[1].config.cache").
 type Checker func(defs []trigger.Definition) []trigger.Problem
+
+// Warner reports what a valid definition asks for that this process will
+// refuse when the trigger runs, such as a literal URL its egress policy
+// refuses. Unlike a Checker's problems, warnings never refuse a write: the
+// policy may differ between the processes sharing a store. The API returns
+// them with the write ("warnings") and logs them; `triggerd validate`
+// prints them.
+type Warner func(defs []trigger.Definition) []trigger.Problem
+
+// warnings runs warn (when set) on the canonical documents specs, each
+// problem's field prefixed by prefix(i) ("" for a single document).
+func warnings(warn Warner, specs []json.RawMessage, prefix func(i int) string) []Problem {
+	if warn == nil {
+		return nil
+	}
+	var out []Problem
+	for i, spec := range specs {
+		d, err := parseSpec(spec)
+		if err != nil {
+			continue // canonical documents parse; nothing to warn about otherwise
+		}
+		for _, p := range warn([]trigger.Definition{d}) {
+			field := p.Field
+			if pre := prefix(i); pre != "" {
+				field = strings.TrimSuffix(pre+"."+field, ".")
+			}
+			out = append(out, Problem{Field: field, Tag: p.Tag, Reason: p.Reason})
+		}
+	}
+	return out
+}
 
 // canonical is Canonical followed by check (when set): a document naming
 // an unknown resource is refused with the same 422 as an invalid one.

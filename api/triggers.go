@@ -79,7 +79,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("trigger created", "tag", tag, "version", rec.Version, "actor", rec.Actor)
 	w.Header().Set("Location", "/v1/triggers/"+tag)
 	w.Header().Set("ETag", etag(rec.Version))
-	writeJSON(w, http.StatusCreated, fromRecord(rec))
+	writeJSON(w, http.StatusCreated, s.withWarnings(fromRecord(rec), spec))
+}
+
+// withWarnings adds the warnings of spec to t and logs them.
+func (s *Server) withWarnings(t Trigger, spec json.RawMessage) Trigger {
+	t.Warnings = warnings(s.warn, []json.RawMessage{spec}, func(int) string { return "" })
+	for _, p := range t.Warnings {
+		s.log.Warn("trigger written with a warning", "tag", t.Tag, "field", p.Field, "reason", p.Reason)
+	}
+	return t
 }
 
 // listFilter selects triggers by table, event and enabled.
@@ -264,7 +273,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, tag string, doc [
 		s.log.Info("trigger created", "tag", tag, "version", rec.Version, "actor", rec.Actor)
 		w.Header().Set("Location", "/v1/triggers/"+tag)
 		w.Header().Set("ETag", etag(rec.Version))
-		writeJSON(w, http.StatusCreated, fromRecord(rec))
+		writeJSON(w, http.StatusCreated, s.withWarnings(fromRecord(rec), spec))
 		return
 	case err != nil:
 		s.fail(w, r, err)
@@ -276,7 +285,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, tag string, doc [
 	}
 	if sameSpec(cur.Spec, spec) {
 		w.Header().Set("ETag", etag(cur.Version))
-		writeJSON(w, http.StatusOK, fromRecord(cur))
+		writeJSON(w, http.StatusOK, s.withWarnings(fromRecord(cur), spec))
 		return
 	}
 	// Always conditional on the version read: a concurrent writer between
@@ -293,7 +302,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, tag string, doc [
 	}
 	s.log.Info("trigger updated", "tag", tag, "version", rec.Version, "actor", rec.Actor)
 	w.Header().Set("ETag", etag(rec.Version))
-	writeJSON(w, http.StatusOK, fromRecord(rec))
+	writeJSON(w, http.StatusOK, s.withWarnings(fromRecord(rec), spec))
 }
 
 func conflict(tag string, want, have int64) *Error {
@@ -460,6 +469,9 @@ type ApplyResult struct {
 	Updated   []Applied `json:"updated"`
 	Unchanged []Applied `json:"unchanged"`
 	Deleted   []Applied `json:"deleted"`
+	// Warnings are the applied definitions' warnings (Options.Warn), their
+	// fields prefixed triggers[i].
+	Warnings []Problem `json:"warnings,omitempty"`
 }
 
 // ApplyStore is what Apply needs of the store.
@@ -586,6 +598,10 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("triggers applied", "actor", actor(r), "created", len(res.Created), "updated", len(res.Updated),
 		"unchanged", len(res.Unchanged), "deleted", len(res.Deleted))
+	res.Warnings = warnings(s.warn, req.Triggers, func(i int) string { return fmt.Sprintf("triggers[%d]", i) })
+	for _, p := range res.Warnings {
+		s.log.Warn("trigger applied with a warning", "tag", p.Tag, "field", p.Field, "reason", p.Reason)
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -105,6 +105,9 @@ type Config struct {
 	Agents        map[string]Agent       `yaml:"agents"`
 	// Gate configures the before-trigger gate (config/gate.go).
 	Gate Gate `yaml:"gate"`
+	// Egress restricts where actions and lookups may connect
+	// (config/egress.go).
+	Egress Egress `yaml:"egress"`
 	// Delivery and Queues configure the delivery semantics (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`

@@ -31,6 +31,9 @@ type Integration struct {
 	Operations map[string]Operation `yaml:"operations"`
 	// Timeout bounds each request (default: the action's timeout).
 	Timeout time.Duration `yaml:"timeout"`
+	// Egress adds rules to the process's egress policy for this app's
+	// requests (and its OAuth2 token endpoint).
+	Egress Egress `yaml:"egress"`
 }
 
 // Operation maps a named operation to one HTTP request. Without body, the
@@ -70,6 +73,8 @@ type Agent struct {
 	MaxTokens   int           `yaml:"maxTokens"`
 	Temperature *float64      `yaml:"temperature"`
 	Timeout     time.Duration `yaml:"timeout"`
+	// Egress adds rules to the process's egress policy for this agent.
+	Egress Egress `yaml:"egress"`
 }
 
 var operationMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}

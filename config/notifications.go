@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/mail"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -58,6 +59,9 @@ type SMTP struct {
 	CAFile             string        `yaml:"caFile"`
 	InsecureSkipVerify bool          `yaml:"insecureSkipVerify"`
 	Timeout            time.Duration `yaml:"timeout"`
+	// Egress adds rules to the process's egress policy for the mail
+	// server (a relay on a private address needs one).
+	Egress Egress `yaml:"egress"`
 }
 
 // MessageTemplate is one message: {{name}} placeholders in Subject (the
@@ -74,6 +78,8 @@ type Provider struct {
 	URL     string            `yaml:"url"`
 	Headers map[string]string `yaml:"headers"`
 	Auth    Auth              `yaml:"auth"`
+	// Egress adds rules to the process's egress policy for this provider.
+	Egress Egress `yaml:"egress"`
 }
 
 // Auth types of Auth.Type.
@@ -145,7 +151,7 @@ func (n *Notifications) validate(v *validator) {
 		if s.Timeout < 0 {
 			v.add("notifications.smtp.timeout", "must not be negative, got %s", s.Timeout)
 		}
-	} else if s != (SMTP{}) {
+	} else if !reflect.DeepEqual(s, SMTP{}) {
 		v.add("notifications.smtp.host", "must be set when other notifications.smtp keys are")
 	}
 	v.provider("notifications.sms", n.SMS)

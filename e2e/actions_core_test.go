@@ -88,7 +88,7 @@ actions:
 	require.Len(t, plans, 1)
 
 	queue := "e2e-cache-" + suffix
-	acts := activities.New(activities.WithRedis(rdb), activities.WithCaches(map[string]activities.CacheConfig{"users": {Prefix: prefix}}))
+	acts := activities.New(allowLoopback(t), activities.WithRedis(rdb), activities.WithCaches(map[string]activities.CacheConfig{"users": {Prefix: prefix}}))
 	res := secrets.NewResolver([]secrets.Source{secrets.Env{LookupEnv: func(k string) (string, bool) {
 		return signKey, k == secrets.EnvPrefix+"WEBHOOK_KEY"
 	}}})

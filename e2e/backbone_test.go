@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/internal/cdctest"
 	"github.com/triggerd/triggerd/internal/testenv"
@@ -36,6 +37,16 @@ import (
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/workflows"
 )
+
+// allowLoopback is the egress policy of the e2e workers: their webhook
+// targets are httptest servers on 127.0.0.1, which the default policy
+// refuses, so the tests allow loopback with an explicit rule.
+func allowLoopback(t testing.TB) activities.Option {
+	t.Helper()
+	p, err := egress.New([]string{"127.0.0.0/8", "::1"}, nil)
+	require.NoError(t, err)
+	return activities.WithEgress(p)
+}
 
 // receiver is a webhook target that records every request by path and by
 // Idempotency-Key.
@@ -190,6 +201,7 @@ func (e *env) startWorker(t *testing.T, opts ...activities.Option) {
 	t.Helper()
 	acts := activities.New(append([]activities.Option{
 		activities.WithLogger(e.logger),
+		allowLoopback(t),
 		activities.WithKafka(e.brokers, nil),
 		activities.WithRabbitMQ(testenv.RabbitMQURL(t)),
 		activities.WithRedis(e.redis),

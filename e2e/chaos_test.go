@@ -46,6 +46,9 @@ import (
 //
 // CHAOS_EVENTS (default 2000) and CHAOS_FAULTS (default 8) scale it up for
 // a local soak; CHAOS_TIMEOUT (default 6m) bounds the wait for the drain.
+// CHAOS_TEMPORAL=postgres runs the private Temporal as a real server
+// persisted in the services' PostgreSQL (temporal_pg_test.go) instead of
+// the dev server's SQLite file.
 func TestChaos(t *testing.T) {
 	dir := testenv.Require(t, "TRIGGERD_SERVICES_DIR")
 	if testing.Short() {
@@ -59,7 +62,7 @@ func TestChaos(t *testing.T) {
 	begin := time.Now()
 
 	// Private services.
-	tmpl := newPrivateTemporal(t, filepath.Join(dir, "bin", "temporal"), tmp)
+	tmpl := newChaosTemporal(t, dir, tmp)
 	tmpl.start(t)
 	kaf := newPrivateKafka(t, filepath.Join(dir, "kafka", "libs"), tmp)
 	kaf.start(t)
@@ -85,6 +88,7 @@ func TestChaos(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`log: {level: warn}
 kafka: {brokers: ["%s"], topics: [%s], groupId: chaos, dlqTopic: %s, commitBatch: 50, commitInterval: 300ms}
 temporal: {address: "%s", namespace: default, taskQueue: chaos}
+egress: {allow: [127.0.0.1]}
 triggers: {path: %s}
 store: {driver: memory}
 queues: {chaos: {concurrency: 8}}
@@ -218,6 +222,7 @@ queues: {chaos: {concurrency: 8}}
 	queue := queueStats(t, c)
 
 	report := []string{
+		fmt.Sprintf("chaos report: Temporal %s", tmpl.persistence),
 		fmt.Sprintf("chaos report: events=%d matched pairs=%d (async=%d sync=%d queued=%d) webhook keys=%d",
 			len(msgs), len(expect.runs), expect.byTag["chaos-async"], expect.byTag["chaos-sync"], expect.byTag["chaos-queued"], len(expect.keys)),
 		fmt.Sprintf("chaos report: faults=%v; runs listed=%d, not exactly one=%d, not completed=%d, unexpected=%d",
@@ -679,6 +684,7 @@ type proc struct {
 	name   string
 	args   []string
 	logDir string
+	env    []string // added to the test's environment
 	cmd    *exec.Cmd
 	starts int
 	api    bool // a triggerd process, which serves /healthz
@@ -703,7 +709,7 @@ func (p *proc) start(t *testing.T) {
 	fmt.Fprintf(f, "==== start %d at %s\n", p.starts, time.Now().Format(time.RFC3339Nano))
 	p.cmd = exec.Command(p.args[0], p.args[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
-	p.cmd.Env = os.Environ()
+	p.cmd.Env = append(os.Environ(), p.env...)
 	if p.api {
 		// Each start its own port: a killed process's port may linger.
 		p.cmd.Env = append(p.cmd.Env, fmt.Sprintf("TRIGGERD_API_LISTEN=127.0.0.1:%d", freePort(t)))
@@ -736,18 +742,35 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// privateTemporal is a Temporal dev server of the test's own, with its
-// SQLite file kept across a restart.
+// privateTemporal is a Temporal server of the test's own, with its data
+// kept across a restart: a dev server and its SQLite file, or a real
+// server on PostgreSQL (temporal_pg_test.go).
 type privateTemporal struct {
-	bin, dir string
-	port     int
-	ports    []int
-	addr     string
-	p        *proc
+	bin, dir    string
+	port        int
+	ports       []int
+	addr        string
+	p           *proc
+	persistence string
+	// setUp runs once, after the first start (namespace, search attributes).
+	setUp func(t *testing.T)
+}
+
+// newChaosTemporal returns the private Temporal CHAOS_TEMPORAL names.
+func newChaosTemporal(t *testing.T, servicesDir, tmp string) *privateTemporal {
+	switch v := envOr("CHAOS_TEMPORAL", "sqlite"); v {
+	case "sqlite":
+		return newPrivateTemporal(t, filepath.Join(servicesDir, "bin", "temporal"), tmp)
+	case "postgres":
+		return newPrivateTemporalPG(t, servicesDir, tmp)
+	default:
+		t.Fatalf("CHAOS_TEMPORAL=%q: want sqlite or postgres", v)
+		return nil
+	}
 }
 
 func newPrivateTemporal(t *testing.T, bin, tmp string) *privateTemporal {
-	pt := &privateTemporal{bin: bin, dir: tmp, port: freePort(t)}
+	pt := &privateTemporal{bin: bin, dir: tmp, port: freePort(t), persistence: "dev server, SQLite file"}
 	pt.ports = []int{freePort(t), freePort(t)}
 	pt.addr = fmt.Sprintf("127.0.0.1:%d", pt.port)
 	pt.p = &proc{name: "temporal", logDir: tmp, args: []string{bin, "server", "start-dev", "--headless",
@@ -770,11 +793,14 @@ func (pt *privateTemporal) start(t *testing.T) {
 			_, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{})
 			c.Close()
 			if err == nil {
+				if pt.setUp != nil && pt.p.starts == 1 {
+					pt.setUp(t)
+				}
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("private temporal not ready: %v (log %s)", err, pt.p.logFile())
+			t.Fatalf("private temporal not ready: %v; its log ends:\n%s", err, pt.p.tail())
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

@@ -56,6 +56,7 @@ func TestQuotaSharedByTwoWorkerProcesses(t *testing.T) {
 	cfgPath := filepath.Join(dir, "triggerd.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, fmt.Appendf(nil, `
 kafka: {brokers: ["127.0.0.1:9"], topics: [unused]}
+egress: {allow: [127.0.0.1]}
 temporal: {address: %q, taskQueue: %q}
 redis: {addr: %q}
 dataDir: %q

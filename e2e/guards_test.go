@@ -125,7 +125,7 @@ func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Conf
 	}
 	w := worker.New(e.c, e.queue, worker.Options{})
 	workflows.Register(w)
-	acts := activities.New(opts...)
+	acts := activities.New(append([]activities.Option{allowLoopback(t)}, opts...)...)
 	t.Cleanup(func() { _ = acts.Close() })
 	acts.Register(w, count, g.breakers.Middleware, g.quotas.Middleware)
 	require.NoError(t, w.Start())

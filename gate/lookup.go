@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/triggerd/triggerd/egress"
 )
 
 // DB is what a SQL lookup needs of a database (*pgxpool.Pool has it).
@@ -28,8 +31,15 @@ const (
 // HTTP calls with HTTP and SQL queries on the named DBs ("default" when a
 // lookup names none). The time budget comes with the context.
 type Lookups struct {
+	// HTTP is the client of HTTP lookups. A process gives it a transport
+	// from its egress policy (egress.Policy.Transport); nil uses
+	// egress.Default()'s, which refuses loopback, private and the other
+	// internal ranges, redirects included.
 	HTTP *http.Client
 	DBs  map[string]DB
+
+	defaultOnce sync.Once
+	defaultHTTP *http.Client
 }
 
 // Lookup runs one lookup. An HTTP lookup returns {status, body, headers}
@@ -80,7 +90,8 @@ func (l *Lookups) http(ctx context.Context, cfg map[string]any) (any, error) {
 	req.Header.Set(DepthHeader, strconv.Itoa(depthOf(ctx)+1))
 	c := l.HTTP
 	if c == nil {
-		c = http.DefaultClient
+		l.defaultOnce.Do(func() { l.defaultHTTP = &http.Client{Transport: egress.Default().Transport()} })
+		c = l.defaultHTTP
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -17,15 +20,23 @@ import (
 // a missing one only restarts the count (a native producer that relays
 // such writes sets txId to keep it). A marker without a transaction
 // id (written by the user with {{run.cascade}}, or by an older triggerd)
-// is taken as it is.
-func markerCascade(ev run.Event) []string {
+// is taken as it is. A marker that is not a string, or whose chain is not
+// one (run.ValidateCascade), is an error.
+func markerCascade(ev run.Event) ([]string, error) {
 	s, ok := ev.Record[run.FieldCascade].(string)
 	if !ok {
-		return nil
+		return nil, fmt.Errorf("want a string, got %T", ev.Record[run.FieldCascade])
 	}
 	chain, txID := run.ParseCascadeMarker(s)
-	if txID != "" && !run.SameTxID(txID, ev.SourceTxID) {
-		return nil
+	raw := s
+	if txID != "" {
+		raw = s[:strings.LastIndex(s, run.CascadeTxIDSeparator)]
 	}
-	return chain
+	if err := run.ValidateCascade(raw); err != nil {
+		return nil, err
+	}
+	if txID != "" && !run.SameTxID(txID, ev.SourceTxID) {
+		return nil, nil
+	}
+	return chain, nil
 }

@@ -88,11 +88,14 @@ type work struct {
 func (c *Consumer) prepare(msg kafka.Message) work {
 	w := work{msg: msg}
 	events, err := Decode(msg, c.cfg.Decode)
+	if err == nil {
+		events, err = applyHeaders(msg, events) // semantics.go, headers.go
+	}
 	if err != nil {
 		w.malformed = err
 		return w
 	}
-	w.events = applyHeaders(msg, events)
+	w.events = events
 	w.plans = make([][]run.Input, len(w.events))
 	for i, ev := range w.events {
 		w.plans[i] = c.planner.Plan(ev)

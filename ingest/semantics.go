@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -19,42 +18,38 @@ import (
 // triggers), a FieldSkipTriggers field in a record drops that event, and
 // HeaderCascade (or, for a change written by a database action, the
 // FieldCascade column, unless it is stale: see markerCascade) gives each
-// the cascade chain of the run that produced it.
-func applyHeaders(msg kafka.Message, events []run.Event) []run.Event {
-	var chain []string
-	for _, h := range msg.Headers {
-		switch h.Key {
-		case run.HeaderSkipTriggers:
-			if truthy(string(h.Value)) {
-				return nil
-			}
-		case run.HeaderCascade:
-			chain = run.ParseCascade(string(h.Value))
-		}
+// the cascade chain of the run that produced it. A value that does not
+// parse (headers.go) is an error: the message goes to the DLQ.
+func applyHeaders(msg kafka.Message, events []run.Event) ([]run.Event, error) {
+	h, err := parseHeaders(msg)
+	if err != nil || h.skip {
+		return nil, err
 	}
 	out := events[:0]
 	for _, ev := range events {
-		if v, ok := ev.Record[run.FieldSkipTriggers]; ok && truthy(fmt.Sprint(v)) {
-			continue
+		if v, ok := ev.Record[run.FieldSkipTriggers]; ok {
+			skip, err := skipField(v)
+			if err != nil {
+				return nil, fmt.Errorf("record field %s: %w", run.FieldSkipTriggers, err)
+			}
+			if skip {
+				continue
+			}
 		}
 		switch {
-		case len(chain) > 0:
-			ev.Cascade = chain
+		case len(h.chain) > 0:
+			ev.Cascade = h.chain
 		case ev.Record[run.FieldCascade] != nil:
 			// A database write by a run: its marker column.
-			ev.Cascade = markerCascade(ev)
+			chain, err := markerCascade(ev)
+			if err != nil {
+				return nil, fmt.Errorf("record field %s: %w", run.FieldCascade, err)
+			}
+			ev.Cascade = chain
 		}
 		out = append(out, ev)
 	}
-	return out
-}
-
-func truthy(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1", "yes", "t":
-		return true
-	}
-	return false
+	return out, nil
 }
 
 // signalStarter is the part of client.Client that feeds lanes.

@@ -12,7 +12,7 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-var tagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+var tagPattern = regexp.MustCompile(run.TagPattern)
 
 // Set is an immutable, validated set of trigger definitions. It is safe for
 // concurrent use.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -16,11 +17,13 @@ import (
 // into the options of the notification.*, action.execute and agent.run
 // actions. Only what is configured is enabled: the others fail with a
 // non-retryable "not configured" error.
-func appOptions(cfg *config.Config) ([]activities.Option, error) {
+// Each integration, agent and provider gets its own egress policy when it
+// configures one (eg.of), else the actions' policy applies.
+func appOptions(cfg *config.Config, eg egressPolicies) ([]activities.Option, error) {
 	var opts []activities.Option
 	n := cfg.Notifications
 	if n.SMTP.Host != "" || len(n.Templates) > 0 || n.SMS.URL != "" || n.Push.URL != "" || len(n.Callbacks) > 0 {
-		an, err := notifications(n)
+		an, err := notifications(n, eg)
 		if err != nil {
 			return nil, err
 		}
@@ -33,7 +36,8 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 			for opName, op := range in.Operations {
 				ops[opName] = activities.Operation{Method: op.Method, Path: op.Path, Headers: op.Headers, Query: op.Query, Body: op.Body, BodyType: op.BodyType, ContentType: op.ContentType}
 			}
-			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: integrationAuth(in.Auth), Operations: ops, Timeout: in.Timeout}
+			apps[name] = activities.Integration{BaseURL: in.BaseURL, Auth: integrationAuth(in.Auth), Operations: ops, Timeout: in.Timeout,
+				Egress: eg.of("integrations." + name)}
 		}
 		opts = append(opts, activities.WithIntegrations(apps))
 	}
@@ -43,6 +47,7 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 			agents[name] = activities.Agent{
 				URL: ag.URL, Model: ag.Model, APIKey: ag.APIKey, System: ag.System,
 				MaxTokens: ag.MaxTokens, Temperature: ag.Temperature, Timeout: ag.Timeout,
+				Egress: eg.of("agents." + name),
 			}
 		}
 		opts = append(opts, activities.WithAgents(agents))
@@ -50,16 +55,16 @@ func appOptions(cfg *config.Config) ([]activities.Option, error) {
 	return opts, nil
 }
 
-func notifications(n config.Notifications) (activities.Notifications, error) {
+func notifications(n config.Notifications, eg egressPolicies) (activities.Notifications, error) {
 	s := n.SMTP
 	out := activities.Notifications{
 		SMTP: activities.SMTPSettings{
 			Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password,
-			From: s.From, TLS: s.TLS, Timeout: s.Timeout,
+			From: s.From, TLS: s.TLS, Timeout: s.Timeout, Egress: eg.of("notifications.smtp"),
 		},
 		Templates: map[string]map[string]activities.MessageTemplate{},
-		SMS:       provider(n.SMS),
-		Push:      provider(n.Push),
+		SMS:       provider(n.SMS, eg.of("notifications.sms")),
+		Push:      provider(n.Push, eg.of("notifications.push")),
 		Callbacks: map[string]activities.Endpoint{},
 	}
 	if s.CAFile != "" || s.InsecureSkipVerify {
@@ -83,15 +88,16 @@ func notifications(n config.Notifications) (activities.Notifications, error) {
 		}
 	}
 	for name, p := range n.Callbacks {
-		out.Callbacks[name] = provider(p)
+		out.Callbacks[name] = provider(p, eg.of("notifications.callbacks."+name))
 	}
 	return out, nil
 }
 
 // provider is a notification endpoint; its {{secret.NAME}} credentials
-// were resolved at start-up (resolveConfigSecrets).
-func provider(p config.Provider) activities.Endpoint {
-	return activities.Endpoint{URL: p.URL, Headers: p.Headers, Auth: integrationAuth(p.Auth)}
+// were resolved at start-up (resolveConfigSecrets). pol is its own egress
+// policy, nil for the actions'.
+func provider(p config.Provider, pol *egress.Policy) activities.Endpoint {
+	return activities.Endpoint{URL: p.URL, Headers: p.Headers, Auth: integrationAuth(p.Auth), Egress: pol}
 }
 
 func integrationAuth(a config.Auth) activities.IntegrationAuth {

@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/trigger"
 )
 
 const appsConfig = `
 kafka: {brokers: [127.0.0.1:9092], topics: [orders]}
+egress: {allow: [127.0.0.1]}
 notifications:
   smtp: {host: 127.0.0.1, port: 1025, tls: none, from: orders@shop.example}
   callbacks: {webhooks: {url: "http://127.0.0.1:1/hooks"}}
@@ -93,14 +95,14 @@ func TestAppOptionsAfterConfigSecrets(t *testing.T) {
 	if got := cfg.Integrations["stripe"].Auth.Token; got != "sk_test" {
 		t.Fatalf("token %q", got)
 	}
-	opts, err := appOptions(cfg)
+	opts, err := appOptions(cfg, egressPolicies{process: egress.Default()})
 	if err != nil || len(opts) != 3 {
 		t.Fatalf("options: %d, %v", len(opts), err)
 	}
 
 	cfg.Notifications.SMTP.TLS = config.SMTPTLSStartTLS
 	cfg.Notifications.SMTP.CAFile = p // not PEM
-	if _, err := appOptions(cfg); err == nil || !strings.Contains(err.Error(), "notifications.smtp.caFile: no PEM certificate") {
+	if _, err := appOptions(cfg, egressPolicies{process: egress.Default()}); err == nil || !strings.Contains(err.Error(), "notifications.smtp.caFile: no PEM certificate") {
 		t.Fatalf("bad CA file: %v", err)
 	}
 }

@@ -97,6 +97,7 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 				problems++
 			}
 			problems += a.printReferenceProblems(cfg, set) // references.go
+			problems += a.printEgress(cfg, set)            // egress.go
 			// secrets.go: config values still written "${NAME}".
 			problems += a.printConfigSecretProblems(cfg)
 			if problems > 0 {

@@ -43,3 +43,15 @@ func (p dbPools) close() {
 		pool.Close()
 	}
 }
+
+// tableAllowLists are the allow-lists of the databases that have one
+// (databases.<name>.tables).
+func tableAllowLists(cfgs map[string]config.Database) map[string]activities.TableAllowList {
+	out := map[string]activities.TableAllowList{}
+	for name, c := range cfgs {
+		if c.Tables != nil {
+			out[name] = activities.TableAllowList(c.Tables)
+		}
+	}
+	return out
+}

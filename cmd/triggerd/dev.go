@@ -220,6 +220,9 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	if o.rabbitmq != "" {
 		cfg.RabbitMQ.URL = o.rabbitmq
 	}
+	// dev's webhooks and services run on this machine: actions may reach
+	// loopback (the other refused ranges stay refused, as in production).
+	cfg.Egress.Allow = append(slices.Clone(cfg.Egress.Allow), devEgressAllow...)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -244,6 +247,9 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 		},
 	})
 }
+
+// devEgressAllow is what `triggerd dev` adds to egress.allow.
+var devEgressAllow = []string{"127.0.0.0/8", "::1"}
 
 // seedTopics lists the topics the embedded broker starts with: the
 // consumed ones, the dead-letter topic and every kafka:<topic> target of the

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/gate"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
@@ -19,7 +20,11 @@ import (
 // databases of the database.* actions. With gate.record it also returns
 // the recorder, which needs the Temporal client (attach) before the API
 // serves. The returned func closes the databases.
-func newGate(cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog.Logger) (*gate.Gate, *temporalRecorder, func(), error) {
+//
+// HTTP lookups connect through the egress policy pol; SQL lookups go to the
+// configured databases, which are the operator's choice, not the
+// definition's.
+func newGate(cfg *config.Config, reg *trigger.Registry, m *metrics, pol *egress.Policy, logger *slog.Logger) (*gate.Gate, *temporalRecorder, func(), error) {
 	pools, err := newDatabases(cfg.Databases)
 	if err != nil {
 		return nil, nil, nil, err
@@ -33,7 +38,7 @@ func newGate(cfg *config.Config, reg *trigger.Registry, m *metrics, logger *slog
 		// Each lookup has its own deadline (its timeout); the client adds
 		// none, so the lookup's budget always decides. {{secret.NAME}} in a
 		// lookup resolves here, in process, from the worker's sources.
-		Lookups: gate.WithSecrets(&gate.Lookups{HTTP: &http.Client{}, DBs: dbs}, newSecretResolver(cfg)),
+		Lookups: gate.WithSecrets(&gate.Lookups{HTTP: &http.Client{Transport: pol.Transport()}, DBs: dbs}, newSecretResolver(cfg)),
 		Logger:  logger,
 		Metrics: gate.NewMetrics(m.registry),
 	}

@@ -61,7 +61,7 @@ triggers:
 	cfg := config.Default()
 	cfg.Secrets.File = sf
 	var logs bytes.Buffer
-	g, _, closeGate, err := newGate(cfg, reg, newMetrics(), slog.New(slog.NewTextHandler(&logs, nil)))
+	g, _, closeGate, err := newGate(cfg, reg, newMetrics(), loopbackEgress(t), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

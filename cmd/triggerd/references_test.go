@@ -36,7 +36,9 @@ integrations:
     baseUrl: http://127.0.0.1:1/v1
     operations: {refund-payment: {path: /refunds}}
 quotas: {policies: {partner: {rate: 5}}}
-databases: {default: {driver: postgres, dsn: "postgres://127.0.0.1:5432/x"}}
+databases:
+  default: {driver: postgres, dsn: "postgres://127.0.0.1:5432/x"}
+  reporting: {driver: postgres, dsn: "postgres://127.0.0.1:5432/r", tables: {public.daily: [insert, upsert]}}
 `
 
 func referencesChecker(t *testing.T) api.Checker {
@@ -73,7 +75,9 @@ var badReferences = []struct {
 	{"quota", `{"type": "log", "config": {"message": "hi"}, "quota": "nope"}`,
 		"actions[0].quota.policy", `"nope" is not defined in quotas.policies`},
 	{"database", `{"type": "database.delete", "config": {"database": "crm", "table": "t", "where": {"id": 1}}}`,
-		"actions[0].config.database", `"crm" is not configured (databases in the config: default)`},
+		"actions[0].config.database", `"crm" is not configured (databases in the config: default, reporting)`},
+	{"table", `{"type": "database.delete", "config": {"database": "reporting", "table": "public.daily", "where": {"id": 1}}}`,
+		"actions[0].config.table", `delete on "public.daily" is not allowed by databases.reporting.tables: the action would fail with TABLE_NOT_ALLOWED`},
 }
 
 const goodReferences = `{"type": "cache.get", "config": {"cache": "sessions", "key": "k"}},
@@ -81,7 +85,9 @@ const goodReferences = `{"type": "cache.get", "config": {"cache": "sessions", "k
 	{"type": "notification.email", "config": {"notification": "order-emails:confirmation", "recipients": "a@b.c"}},
 	{"type": "action.execute", "config": {"app": "stripe", "operation": "refund-payment"}},
 	{"type": "log", "config": {"message": "hi"}, "quota": "partner"},
-	{"type": "database.delete", "config": {"table": "t", "where": {"id": 1}}}`
+	{"type": "database.delete", "config": {"table": "t", "where": {"id": 1}}},
+	{"type": "database.insert", "config": {"database": "reporting", "table": "daily", "values": {"id": 1}}},
+	{"type": "database.upsert", "config": {"database": "reporting", "table": "{{record.table}}", "values": {"id": 1}, "conflict": ["id"]}}`
 
 // The API built with the configuration's checker refuses every write
 // naming an unconfigured resource with a 422 at the action's field and

@@ -62,6 +62,13 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return err
 	}
 	m := newMetrics()
+	eg, err := newEgress(cfg, m.registry) // egress.go
+	if err != nil {
+		return err
+	}
+	for _, w := range configEgressWarnings(cfg, eg) {
+		logger.Warn("egress policy refuses a configured endpoint", "warning", w)
+	}
 	// Every endpoint but /healthz needs a caller the configuration names.
 	var auth *api.Auth
 	if comp.apiListen != "" {
@@ -122,14 +129,14 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			dbz.checkReplicaIdentity(ctx, reg.Snapshot(), logger.With("component", "ingest"))
 		}
 		if comp.api {
-			gt, rec, closeGate, err := newGate(cfg, reg, m, logger.With("component", "gate"))
+			gt, rec, closeGate, err := newGate(cfg, reg, m, eg.process, logger.With("component", "gate"))
 			if err != nil {
 				return err
 			}
 			defer closeGate()
 			gateRecorder = rec
 			triggersAPI = api.New(grd.apiOptions(api.Options{Store: st, Logger: logger.With("component", "api"), Auth: auth,
-				Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg), Limits: triggerLimits(cfg.Triggers.Limits),
+				Reload: reloader.Reload, Gate: gt, Check: configChecker(cfg), Warn: egressWarner(eg.process), Limits: triggerLimits(cfg.Triggers.Limits),
 				MaxBodyBytes: int64(cfg.API.MaxBodyBytes), GateLimits: gateLimits(cfg.Gate), Decode: dbz.decode}))
 		}
 	}
@@ -169,7 +176,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	g.Go(func() error { return grd.run(gctx) })
 	started := make(chan struct{}, 2)
 	if comp.worker {
-		g.Go(func() error { return runWorker(gctx, c, dc, cfg, logger, started, grd.middlewares()...) })
+		g.Go(func() error { return runWorker(gctx, c, dc, cfg, eg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
 		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
@@ -201,12 +208,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 // runWorker runs the Temporal worker (the workflow and every action) until
 // ctx is done, then stops it gracefully.
-func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter, cfg *config.Config, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
+func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter, cfg *config.Config, eg egressPolicies, logger *slog.Logger, started chan<- struct{}, mws ...run.Middleware) error {
 	log := logger.With("component", "worker")
 	if err := registerSearchAttributes(ctx, c, cfg.Temporal.Namespace, log); err != nil {
 		return err
 	}
-	acts, closeActs, err := newActivities(cfg, logger)
+	acts, closeActs, err := newActivities(cfg, eg, logger)
 	if err != nil {
 		return err
 	}
@@ -230,11 +237,12 @@ func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter,
 	return nil
 }
 
-// newActivities builds the actions' clients from the configuration. Redis
-// and RabbitMQ are optional: without them the actions that need them fail
-// at once with a non-retryable "not configured" error.
-func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activities, func(), error) {
-	appOpts, err := appOptions(cfg) // notification.*, action.execute, agent.run (apps.go)
+// newActivities builds the actions' clients from the configuration; every
+// outbound call goes through eg. Redis and RabbitMQ are optional: without
+// them the actions that need them fail at once with a non-retryable "not
+// configured" error.
+func newActivities(cfg *config.Config, eg egressPolicies, logger *slog.Logger) (*activities.Activities, func(), error) {
+	appOpts, err := appOptions(cfg, eg) // notification.*, action.execute, agent.run (apps.go)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,6 +256,7 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 	}
 	opts := append([]activities.Option{
 		activities.WithLogger(logger.With("component", "actions")),
+		activities.WithEgress(eg.process),
 		activities.WithKafka(cfg.Kafka.Brokers, kc.transport),
 	}, appOpts...)
 	if cfg.RabbitMQ.URL != "" {
@@ -264,7 +273,7 @@ func newActivities(cfg *config.Config, logger *slog.Logger) (*activities.Activit
 		return nil, nil, err
 	}
 	if len(pools) > 0 {
-		opts = append(opts, activities.WithDatabases(pools.dbs()))
+		opts = append(opts, activities.WithDatabases(pools.dbs()), activities.WithTableAllowLists(tableAllowLists(cfg.Databases)))
 	}
 	opts = append(opts, actionResourceOptions(cfg)...)
 	acts := activities.New(opts...)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/api"
+	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/gate"
 	"github.com/triggerd/triggerd/gate/gateclient"
 	"github.com/triggerd/triggerd/ingest"
@@ -96,7 +97,11 @@ actions:
 	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default"})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
-	acts := activities.New(activities.WithLogger(logger))
+	// The welcome webhook listens on 127.0.0.1, which the default egress
+	// policy refuses: this worker allows loopback explicitly.
+	local, err := egress.New([]string{"127.0.0.1"}, nil)
+	require.NoError(t, err)
+	acts := activities.New(activities.WithLogger(logger), activities.WithEgress(local))
 	w := worker.New(tc, taskQueue, worker.Options{})
 	workflows.Register(w)
 	acts.Register(w)

@@ -23,6 +23,11 @@ const (
 	ConnectURLVar      = "TRIGGERD_TEST_CONNECT_URL"
 )
 
+// TemporalPGAddressVar names a real Temporal server persisted in
+// PostgreSQL (scripts/services/temporal-pg.sh). Suites run against it by
+// setting TemporalAddressVar to its value, as CI does for e2e.
+const TemporalPGAddressVar = "TRIGGERD_TEST_TEMPORAL_PG_ADDRESS"
+
 // Require returns the value of the environment variable name, or ends the
 // test: skipped outside CI, failed in CI.
 func Require(t testing.TB, name string) string {
@@ -73,3 +78,32 @@ const S3EndpointVar = "TRIGGERD_TEST_S3_ENDPOINT"
 
 // S3Endpoint returns the URL of a real S3-compatible server.
 func S3Endpoint(t testing.TB) string { return Require(t, S3EndpointVar) }
+
+// Environment variables of the real Kafka's SASL_SSL listener (TLS with a
+// CA the service scripts generate, SCRAM-SHA-512 and SCRAM-SHA-256 logins).
+const (
+	KafkaSASLSSLBrokersVar = "TRIGGERD_TEST_KAFKA_SASL_SSL_BROKERS"
+	KafkaCAFileVar         = "TRIGGERD_TEST_KAFKA_CA_FILE"
+	KafkaSCRAMUsernameVar  = "TRIGGERD_TEST_KAFKA_SCRAM_USERNAME"
+	KafkaSCRAMPasswordVar  = "TRIGGERD_TEST_KAFKA_SCRAM_PASSWORD"
+)
+
+// KafkaSASLSSL is the address and credentials of a real Kafka listener that
+// requires TLS and SCRAM.
+type KafkaSASLSSL struct {
+	Brokers  string // comma-separated host:port list
+	CAFile   string // PEM file of the CA that signed the broker's certificate
+	Username string // a user with SCRAM-SHA-512 and SCRAM-SHA-256 credentials
+	Password string
+}
+
+// KafkaSASLSSLListener returns the real Kafka's SASL_SSL listener.
+func KafkaSASLSSLListener(t testing.TB) KafkaSASLSSL {
+	t.Helper()
+	return KafkaSASLSSL{
+		Brokers:  Require(t, KafkaSASLSSLBrokersVar),
+		CAFile:   Require(t, KafkaCAFileVar),
+		Username: Require(t, KafkaSCRAMUsernameVar),
+		Password: Require(t, KafkaSCRAMPasswordVar),
+	}
+}

@@ -9,6 +9,9 @@ set -euo pipefail
 stop_pidfile connect "$STATE/pids/connect.pid" 30
 stop_pidfile kafka "$STATE/pids/kafka.pid" 60 &
 stop_pidfile temporal "$STATE/pids/temporal.pid" 30 &
+# temporal-pg is persisted in postgres: it stops before postgres does (below).
+stop_pidfile temporal-pg "$STATE/pids/temporal-pg.pid" 30 &
+temporal_pg_stop=$!
 # redis: by pid file; if that is gone, ask the server whether it is ours.
 if [[ ! -s "$STATE/pids/redis.pid" ]] && command -v redis-cli >/dev/null &&
    redis-cli -h 127.0.0.1 -p 6379 config get pidfile 2>/dev/null | grep -qx "$STATE/pids/redis.pid"; then
@@ -21,6 +24,7 @@ fi
 stop_pidfile smtp "$STATE/pids/smtp.pid" 10 &
 stop_pidfile s3 "$STATE/pids/s3.pid" 10 &
 
+wait "$temporal_pg_stop" || true
 if [[ -s "$STATE/postgres/data/PG_VERSION" ]]; then
   bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   if su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$STATE/postgres/data' status" >/dev/null 2>&1; then

@@ -84,6 +84,26 @@ exec_detached() {
 # detached CMD...: run CMD in the foreground the same way (for self-daemonizing CMDs).
 detached() { ( exec_detached "$@" ); }
 
+# wait_started NAME PIDFILE LOGFILE CHECK...: poll CHECK once a second
+# until it succeeds, while the process in PIDFILE lives; on death or after
+# 120s, show the end of LOGFILE and fail.
+wait_started() {
+  local name="$1" pidf="$2" logf="$3"; shift 3
+  local start=$SECONDS
+  until "$@"; do
+    if ! pid_alive "$pidf"; then
+      tail -n 40 "$logf" >&2 || true
+      die "$name exited during startup"
+    fi
+    if (( SECONDS - start >= 120 )); then
+      tail -n 40 "$logf" >&2 || true
+      die "$name not ready after 120s"
+    fi
+    sleep 1
+  done
+  log "$name: ready ($((SECONDS - start))s)"
+}
+
 # pid_alive FILE: true when FILE holds the pid of a live process.
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -101,4 +121,27 @@ stop_pidfile() {
   log "$name: still alive after ${timeout}s, SIGKILL"
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$f"
+}
+
+# ensure_temporal_cli: build the temporal CLI (which embeds the dev server)
+# into $STATE/bin/temporal unless the wanted version is there. temporal.sh
+# runs it; temporal-pg.sh uses the CLI to register its namespace and search
+# attributes. A lock of its own lets both call it at the same time.
+ensure_temporal_cli() {
+  local version="${TRIGGERD_TEMPORAL_CLI_VERSION:-v1.5.1}" bin="$STATE/bin/temporal"
+  cli_version() { go version -m "$bin" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/temporalio/cli" {print $3}'; }
+  (
+    flock -w 900 7 || die "temporal CLI build lock wait timed out"
+    if [[ -x "$bin" && "$(cli_version)" == "$version" ]]; then
+      log "temporal: CLI $version already built at $bin"
+      exit 0
+    fi
+    command -v go >/dev/null || die "go is required to build the temporal CLI"
+    log "temporal: go install github.com/temporalio/cli/cmd/temporal@$version (takes minutes on a cold cache; log: $STATE/logs/temporal-build.log)"
+    local start=$SECONDS
+    (cd / && GOBIN="$STATE/bin" GOFLAGS='' GOWORK=off \
+       go install "github.com/temporalio/cli/cmd/temporal@$version") >"$STATE/logs/temporal-build.log" 2>&1 \
+      || { tail -n 40 "$STATE/logs/temporal-build.log" >&2; die "temporal CLI build failed"; }
+    log "temporal: built in $((SECONDS - start))s"
+  ) 7>"$STATE/.lock-temporal-cli"
 }

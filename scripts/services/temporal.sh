@@ -5,7 +5,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 service_lock temporal
 
-CLI_VERSION="${TRIGGERD_TEMPORAL_CLI_VERSION:-v1.5.1}"
 PORT=7233
 TDIR="$STATE/temporal"
 BIN="$STATE/bin/temporal"
@@ -13,25 +12,13 @@ PIDF="$STATE/pids/temporal.pid"
 
 healthy() { "$BIN" operator cluster health --address "127.0.0.1:$PORT" 2>/dev/null | grep -q SERVING; }
 
-built_version() { go version -m "$BIN" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/temporalio/cli" {print $3}'; }
-
 if [[ -x "$BIN" ]] && pid_alive "$PIDF" && healthy; then
   log "temporal: already running (pid $(cat "$PIDF")) on 127.0.0.1:$PORT"
   exit 0
 fi
 
 # 1. build the CLI (includes the server) unless the right version is present.
-if [[ ! -x "$BIN" || "$(built_version)" != "$CLI_VERSION" ]]; then
-  command -v go >/dev/null || die "go is required to build the temporal CLI"
-  log "temporal: go install github.com/temporalio/cli/cmd/temporal@$CLI_VERSION (takes minutes on a cold cache; log: $STATE/logs/temporal-build.log)"
-  start=$SECONDS
-  (cd / && GOBIN="$STATE/bin" GOFLAGS='' GOWORK=off \
-     go install "github.com/temporalio/cli/cmd/temporal@$CLI_VERSION") >"$STATE/logs/temporal-build.log" 2>&1 \
-    || { tail -n 40 "$STATE/logs/temporal-build.log" >&2; die "temporal CLI build failed"; }
-  log "temporal: built in $((SECONDS - start))s"
-else
-  log "temporal: CLI $CLI_VERSION already built at $BIN"
-fi
+ensure_temporal_cli # lib.sh
 
 if ! pid_alive "$PIDF" && port_open "$PORT"; then
   die "port $PORT is taken by a process that temporal.sh did not start"
@@ -52,13 +39,4 @@ exec_detached nohup "$BIN" server start-dev \
   >"$TDIR/temporal.log" 2>&1 &
 echo $! >"$PIDF"
 
-start=$SECONDS
-until healthy; do
-  if ! pid_alive "$PIDF"; then
-    tail -n 40 "$TDIR/temporal.log" >&2 || true
-    die "temporal exited during startup"
-  fi
-  (( SECONDS - start < 120 )) || { tail -n 40 "$TDIR/temporal.log" >&2 || true; die "temporal not SERVING after 120s"; }
-  sleep 1
-done
-log "temporal: SERVING ($((SECONDS - start))s)"
+wait_started temporal "$PIDF" "$TDIR/temporal.log" healthy # lib.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Start every service the tests need (idempotent; fast when already up):
-# redis, rabbitmq, postgres, kafka, temporal, smtp, s3, and Kafka Connect
-# with Debezium (once kafka and postgres are ready). Exits non-zero if any
-# fails.
+# redis, rabbitmq, postgres, kafka, temporal (dev server, SQLite), temporal-pg
+# (a Temporal server on PostgreSQL), smtp, s3, and Kafka Connect with
+# Debezium (once kafka and postgres are ready). Exits non-zero if any fails.
 # Then writes $STATE/env.sh (same exports as scripts/services/env.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,7 +26,7 @@ command -v curl >/dev/null || need+=(curl)
 # Temporal (slow cold build) and Kafka (maven) first, the rest alongside.
 # Each script logs to $STATE/logs/up-<svc>.<pid>.log; shown once it finishes.
 declare -A pids=()
-for svc in temporal kafka redis postgres rabbitmq smtp s3; do
+for svc in temporal temporal-pg kafka redis postgres rabbitmq smtp s3; do
   bash "$SERVICES_SRC/$svc.sh" >"$STATE/logs/up-$svc.$$.log" 2>&1 </dev/null &
   pids[$svc]=$!
 done
@@ -42,7 +42,7 @@ start_connect() {
   bash "$SERVICES_SRC/connect.sh" >"$STATE/logs/up-connect.$$.log" 2>&1 </dev/null &
   pids[connect]=$!
 }
-for svc in redis postgres rabbitmq smtp s3 kafka temporal connect; do
+for svc in redis postgres rabbitmq smtp s3 kafka temporal connect temporal-pg; do
   [[ $svc == temporal ]] && start_connect
   [[ -n "${pids[$svc]:-}" ]] || continue
   [[ $svc == temporal && ! -x "$STATE/bin/temporal" ]] &&
@@ -61,7 +61,12 @@ cat >"$STATE/env.sh" <<ENV
 # Written by scripts/services/up.sh
 export TRIGGERD_SERVICES_DIR='$STATE'
 export TRIGGERD_TEST_KAFKA_BROKERS=127.0.0.1:9092
+export TRIGGERD_TEST_KAFKA_SASL_SSL_BROKERS=127.0.0.1:9094
+export TRIGGERD_TEST_KAFKA_CA_FILE='$STATE/kafka/tls/ca.pem'
+export TRIGGERD_TEST_KAFKA_SCRAM_USERNAME=triggerd
+export TRIGGERD_TEST_KAFKA_SCRAM_PASSWORD=triggerd-scram
 export TRIGGERD_TEST_TEMPORAL_ADDRESS=127.0.0.1:7233
+export TRIGGERD_TEST_TEMPORAL_PG_ADDRESS=127.0.0.1:7333
 export TRIGGERD_TEST_REDIS_ADDR=127.0.0.1:6379
 export TRIGGERD_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/
 export TRIGGERD_TEST_POSTGRES_DSN='postgres://triggerd:triggerd@127.0.0.1:5432/triggerd?sslmode=disable'

@@ -43,6 +43,12 @@ const (
 	// 23); DBRejected any other SQL error that a retry would repeat.
 	DBConstraint = "DB_CONSTRAINT"
 	DBRejected   = "DB_REJECTED"
+	// EgressDenied is a connection the egress policy refused (package
+	// egress): the target's address is one the process may not reach.
+	EgressDenied = "EGRESS_DENIED"
+	// TableNotAllowed is a database.* action on a table (or with an
+	// operation) its database's allow-list does not name.
+	TableNotAllowed = "TABLE_NOT_ALLOWED"
 	// RenderFailed is an action whose config templates could not be
 	// rendered; the workflow records it without calling the activity.
 	RenderFailed = "RENDER_FAILED"
@@ -65,7 +71,7 @@ func Permanent() []string {
 	return []string{
 		HTTP3xx, HTTP4xx, InvalidConfig, NotConfigured, BrokerRejected,
 		Unroutable, CacheRejected, SMTPRejected, RenderFailed, ActionFailed,
-		DBConstraint, DBRejected,
+		DBConstraint, DBRejected, EgressDenied, TableNotAllowed,
 	}
 }
 

@@ -1,0 +1,76 @@
+package bench
+
+import "fmt"
+
+// Scenarios returns the rows of the suite for the steady rates in rates,
+// in the order they run and are shown. triggerd's rows go through its real
+// code paths (ingest.Consumer, trigger.Set, ingest.TemporalStarter, the
+// worker with workflows.Register and the actions); the baselines do the
+// same work with kafka-go and the Temporal SDK alone.
+//
+// To measure a new configuration of triggerd, append rows built from a
+// Triggerd value, e.g.
+//
+//	fast := Triggerd{Worker: …, Starter: …}
+//	TriggerdRows("triggerd/fast", fast, rates)
+func Scenarios(rates []float64) []Scenario {
+	rows := []Scenario{
+		{Name: "baseline/fetch", Group: GroupDecode, Baseline: true, Run: fetchLoop(false),
+			Description: "kafka-go FetchMessage loop"},
+		{Name: "baseline/fetch+json", Group: GroupDecode, Baseline: true, Run: fetchLoop(true),
+			Description: "FetchMessage + json.Unmarshal into a map"},
+
+		{Name: "baseline/execute", Group: GroupStarts, Baseline: true, Temporal: true, Run: executeLoop(1),
+			Description: "ExecuteWorkflow, sequential"},
+		{Name: "baseline/execute-8", Group: GroupStarts, Baseline: true, Temporal: true, Run: executeLoop(8),
+			Description: "ExecuteWorkflow, 8 goroutines"},
+		{Name: "baseline/execute-32", Group: GroupStarts, Baseline: true, Temporal: true, Run: executeLoop(32),
+			Description: "ExecuteWorkflow, 32 goroutines"},
+
+		{Name: "baseline/one-activity", Group: GroupRuns, Baseline: true, Temporal: true, Run: rawRuns(rawOneActivity),
+			Description: "workflow with one activity posting the webhook"},
+		{Name: "baseline/local-eager", Group: GroupRuns, Baseline: true, Temporal: true, Run: rawRuns(rawLocalEager),
+			Description: "local activity + eager start"},
+		{Name: "baseline/direct", Group: GroupRuns, Baseline: true, Run: directConsumer(0),
+			Description: "Kafka consumer posting directly, no durability"},
+	}
+	for _, r := range rates {
+		rows = append(rows,
+			Scenario{Name: rateName("baseline/one-activity", r), Group: GroupLatency, Baseline: true, Temporal: true, Rate: r,
+				Run: rawLatency(rawOneActivity, r), Description: "one-activity workflow at a steady rate"},
+			Scenario{Name: rateName("baseline/local-eager", r), Group: GroupLatency, Baseline: true, Temporal: true, Rate: r,
+				Run: rawLatency(rawLocalEager, r), Description: "local activity + eager start at a steady rate"},
+			Scenario{Name: rateName("baseline/direct", r), Group: GroupLatency, Baseline: true, Rate: r,
+				Run: directConsumer(r), Description: "direct consumer at a steady rate"},
+		)
+	}
+	return append(rows, TriggerdRows("triggerd", Triggerd{}, rates)...)
+}
+
+// TriggerdRows returns the rows measuring one configuration of triggerd
+// (named prefix/…) against the baselines: decode + match, workflow
+// starts, completed runs, and latency at each steady rate.
+func TriggerdRows(prefix string, t Triggerd, rates []float64) []Scenario {
+	rows := []Scenario{
+		{Name: prefix + "/decode+match", Group: GroupDecode, Run: triggerdDecode(t),
+			Description: "ingest.Consumer + trigger.Set, starter that only counts",
+			Compare:     []string{"baseline/fetch", "baseline/fetch+json"}},
+		{Name: prefix + "/starts", Group: GroupStarts, Temporal: true, Run: triggerdStarts(t),
+			Description: "ingest with ingest.TemporalStarter, no worker",
+			Compare:     []string{"baseline/execute", "baseline/execute-8", "baseline/execute-32"}},
+		{Name: prefix + "/runs", Group: GroupRuns, Temporal: true, Run: triggerdRuns(t),
+			Description: "ingest + worker, one http action per run",
+			Compare:     []string{"baseline/one-activity", "baseline/local-eager", "baseline/direct"}},
+	}
+	for _, r := range rates {
+		rows = append(rows, Scenario{
+			Name: rateName(prefix+"/latency", r), Group: GroupLatency, Temporal: true, Rate: r, Run: triggerdLatency(t, r),
+			Description: "ingest + worker at a steady rate",
+			Compare: []string{rateName("baseline/one-activity", r), rateName("baseline/local-eager", r),
+				rateName("baseline/direct", r)},
+		})
+	}
+	return rows
+}
+
+func rateName(name string, perSecond float64) string { return fmt.Sprintf("%s@%g/s", name, perSecond) }
