@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+
 	"strconv"
 	"strings"
 	"time"
@@ -114,25 +114,6 @@ func Decode(msg kafka.Message, opts DecodeOptions) ([]run.Event, error) {
 		return []run.Event{ev}, nil
 	}
 	return nil, errors.New(`envelope: unknown: want a Debezium change event ("payload" or "op") or a native envelope ("operation" and "table")`)
-}
-
-// decodeObject decodes exactly one JSON object, keeping numbers as
-// json.Number.
-func decodeObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not JSON: data after the top-level value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("not a JSON object but %s", jsonKind(v))
-	}
-	return obj, nil
 }
 
 func has(obj map[string]any, k string) bool {
