@@ -446,7 +446,7 @@ func scalarString(v any) string {
 // not), the compact JSON of its fields when it has several, else the raw key.
 func eventKey(key []byte) string {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(key, &obj); err != nil || obj == nil {
+	if !isJSONObject(key) || json.Unmarshal(key, &obj) != nil || obj == nil {
 		return string(key)
 	}
 	raw := json.RawMessage(key)
@@ -473,6 +473,13 @@ func eventKey(key []byte) string {
 	// Compact the raw bytes rather than re-marshal the map, so that the
 	// fields keep the order the key struct declares.
 	return compact(raw)
+}
+
+// isJSONObject reports whether b may be a JSON object: only those are
+// worth unmarshalling into a map (a plain key, "42", is the common case).
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
 
 func compact(b []byte) string {
