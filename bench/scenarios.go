@@ -1,6 +1,13 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/triggerd/triggerd/ingest"
+)
 
 // Scenarios returns the rows of the suite for the steady rates in rates,
 // in the order they run and are shown. triggerd's rows go through its real
@@ -44,7 +51,35 @@ func Scenarios(rates []float64) []Scenario {
 				Run: directConsumer(r), Description: "direct consumer at a steady rate"},
 		)
 	}
-	return append(rows, TriggerdRows("triggerd", Triggerd{}, rates)...)
+	rows = append(rows, TriggerdRows("triggerd", Triggerd{}, rates)...)
+	if len(rates) > 0 {
+		rows = append(rows, StartLatencyRow("triggerd", Triggerd{}, rates[len(rates)-1]))
+	}
+	// Ingest as it was before issue 13's work on it: one message of a
+	// partition in flight, normal starts. Beside the rows above it shows
+	// what the in-partition concurrency and eager start bring.
+	serial := Triggerd{
+		Consumer: func(c *ingest.Config) { c.PartitionConcurrency = 1 },
+		Starter:  func(c client.Client, taskQueue string) ingest.Starter { return ingest.NewTemporalStarter(c, taskQueue) },
+	}
+	serialRows := TriggerdRows("triggerd/serial", serial, rates)
+	serialRows = slices.DeleteFunc(serialRows, func(s Scenario) bool { return s.Group == GroupDecode })
+	if len(rates) > 0 {
+		serialRows = append(serialRows, StartLatencyRow("triggerd/serial", serial, rates[len(rates)-1]))
+	}
+	return append(rows, serialRows...)
+}
+
+// StartLatencyRow measures the start side of triggerd/latency at rate:
+// event produced → its run's start durable, with no worker. Compared with
+// prefix/latency at the same rate, its ratio is ingest's share of the
+// latency.
+func StartLatencyRow(prefix string, t Triggerd, rate float64) Scenario {
+	return Scenario{
+		Name: rateName(prefix+"/start-latency", rate), Group: GroupLatency, Temporal: true, Rate: rate,
+		Run: triggerdStartLatency(t, rate), Description: "event → start durable at a steady rate, no worker",
+		Compare: []string{rateName(prefix+"/latency", rate)},
+	}
 }
 
 // TriggerdRows returns the rows measuring one configuration of triggerd

@@ -51,7 +51,7 @@ func TestDefaults(t *testing.T) {
 		Log: Log{Level: "info", Format: "text"},
 		Kafka: Kafka{GroupID: "triggerd", DLQTopic: "triggerd.dlq", Consumers: 1,
 			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore",
-			TopicRefreshInterval: 5 * time.Second, HeartbeatTopicPrefix: "__debezium-heartbeat", PartitionConcurrency: 1},
+			TopicRefreshInterval: 5 * time.Second, HeartbeatTopicPrefix: "__debezium-heartbeat", PartitionConcurrency: 16},
 		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd",
 			LargePayloads: LargePayloads{ThresholdBytes: 1 << 20}},
 		API:      API{Listen: "127.0.0.1:8080"},

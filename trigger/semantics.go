@@ -225,9 +225,12 @@ func (s Delivery) admits(ev *run.Event) bool {
 
 // input builds the run input of e for ev.
 func (e *entry) input(ev run.Event, name string) run.Input {
-	in := run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: copyActions(e.actions)}
+	// The actions are the Set's, compiled once and never modified: each
+	// run gets its own slices, not copies of their configurations (a deep
+	// copy per run was most of Plan's time, issue 13).
+	in := run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: slices.Clone(e.actions)}
 	if len(e.onError) > 0 {
-		in.OnError = copyActions(e.onError)
+		in.OnError = slices.Clone(e.onError)
 	}
 	in.Cascade = append(slices.Clone(ev.Cascade), e.ref.Tag)
 	in.ForAll = e.def.For == ForAll

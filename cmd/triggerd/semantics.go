@@ -55,8 +55,8 @@ func dialRetryable(err error) bool {
 
 // newStarter is ingest's starter, with the batches of `for: all` triggers
 // configured.
-func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
-	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue)
+func newStarter(c client.Client, cfg *config.Config, opts ...ingest.StarterOption) *ingest.TemporalStarter {
+	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue, opts...)
 	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow, Linger: cfg.Delivery.BatchLinger}
 	return s
 }

@@ -182,7 +182,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		g.Go(func() error { return runWorker(gctx, c, dc, cfg, eg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
-		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
+		var starterOpts []ingest.StarterOption
+		if comp.worker {
+			// The worker polls ingest's task queue through the same client.
+			starterOpts = append(starterOpts, ingest.WithColocatedWorker())
+		}
+		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started, starterOpts...) })
 	}
 	g.Go(func() error {
 		n := 0
@@ -342,7 +347,7 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 // matching triggers until ctx is done. It matches against reg, which the
 // reloader keeps in step with the store: each event is planned against
 // the set current when it is read.
-func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}, starterOpts ...ingest.StarterOption) error {
 	log := logger.With("component", "ingest")
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
@@ -369,7 +374,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Decode:               decode,
 		Dialer:               kc.dialer,
 		Transport:            kc.transport,
-	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
+	}, planner, newStarter(c, cfg, starterOpts...), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}
