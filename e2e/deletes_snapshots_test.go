@@ -93,10 +93,10 @@ func TestDeletesTombstonesAndSnapshotReads(t *testing.T) {
 		"deleted delete 1", "inserted insert 3", "inserted-live insert 3",
 	}
 	ignored := runs(ingest.SnapshotReadsIgnore)
-	require.Equal(t, live, summary(ignored), "snapshotReads ignore: no run for the reads, none for the tombstone")
+	require.ElementsMatch(t, live, summary(ignored), "snapshotReads ignore: no run for the reads, none for the tombstone")
 
 	inserted := runs(ingest.SnapshotReadsInsert)
-	require.Equal(t, []string{
+	require.ElementsMatch(t, []string{
 		"inserted insert 1", "inserted-live insert 1", "inserted insert 2", "inserted-live insert 2",
 		"inserted insert 1 snapshot", "inserted insert 2 snapshot",
 		"deleted delete 1", "inserted insert 3", "inserted-live insert 3",
