@@ -36,6 +36,8 @@ type TemporalStarter struct {
 	taskQueue string
 	// Batch configures the batches of `for: all` triggers.
 	Batch BatchOptions
+	// delivery coalesces the signals of batched delivery (batched.go).
+	delivery deliverySignals
 }
 
 // NewTemporalStarter returns a Starter that starts run.WorkflowName on
@@ -52,6 +54,8 @@ func NewTemporalStarter(c client.Client, taskQueue string) *TemporalStarter {
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
 	var err error
 	switch {
+	case in.BatchedDelivery != nil:
+		return s.startBatched(ctx, in) // batched.go
 	case in.ForAll:
 		err = s.startInBatch(ctx, in)
 	case in.HasSync():

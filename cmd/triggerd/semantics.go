@@ -64,6 +64,15 @@ func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
 	return s
 }
 
+// localActivities is the trigger option of delivery.localActivities and
+// delivery.localActivityMaxTimeout: which actions run as local
+// activities when their definition does not say.
+func localActivities(d config.Delivery) trigger.Option {
+	return trigger.WithLocalActivities(trigger.LocalActivities{
+		Off: d.LocalActivities == config.LocalActivitiesOff, MaxTimeout: d.LocalActivityMaxTimeout,
+	})
+}
+
 // registerQueues registers the activity that feeds the queues of queued
 // actions.
 func registerQueues(w worker.Worker, c client.Client, dc converter.DataConverter, cfg *config.Config) {
@@ -92,7 +101,7 @@ func newDeliveryPlanner(next ingest.Planner, d config.Delivery, reg prometheus.R
 	for i, a := range d.OnError {
 		raw[i] = a
 	}
-	onError, err := trigger.CompileOnError(raw)
+	onError, err := trigger.CompileOnError(raw, localActivities(d))
 	if err != nil {
 		return nil, fmt.Errorf("delivery.onError: %w", err)
 	}
@@ -251,6 +260,9 @@ func rerunFailed(ctx context.Context, c client.Client, dc converter.DataConverte
 	if err := dc.FromPayloads(attrs.GetInput(), &in); err != nil {
 		return "", fmt.Errorf("decode the input of %s: %w", id, err)
 	}
+	// A run of a batched delivery was recorded with its failure: the
+	// re-run runs it, as a workflow of its own.
+	in.Recorded = nil
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    id,
 		TaskQueue:             taskQueue,
