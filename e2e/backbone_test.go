@@ -150,19 +150,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) createTopics(t *testing.T, topics ...string) {
 	t.Helper()
-	conn, err := kafka.Dial("tcp", e.brokers[0])
-	require.NoError(t, err)
-	defer conn.Close()
-	controller, err := conn.Controller()
-	require.NoError(t, err)
-	cc, err := kafka.Dial("tcp", fmt.Sprintf("%s:%d", controller.Host, controller.Port))
-	require.NoError(t, err)
-	defer cc.Close()
-	cfgs := make([]kafka.TopicConfig, 0, len(topics))
-	for _, tp := range topics {
-		cfgs = append(cfgs, kafka.TopicConfig{Topic: tp, NumPartitions: 3, ReplicationFactor: 1})
-	}
-	require.NoError(t, cc.CreateTopics(cfgs...))
+	createTopics(t, e.brokers[0], topics...)
 }
 
 func (e *env) startWorker(t *testing.T) {
