@@ -1,6 +1,12 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/trigger"
+)
 
 // Scenarios returns the rows of the suite for the steady rates in rates,
 // in the order they run and are shown. triggerd's rows go through its real
@@ -44,7 +50,52 @@ func Scenarios(rates []float64) []Scenario {
 				Run: directConsumer(r), Description: "direct consumer at a steady rate"},
 		)
 	}
-	return append(rows, TriggerdRows("triggerd", Triggerd{}, rates)...)
+	rows = append(rows, TriggerdRows("triggerd", Triggerd{}, rates)...)
+	// The fast path is the default: "triggerd" runs its actions as local
+	// activities. Beside it, the regular path (every action a regular
+	// activity, as before the fast path) and batched delivery.
+	rows = append(rows, TriggerdRunRows("triggerd-regular", RegularPath(), rates)...)
+	rows = append(rows, TriggerdRunRows("triggerd-batched", BatchedDelivery(), nil)...)
+	for i := range rows {
+		switch rows[i].Name {
+		case "triggerd/runs", "triggerd-batched/runs":
+			rows[i].Compare = append(rows[i].Compare, "triggerd-regular/runs")
+		}
+	}
+	return rows
+}
+
+// RegularPath is triggerd with every action a regular activity: the path
+// every run took before the fast path (delivery.localActivities: off).
+func RegularPath() Triggerd {
+	return Triggerd{TriggerOptions: []trigger.Option{trigger.WithLocalActivities(trigger.LocalActivities{Off: true})}}
+}
+
+// BatchedDelivery is triggerd with batched delivery (delivery.batch, max
+// 100) and 64 messages in flight per partition, so that ingest's signals
+// to a delivery workflow carry many runs each.
+func BatchedDelivery() Triggerd {
+	return Triggerd{
+		Triggers: func(tag, url string) string {
+			return strings.Replace(DefaultTriggers(tag, url), "    actions:", "    delivery: {batch: {max: 100}}\n    actions:", 1)
+		},
+		Consumer:  func(c *ingest.Config) { c.PartitionConcurrency = 64 },
+		Batched:   true,
+		RunsScale: 10,
+	}
+}
+
+// TriggerdRunRows returns the rows of one configuration of triggerd that
+// change nothing before the start (decode + match and starts are
+// TriggerdRows'): completed runs, and latency at each steady rate.
+func TriggerdRunRows(prefix string, t Triggerd, rates []float64) []Scenario {
+	var rows []Scenario
+	for _, s := range TriggerdRows(prefix, t, rates) {
+		if s.Group == GroupRuns || s.Group == GroupLatency {
+			rows = append(rows, s)
+		}
+	}
+	return rows
 }
 
 // TriggerdRows returns the rows measuring one configuration of triggerd

@@ -2,11 +2,14 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
@@ -24,6 +27,13 @@ import (
 // messages in its window, or several partitions of one process, make one
 // signal per round trip rather than one per event, which is where most of
 // the server's work per event went.
+//
+// A signal is durable long before its runs have run, so ingest could hand
+// a delivery workflow a whole backlog at once and grow its history past
+// Temporal's limits. Flow control: ingest counts what it handed over since
+// it last asked, and before that would pass run.DeliveryBacklogLimit it
+// asks the workflow its backlog (run.QueryBacklog) and waits until it is
+// down to half the limit (or done draining before it continues as new).
 
 // maxSignalInputs bounds the inputs of one delivery signal. A signal over
 // Temporal's payload limit is sent again one input per signal, so that
@@ -42,6 +52,9 @@ type deliverySignals struct {
 type deliveryQueue struct {
 	waiting []*deliveryRequest
 	sending bool
+	// handed is the workflow's backlog as far as this process knows: what
+	// it reported when last asked plus what was signalled since.
+	handed int
 }
 
 type deliveryRequest struct {
@@ -102,8 +115,9 @@ func (s *TemporalStarter) sendDeliveries(ss signalStarter, id string, q *deliver
 		d.mu.Lock()
 		n := min(len(q.waiting), maxSignalInputs)
 		if n == 0 {
+			// The queue stays (one per delivery workflow this process
+			// feeds): it keeps the backlog estimate.
 			q.sending = false
-			delete(d.queues, id)
 			d.mu.Unlock()
 			return
 		}
@@ -111,7 +125,15 @@ func (s *TemporalStarter) sendDeliveries(ss signalStarter, id string, q *deliver
 		q.waiting = q.waiting[n:]
 		d.mu.Unlock()
 
-		err := s.signalDelivery(ss, id, reqs)
+		limit := run.DeliveryBacklogLimit(reqs[0].in.BatchedDelivery.Max)
+		var err error
+		if q.handed+n > limit {
+			q.handed, err = s.awaitDeliveryRoom(id, limit)
+		}
+		if err == nil {
+			q.handed += n
+			err = s.signalDelivery(ss, id, reqs)
+		}
 		if err != nil && len(reqs) > 1 && IsRejected(err) {
 			// Refused for its size, most likely: each on its own, so
 			// that only a run too large by itself is refused.
@@ -123,6 +145,50 @@ func (s *TemporalStarter) sendDeliveries(ss signalStarter, id string, q *deliver
 		for _, r := range reqs {
 			r.done <- err
 		}
+	}
+}
+
+// workflowQuerier is the part of client.Client that asks a delivery
+// workflow its backlog.
+type workflowQuerier interface {
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+}
+
+// awaitDeliveryRoom waits until delivery workflow id holds at most half
+// of limit runs and is not draining, and returns what it holds. A
+// workflow that does not exist holds nothing. It gives up after
+// deliverySignalTimeout (the worker may be down): the runs waiting are
+// then not done, and ingest tries them again.
+func (s *TemporalStarter) awaitDeliveryRoom(id string, limit int) (int, error) {
+	qc, ok := s.client.(workflowQuerier)
+	if !ok {
+		return 0, fmt.Errorf("batched delivery: client cannot query")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deliverySignalTimeout)
+	defer cancel()
+	pause := 50 * time.Millisecond
+	for {
+		v, err := qc.QueryWorkflow(ctx, id, "", run.QueryBacklog)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return 0, nil
+		}
+		var b run.DeliveryBacklog
+		if err == nil {
+			err = v.Get(&b)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("ask delivery %s its backlog: %w", id, err)
+		}
+		if held := b.Pending + b.InFlight; !b.Draining && held <= limit/2 {
+			return held, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("delivery %s is still full (%d runs held, draining %v): %w", id, b.Pending+b.InFlight, b.Draining, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
 	}
 }
 

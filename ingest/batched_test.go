@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/triggerd/triggerd/run"
 )
@@ -27,6 +29,39 @@ type fakeDeliverySignaler struct {
 	args    []any
 	release chan struct{}
 	tooBig  bool
+	// backlogs are the answers to the backlog query, in turn; none: the
+	// workflow does not exist.
+	backlogs []run.DeliveryBacklog
+	queries  int
+}
+
+func (f *fakeDeliverySignaler) QueryWorkflow(_ context.Context, id, _, query string, _ ...any) (converter.EncodedValue, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if query != run.QueryBacklog {
+		return nil, fmt.Errorf("unexpected query %s", query)
+	}
+	f.queries++
+	if len(f.backlogs) == 0 {
+		return nil, serviceerror.NewNotFound("workflow not found")
+	}
+	b := f.backlogs[0]
+	if len(f.backlogs) > 1 {
+		f.backlogs = f.backlogs[1:]
+	}
+	p, err := converter.GetDefaultDataConverter().ToPayload(b)
+	if err != nil {
+		return nil, err
+	}
+	return encodedValue{p}, nil
+}
+
+// encodedValue is a query answer as the client returns it.
+type encodedValue struct{ p *commonpb.Payload }
+
+func (v encodedValue) HasValue() bool { return v.p != nil }
+func (v encodedValue) Get(ptr any) error {
+	return converter.GetDefaultDataConverter().FromPayload(v.p, ptr)
 }
 
 func (f *fakeDeliverySignaler) SignalWithStartWorkflow(_ context.Context, id, signal string, arg any,
@@ -130,4 +165,31 @@ func TestBatchedSignalTooLargeIsSplit(t *testing.T) {
 		require.NoError(t, <-r.done)
 	}
 	assert.Equal(t, [][]string{{"a"}, {"b"}}, f.eventIDs())
+}
+
+// Before it hands a delivery workflow more than its backlog limit, ingest
+// asks its backlog and waits while it is over half the limit or draining.
+func TestBatchedFlowControl(t *testing.T) {
+	limit := run.DeliveryBacklogLimit(100)
+	f := &fakeDeliverySignaler{backlogs: []run.DeliveryBacklog{
+		{Pending: limit, InFlight: 100}, {Pending: 10, Draining: true}, {Pending: 30, InFlight: 20},
+	}}
+	s := &TemporalStarter{client: f, taskQueue: "q"}
+	id := run.DeliveryWorkflowID("hot", "db.orders", 0)
+	q := &deliveryQueue{handed: limit}
+	s.delivery.queues = map[string]*deliveryQueue{id: q}
+	req := &deliveryRequest{in: batchedInput("x", 0), done: make(chan error, 1)}
+	q.waiting, q.sending = []*deliveryRequest{req}, true
+	s.sendDeliveries(f, id, q)
+	require.NoError(t, <-req.done)
+	assert.Equal(t, 3, f.queries, "asked until the backlog was low and not draining")
+	assert.Equal(t, 51, q.handed, "what it reported, plus the run just handed over")
+
+	// Within the limit, nothing is asked.
+	f.queries = 0
+	req = &deliveryRequest{in: batchedInput("y", 0), done: make(chan error, 1)}
+	q.waiting, q.sending = []*deliveryRequest{req}, true
+	s.sendDeliveries(f, id, q)
+	require.NoError(t, <-req.done)
+	assert.Zero(t, f.queries)
 }

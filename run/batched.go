@@ -48,7 +48,25 @@ const (
 	// QueryRun, on a delivery workflow, returns the result of the run of
 	// one event (its id) that this workflow run carried.
 	QueryRun = "run"
+	// QueryBacklog, on a delivery workflow, returns its DeliveryBacklog:
+	// ingest asks it before it hands over more (flow control).
+	QueryBacklog = "backlog"
 )
+
+// DeliveryBacklog is what a delivery workflow holds and has not finished.
+type DeliveryBacklog struct {
+	Pending  int `json:"pending"`
+	InFlight int `json:"inFlight"`
+	// Draining says it is finishing what it holds before it continues as
+	// new, and takes nothing more meanwhile (what arrives waits for that).
+	Draining bool `json:"draining,omitempty"`
+}
+
+// DeliveryBacklogLimit is how many runs ingest lets a delivery workflow
+// of batch size max hold before it waits for it to work some off: enough
+// to keep it busy, few enough that its history and the state it carries
+// when it continues as new stay small.
+func DeliveryBacklogLimit(batchMax int) int { return min(max(4*batchMax, 400), 2000) }
 
 // DeliveryWorkflowID names the delivery workflow of trigger tag for the
 // events of one partition of topic. One workflow per partition keeps a

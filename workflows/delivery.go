@@ -28,7 +28,11 @@ import (
 //
 // It remembers the ids of the last Remember events it took, across
 // continue-as-new, so that an event ingest signals again (its offset was
-// not committed when ingest stopped) runs once. It closes after Linger
+// not committed when ingest stopped) runs once. Ingest asks its backlog
+// (run.QueryBacklog) before it hands over more than
+// run.DeliveryBacklogLimit, so that its history stays small; after
+// MaxRuns runs it drains (takes what arrives but reports itself full)
+// and continues as new with nothing pending. It closes after Linger
 // without events, returning what it remembers; the next run of its id
 // starts by reading that (Coverage.DeliverySeen).
 
@@ -87,7 +91,8 @@ type delivery struct {
 	seen     *recentIDs
 	pending  []run.Input
 	inFlight int
-	started  int // runs started by this workflow run
+	started  int  // runs started by this workflow run
+	draining bool // finishing what it holds, to continue as new
 	results  map[string]run.Result
 	render   renderFunc
 	self     string // "<workflow id>/<run id>"
@@ -114,6 +119,9 @@ func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (Del
 	if err := workflow.SetQueryHandler(ctx, run.QueryRun, d.result); err != nil {
 		return DeliveryState{}, err
 	}
+	if err := workflow.SetQueryHandler(ctx, run.QueryBacklog, d.backlog); err != nil {
+		return DeliveryState{}, err
+	}
 	if !in.Resumed {
 		// A fresh run of this id: an earlier run may have closed
 		// remembering events that ingest is about to signal again.
@@ -124,10 +132,11 @@ func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (Del
 	for {
 		d.receive()
 		if d.started >= d.in.MaxRuns || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := workflow.Await(ctx, func() bool { return d.inFlight == 0 }); err != nil {
-				return DeliveryState{}, err
-			}
-			d.receive()
+			// Finish what is held, then continue as new: ingest sees
+			// the drain (QueryBacklog) and waits, so it ends.
+			d.draining = true
+		}
+		if d.draining && len(d.pending) == 0 && d.inFlight == 0 {
 			return DeliveryState{}, workflow.NewContinueAsNewError(ctx, run.DeliveryWorkflowName, d.next())
 		}
 		if len(d.pending) == 0 && d.inFlight == 0 {
@@ -146,7 +155,7 @@ func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (Del
 		}
 		limit, wait := d.batch()
 		if len(d.pending) > 0 && d.inFlight < limit {
-			if wait > 0 && d.inFlight == 0 && len(d.pending) < limit {
+			if wait > 0 && d.inFlight == 0 && len(d.pending) < limit && !d.draining {
 				if err := d.fill(ctx, wait, limit); err != nil {
 					return DeliveryState{}, err
 				}
@@ -291,6 +300,11 @@ func (d *delivery) result(eventID string) (run.Result, error) {
 		}
 	}
 	return run.Result{}, fmt.Errorf("event %q: no run in this run of the delivery workflow (it may be in an earlier or later one)", eventID)
+}
+
+// backlog answers run.QueryBacklog.
+func (d *delivery) backlog() (run.DeliveryBacklog, error) {
+	return run.DeliveryBacklog{Pending: len(d.pending), InFlight: d.inFlight, Draining: d.draining}, nil
 }
 
 // next is the input of the workflow run this one continues as.

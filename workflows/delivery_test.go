@@ -122,25 +122,35 @@ func TestRecordedFailureFailsWithoutRunning(t *testing.T) {
 	assert.Empty(t, c.all())
 }
 
-// A delivery workflow continues as new after MaxRuns runs, carrying the
-// ids it remembers and the events it has not started.
+// A delivery workflow continues as new after MaxRuns runs: it finishes
+// what it holds (telling ingest it is draining), then carries the ids it
+// remembers and nothing pending.
 func TestDeliveryContinuesAsNew(t *testing.T) {
 	env, c := newDeliveryEnv(t)
 	act := run.Action{Name: "hook", Type: "echo", Local: true}
+	var backlogs []run.DeliveryBacklog
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(run.SignalDeliver, []run.Input{batched("ev-1", act), batched("ev-2", act), batched("ev-3", act)})
 	}, 0)
+	env.SetOnLocalActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) {
+		v, err := env.QueryWorkflow(run.QueryBacklog)
+		require.NoError(t, err)
+		var b run.DeliveryBacklog
+		require.NoError(t, v.Get(&b))
+		backlogs = append(backlogs, b)
+	})
 	env.ExecuteWorkflow(run.DeliveryWorkflowName, DeliveryInput{Tag: "welcome", Topic: "t", Linger: time.Minute, MaxRuns: 2})
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(env.GetWorkflowError(), &can), "%v", env.GetWorkflowError())
 	var next DeliveryInput
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	assert.Equal(t, []string{"ev-1", "ev-2", "ev-3"}, next.Seen)
-	require.Len(t, next.Pending, 1)
-	assert.Equal(t, "ev-3", next.Pending[0].Event.ID)
+	assert.Empty(t, next.Pending)
 	assert.True(t, next.Resumed, "the next run does not look up the previous one again")
-	assert.Equal(t, 2, next.Done)
-	assert.Equal(t, 2, len(c.all()))
+	assert.Equal(t, 3, next.Done)
+	assert.Equal(t, 3, len(c.all()))
+	require.NotEmpty(t, backlogs)
+	assert.True(t, backlogs[len(backlogs)-1].Draining, "ingest is told to wait: %+v", backlogs)
 }
 
 func TestRecentIDsForgetsTheOldest(t *testing.T) {
