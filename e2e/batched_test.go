@@ -68,6 +68,7 @@ func (r *slowReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 //   - the runs that failed (a 400) are failed RunTrigger workflows under
 //     their own ids, listed by `triggerd runs list --failed` and re-run
 //     by `triggerd runs rerun` to success with the same keys;
+//   - `triggerd runs show` finds a run, batched or failed, by its id;
 //   - the fast-path runs recorded local-activity markers and no activity
 //     task, 6 history events when undisturbed.
 func TestBatchedDelivery(t *testing.T) {
@@ -259,6 +260,21 @@ delivery: {batchLinger: 2m}
 		out, err := exec.Command(bin, append([]string{"runs"}, append(args, "-c", cfgFile)...)...).CombinedOutput()
 		require.NoError(t, err, "runs %v: %s", args, out)
 		return string(out)
+	}
+	// `runs show` finds a batched run that succeeded in its delivery
+	// workflow, and a failed one as the workflow of its own id.
+	for k := range batchedKeys {
+		var shown run.Result
+		require.NoError(t, json.Unmarshal([]byte(runsCmd("show", strings.TrimSuffix(k, "/hook"))), &shown))
+		assert.Equal(t, run.StatusSucceeded, shown.Status)
+		assert.Contains(t, shown.DeliveredBy, "triggerd-delivery/")
+		break
+	}
+	for id := range refusedIDs {
+		var shown run.Result
+		require.NoError(t, json.Unmarshal([]byte(runsCmd("show", id)), &shown))
+		assert.Equal(t, run.StatusFailed, shown.Status)
+		break
 	}
 	listed := runsCmd("list", "--failed", "--limit", "1000")
 	t.Logf("listed at %s", time.Since(begin).Round(time.Second))

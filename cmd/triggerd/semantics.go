@@ -138,7 +138,7 @@ func (p *deliveryPlanner) Plan(ev run.Event) []run.Input {
 
 // runsCmd lists failed runs and re-runs them, through Temporal.
 func (a *app) runsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "runs", Short: "List failed trigger runs and re-run them (through Temporal)"}
+	cmd := &cobra.Command{Use: "runs", Short: "List trigger runs, show one, re-run failed ones (through Temporal)"}
 	var failed bool
 	var limit int
 	list := &cobra.Command{
@@ -194,7 +194,7 @@ func (a *app) runsCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, rerun)
+	cmd.AddCommand(list, rerun, a.runsShowCmd()) // runs_show.go
 	return cmd
 }
 
