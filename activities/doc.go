@@ -1,8 +1,28 @@
-// Package activities implements triggerd's actions as Temporal activities:
-// http, broker.publish (Kafka and RabbitMQ), cache.set, cache.delete and
-// log. Activities holds the clients; each action is a method registered
-// under its action type, wrapped in the run.Middleware decorators the
-// caller passes (quotas, circuit breakers, fallbacks).
+// Package activities implements triggerd's actions as Temporal activities,
+// one method of Activities per action type (docs/actions.md):
+//
+//   - http: one HTTP request, signed on request (webhooksign);
+//   - broker.publish: a message to Kafka or RabbitMQ;
+//   - cache.set, cache.get, cache.delete, cache.invalidate: the named
+//     caches on Redis;
+//   - log: a line in the worker's log (log.debug, log.info, log.warn and
+//     log.error are log with a level);
+//   - database.insert, database.update, database.upsert, database.delete:
+//     one statement on a named PostgreSQL connection;
+//   - storage.upload, storage.delete, storage.copy: objects in a local
+//     directory or an S3 bucket;
+//   - notification.email, notification.sms, notification.push,
+//     notification.callback: messages through SMTP and HTTP providers;
+//   - action.execute: an operation of a configured integration (an app);
+//   - agent.run: a prompt to an OpenAI-compatible model;
+//   - custom: a Go function a program embedding the worker registered.
+//
+// workflow.execute and workflow.dispatch are no activities: the workflow
+// runs them itself, as child workflows (package workflows).
+//
+// Activities holds the clients; each action is registered under its
+// action type, wrapped in the run.Middleware decorators the caller passes
+// (quotas, circuit breakers, fallbacks).
 //
 // Every action decodes the rendered config of its run.ActionRequest into a
 // typed struct, validates it, executes and returns a typed output. Every

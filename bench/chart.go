@@ -31,6 +31,8 @@ var (
 	}
 	serverShapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}}
 	noServer     = color.RGBA{R: 0x70, G: 0x70, B: 0x70, A: 0xff}
+	// startColor draws triggerd's start side of the latency.
+	startColor = color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}
 )
 
 // WriteCharts draws the report's charts as SVG files in dir (fonts are
@@ -234,6 +236,7 @@ func (r *Report) latencyPanel(rate float64, server string) *plot.Plot {
 	styles := []latencyStyle{
 		{"triggerd/latency", "p50", serverColors[1], false},
 		{"triggerd/latency", "p99", serverColors[1], true},
+		{"triggerd/start-latency", "p50", startColor, false},
 		{"baseline/one-activity", "p50", serverColors[0], false},
 		{"baseline/local-eager", "p50", serverColors[2], false},
 		{"baseline/direct", "p50", noServer, false},

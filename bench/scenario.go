@@ -231,6 +231,11 @@ func (p cpuProbe) sample() cpuSample {
 // activity and the workflow. Scenarios call it before they stop their
 // worker, so that the server's CPU read next includes that work.
 func (e *Env) waitClosed(ctx context.Context, m *Measure) {
+	if m.workflowID == nil {
+		// Batched delivery: the runs have no workflows of their own, and
+		// their delivery workflows stay open (Linger) after the last.
+		return
+	}
 	done, _ := m.finished()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

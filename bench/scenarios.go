@@ -2,7 +2,10 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/trigger"
@@ -51,6 +54,9 @@ func Scenarios(rates []float64) []Scenario {
 		)
 	}
 	rows = append(rows, TriggerdRows("triggerd", Triggerd{}, rates)...)
+	if len(rates) > 0 {
+		rows = append(rows, StartLatencyRow("triggerd", Triggerd{}, rates[len(rates)-1]))
+	}
 	// The fast path is the default: "triggerd" runs its actions as local
 	// activities. Beside it, the regular path (every action a regular
 	// activity, as before the fast path) and batched delivery.
@@ -62,6 +68,19 @@ func Scenarios(rates []float64) []Scenario {
 			rows[i].Compare = append(rows[i].Compare, "triggerd-regular/runs")
 		}
 	}
+	// Ingest as it was before issue 13's work on it: one message of a
+	// partition in flight, normal starts. Beside the rows above it shows
+	// what the in-partition concurrency and eager start bring.
+	serial := Triggerd{
+		Consumer: func(c *ingest.Config) { c.PartitionConcurrency = 1 },
+		Starter:  func(c client.Client, taskQueue string) ingest.Starter { return ingest.NewTemporalStarter(c, taskQueue) },
+	}
+	serialRows := TriggerdRows("triggerd/serial", serial, rates)
+	serialRows = slices.DeleteFunc(serialRows, func(s Scenario) bool { return s.Group == GroupDecode })
+	if len(rates) > 0 {
+		serialRows = append(serialRows, StartLatencyRow("triggerd/serial", serial, rates[len(rates)-1]))
+	}
+	rows = append(rows, serialRows...)
 	return rows
 }
 
@@ -96,6 +115,18 @@ func TriggerdRunRows(prefix string, t Triggerd, rates []float64) []Scenario {
 		}
 	}
 	return rows
+}
+
+// StartLatencyRow measures the start side of triggerd/latency at rate:
+// event produced → its run's start durable, with no worker. Compared with
+// prefix/latency at the same rate, its ratio is ingest's share of the
+// latency.
+func StartLatencyRow(prefix string, t Triggerd, rate float64) Scenario {
+	return Scenario{
+		Name: rateName(prefix+"/start-latency", rate), Group: GroupLatency, Temporal: true, Rate: rate,
+		Run: triggerdStartLatency(t, rate), Description: "event → start durable at a steady rate, no worker",
+		Compare: []string{rateName(prefix+"/latency", rate)},
+	}
 }
 
 // TriggerdRows returns the rows measuring one configuration of triggerd

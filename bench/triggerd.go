@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,7 +21,7 @@ import (
 // Triggerd is how a triggerd scenario wires triggerd's real code: the
 // trigger definitions it loads, and options of the ingest consumer, the
 // starter and the worker. Each hook may be nil (the defaults are those of
-// a plain `triggerd run`). A new configuration (local activities, eager
+// a plain `triggerd serve`). A new configuration (local activities, eager
 // start, concurrent starts, batched delivery) is a Triggerd value passed
 // to the triggerd* scenario constructors.
 type Triggerd struct {
@@ -31,7 +32,9 @@ type Triggerd struct {
 	// Consumer adjusts the ingest configuration.
 	Consumer func(*ingest.Config)
 	// Starter builds the starter ingest uses (default
-	// ingest.NewTemporalStarter).
+	// ingest.NewTemporalStarter with ingest.WithColocatedWorker, as
+	// `triggerd run` makes it: the scenarios run the worker through the
+	// same client).
 	Starter func(c client.Client, taskQueue string) ingest.Starter
 	// Worker adjusts the worker's options; Register registers what the
 	// worker runs (default: workflows.Register and every action).
@@ -97,7 +100,7 @@ func (t Triggerd) starter(c client.Client, taskQueue string) ingest.Starter {
 	if t.Starter != nil {
 		return t.Starter(c, taskQueue)
 	}
-	return ingest.NewTemporalStarter(c, taskQueue)
+	return ingest.NewTemporalStarter(c, taskQueue, ingest.WithColocatedWorker())
 }
 
 // startWorker starts triggerd's worker on taskQueue; stop it with the
@@ -212,6 +215,51 @@ func triggerdStarts(t Triggerd) func(context.Context, *Env, *Measure) error {
 		starter := countingStarter{next: t.starter(e.Temporal.client, e.name("tq")), m: m, index: e.eventIndex}
 		return t.consumeBacklog(ctx, e, m, s, e.Params.Starts, starter)
 	}
+}
+
+// triggerdStartLatency measures the start side of the latency: events
+// produced at a steady rate, from the time each was due to the time
+// ingest's start of its run was durable (no worker: the runs are
+// terminated afterwards). Beside triggerd/latency at the same rate it
+// says how much of event → webhook is ingest's.
+func triggerdStartLatency(t Triggerd, perSecond float64) func(context.Context, *Env, *Measure) error {
+	return func(ctx context.Context, e *Env, m *Measure) error {
+		s, err := t.setup(ctx, e, "http://127.0.0.1:9/unused")
+		if err != nil {
+			return err
+		}
+		m.workflowID = func(i int) string { return run.WorkflowID(s.tag, e.eventID(i)) }
+		m.leftOpen = true
+		c, err := t.consumer(e, s.topic, s.set, startedAt{next: t.starter(e.Temporal.client, e.name("tq")), m: m})
+		if err != nil {
+			return err
+		}
+		stop := runConsumer(ctx, c)
+		err = e.produceSteady(ctx, s.topic, perSecond, m)
+		if err == nil {
+			err = e.waitDelivered(ctx, m)
+		}
+		return firstErr(err, stop())
+	}
+}
+
+// startedAt reports each start next made durable to m as a delivery of
+// the event's row (its id and the time it was produced).
+type startedAt struct {
+	next ingest.Starter
+	m    *Measure
+}
+
+func (s startedAt) Start(ctx context.Context, in run.Input) error {
+	if err := s.next.Start(ctx, in); err != nil {
+		return err
+	}
+	id, err1 := strconv.Atoi(fmt.Sprint(in.Event.Record["id"]))
+	sent, err2 := strconv.ParseInt(fmt.Sprint(in.Event.Record["sent_ns"]), 10, 64)
+	if err1 == nil && err2 == nil {
+		s.m.deliver(id, time.Unix(0, sent), time.Now())
+	}
+	return nil
 }
 
 // consumeBacklog writes n events to the setup's topic, then runs an

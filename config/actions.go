@@ -16,7 +16,7 @@ import (
 //	  sessions: {prefix: "sess:", ttl: 30m}
 //	  products: {prefix: "prod:"}
 //
-// Every cache lives on the Redis of redis.addr, its keys under its prefix,
+// Every cache lives on the Redis of redis.address, its keys under its prefix,
 // so that cache.invalidate on one cache never touches another's keys. An
 // action without a cache key uses "default" (no prefix unless configured).
 type Cache struct {
@@ -68,8 +68,8 @@ var resourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func (c *Config) validateActions(v *validator) {
 	names := slices.Sorted(maps.Keys(c.Caches))
-	if len(names) > 0 && c.Redis.Addr == "" {
-		v.add("caches", "need redis.addr")
+	if len(names) > 0 && c.Redis.Address == "" {
+		v.add("caches", "need redis.address")
 	}
 	for _, name := range names {
 		field := "caches." + name

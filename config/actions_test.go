@@ -16,7 +16,7 @@ func TestActionResourcesConfig(t *testing.T) {
 	path := filepath.Join(dir, "triggerd.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(`
 kafka: {brokers: ["127.0.0.1:9092"], topics: [db.users]}
-redis: {addr: "127.0.0.1:6379"}
+redis: {address: "127.0.0.1:6379"}
 caches:
   sessions: {prefix: "sess:", ttl: 30m}
   default: {ttl: 1h}
@@ -60,7 +60,7 @@ storage:
 	msg := err.Error()
 	for _, want := range []string{
 		"caches.d.prefx: line 8: unknown key",
-		"caches: need redis.addr",
+		"caches: need redis.address",
 		"caches.a.ttl: must not be negative",
 		`caches.a.prefix: "app:" overlaps caches.b.prefix "app:users:"`,
 		"caches.c.prefix: must not be empty",

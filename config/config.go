@@ -1,6 +1,8 @@
 // Package config is triggerd's process configuration: a YAML file, then
 // TRIGGERD_* environment overrides, then defaults, then one validation pass
-// that reports every problem at once with its field path.
+// that reports every problem at once with its field path. Validation is
+// for a Role (role.go): each command checks only the keys it reads. Keys
+// renamed since are still read under their former names (deprecated.go).
 //
 // The package depends on nothing of ours and on no client library: turning a
 // Config into Kafka, Temporal or Redis client options is the job of the
@@ -73,6 +75,10 @@ const MaxConsumers = 64
 
 // Config is the whole configuration of a triggerd process.
 type Config struct {
+	// deprecations are the former key names this configuration used
+	// (Deprecations).
+	deprecations []Deprecation
+
 	Log      Log      `yaml:"log"`
 	Kafka    Kafka    `yaml:"kafka"`
 	Temporal Temporal `yaml:"temporal"`
@@ -108,7 +114,8 @@ type Config struct {
 	// Egress restricts where actions and lookups may connect
 	// (config/egress.go).
 	Egress Egress `yaml:"egress"`
-	// Delivery and Queues configure the delivery semantics (semantics.go).
+	// Delivery and Queues configure the delivery semantics: cascades,
+	// error handlers, batches, heartbeats, queues (semantics.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`
 	// Debezium configures how Debezium's change events are read
@@ -180,10 +187,11 @@ type Temporal struct {
 	LargePayloads LargePayloads `yaml:"largePayloads"`
 }
 
-// Redis configures the client of the cache.* actions. An empty Addr means
-// Redis is not configured and those actions fail without retrying.
+// Redis configures the client of the cache.* actions, quotas and
+// breakers. An empty Address means Redis is not configured: those actions
+// fail without retrying, quotas and breakers stay in the process.
 type Redis struct {
-	Addr     string `yaml:"addr"`
+	Address  string `yaml:"address"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
 	DB       int    `yaml:"db"`

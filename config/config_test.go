@@ -51,14 +51,14 @@ func TestDefaults(t *testing.T) {
 		Log: Log{Level: "info", Format: "text"},
 		Kafka: Kafka{GroupID: "triggerd", DLQTopic: "triggerd.dlq", Consumers: 1,
 			CommitInterval: time.Second, CommitBatch: 500, SnapshotReads: "ignore",
-			TopicRefreshInterval: 5 * time.Second, HeartbeatTopicPrefix: "__debezium-heartbeat", PartitionConcurrency: 1},
+			TopicRefreshInterval: 5 * time.Second, HeartbeatTopicPrefix: "__debezium-heartbeat", PartitionConcurrency: 16},
 		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "triggerd",
 			LargePayloads: LargePayloads{ThresholdBytes: 1 << 20}},
 		API:      API{Listen: "127.0.0.1:8080"},
 		Triggers: Triggers{PollInterval: 2 * time.Second},
 		Store:    Store{Driver: "sqlite", Path: filepath.Join(".triggerd", "triggers.db")},
 		DataDir:  ".triggerd",
-		Quotas:   Quotas{Refresh: 2 * time.Second, OnUnavailable: "open", UnavailableWait: 5 * time.Second, KeyPrefix: "triggerd:"},
+		Quotas:   Quotas{RefreshInterval: 2 * time.Second, OnUnavailable: "open", UnavailableWait: 5 * time.Second, KeyPrefix: "triggerd:"},
 		Breakers: Breakers{Default: BreakerPolicy{ConsecutiveFailures: 5, MinRequests: 10, Interval: time.Minute,
 			OpenTimeout: 30 * time.Second, HalfOpenRequests: 1}},
 		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second, BatchLinger: 10 * time.Minute, HeartbeatTimeout: 30 * time.Second,
@@ -136,7 +136,7 @@ func TestEnvOverrides(t *testing.T) {
 		"TRIGGERD_KAFKA_COMMIT_INTERVAL=2s",
 		"TRIGGERD_KAFKA_CONSUMERS=3",
 		"TRIGGERD_KAFKA_GROUP_ID=g",
-		"TRIGGERD_REDIS_ADDR=redis:6379",
+		"TRIGGERD_REDIS_ADDRESS=redis:6379",
 		"TRIGGERD_REDIS_DB=2",
 		"TRIGGERD_DATA_DIR=/data",
 		"TRIGGERD_TEST_KAFKA_BROKERS=ignored:1", // another tool's variable
@@ -149,7 +149,7 @@ func TestEnvOverrides(t *testing.T) {
 	if !reflect.DeepEqual(c.Kafka.Brokers, []string{"a:9092", "b:9092"}) || !reflect.DeepEqual(c.Kafka.Topics, []string{"t1", "t2"}) ||
 		c.Temporal.Address != "env:7233" || !c.Kafka.TLS.Enabled || c.Kafka.TLS.CAFile != ca ||
 		c.Kafka.CommitInterval != 2*time.Second || c.Kafka.Consumers != 3 || c.Kafka.GroupID != "g" ||
-		c.Redis.Addr != "redis:6379" || c.Redis.DB != 2 || c.DataDir != "/data" {
+		c.Redis.Address != "redis:6379" || c.Redis.DB != 2 || c.DataDir != "/data" {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -269,9 +269,9 @@ func TestValidationRules(t *testing.T) {
 		{"temporal namespace", func(c *Config) { c.Temporal.Namespace = "" }, "temporal.namespace", "must not be empty"},
 		{"temporal task queue", func(c *Config) { c.Temporal.TaskQueue = "" }, "temporal.taskQueue", "must not be empty"},
 		{"temporal tls", func(c *Config) { c.Temporal.TLS = TLS{Enabled: true, KeyFile: missing, CertFile: ca} }, "temporal.tls.keyFile", "cannot read"},
-		{"redis addr", func(c *Config) { c.Redis.Addr = "redis" }, "redis.addr", "host:port"},
-		{"redis without addr", func(c *Config) { c.Redis.Password = "p" }, "redis.addr", "must be set"},
-		{"redis db", func(c *Config) { c.Redis.Addr = "r:6379"; c.Redis.DB = -1 }, "redis.db", "negative"},
+		{"redis address", func(c *Config) { c.Redis.Address = "redis" }, "redis.address", "host:port"},
+		{"redis without address", func(c *Config) { c.Redis.Password = "p" }, "redis.address", "must be set"},
+		{"redis db", func(c *Config) { c.Redis.Address = "r:6379"; c.Redis.DB = -1 }, "redis.db", "negative"},
 		{"rabbit scheme", func(c *Config) { c.RabbitMQ.URL = "http://rabbit:5672" }, "rabbitmq.url", "amqp or amqps"},
 		{"rabbit host", func(c *Config) { c.RabbitMQ.URL = "amqp://" }, "rabbitmq.url", "host"},
 		{"rabbit invalid", func(c *Config) { c.RabbitMQ.URL = "amqp://u:p@[::1" }, "rabbitmq.url", "not a valid URL"},
@@ -307,7 +307,7 @@ func TestValidAlternatives(t *testing.T) {
 	c.Kafka.TLS = TLS{Enabled: true, CAFile: ca, CertFile: ca, KeyFile: ca, ServerName: "kafka"}
 	c.Kafka.SASL = SASL{Mechanism: SASLScramSHA256, Username: "u", Password: "p"}
 	c.Temporal.APIKey = "key"
-	c.Redis = Redis{Addr: "redis:6379", DB: 3, Password: "p", TLS: TLS{Enabled: true}}
+	c.Redis = Redis{Address: "redis:6379", DB: 3, Password: "p", TLS: TLS{Enabled: true}}
 	c.RabbitMQ.URL = "amqps://u:p@rabbit:5671/vhost"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

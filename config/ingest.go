@@ -12,7 +12,9 @@ const (
 	DefaultTopicRefreshInterval = 5 * time.Second
 	// DefaultHeartbeatTopicPrefix is Debezium's topic.heartbeat.prefix.
 	DefaultHeartbeatTopicPrefix = "__debezium-heartbeat"
-	DefaultPartitionConcurrency = 1
+	// DefaultPartitionConcurrency is ingest.DefaultPartitionConcurrency:
+	// why 16 is said there.
+	DefaultPartitionConcurrency = 16
 	// MaxPartitionConcurrency bounds kafka.partitionConcurrency.
 	MaxPartitionConcurrency = 256
 	// DefaultLargePayloadThreshold is the size (bytes) over which a

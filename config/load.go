@@ -16,7 +16,8 @@ import (
 
 // Load reads the YAML file at path (none when path is empty), applies the
 // TRIGGERD_* variables of environ (os.Environ() form, KEY=VALUE), applies
-// the defaults and validates the result.
+// the defaults and validates the result for RoleServe: everything a
+// process running the worker and the ingest needs (LoadFor checks less).
 //
 // A problem with the content (an unknown key, a value of the wrong type, a
 // failed validation) is reported in a *Error listing every problem; the
@@ -24,6 +25,14 @@ import (
 // such as `triggerd validate` can go on checking what depends on it. Any
 // other error (the file cannot be read) comes with a nil Config.
 func Load(path string, environ []string) (*Config, error) {
+	return LoadFor(RoleServe, path, environ)
+}
+
+// LoadFor is Load for a command that does only what role says: the keys
+// the role does not read are not checked, and only those it cannot do
+// without are required (a command that lists runs in Temporal needs no
+// Kafka settings).
+func LoadFor(role Role, path string, environ []string) (*Config, error) {
 	c := &Config{}
 	var probs []Problem
 	if path != "" {
@@ -35,13 +44,14 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 	probs = append(probs, applyEnv(c, environ)...)
 	c.setDefaults()
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateFor(role); err != nil {
 		var ce *Error
 		if !errors.As(err, &ce) {
 			return nil, err
 		}
 		probs = append(probs, ce.Problems...)
 	}
+	probs = role.relevant(probs)
 	if len(probs) > 0 {
 		return c, &Error{Problems: probs}
 	}
@@ -52,7 +62,8 @@ var durationType = reflect.TypeFor[time.Duration]()
 
 // decodeYAML decodes b into c key by key rather than in one yaml.Unmarshal,
 // so that every unknown key and every badly typed value is reported with
-// its field path, all at once.
+// its field path, all at once. A key under its former name (Renames) sets
+// the new key and is recorded in c's deprecations.
 func decodeYAML(b []byte, c *Config) []Problem {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil
@@ -64,18 +75,29 @@ func decodeYAML(b []byte, c *Config) []Problem {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil
 	}
-	var probs []Problem
-	decodeNode(doc.Content[0], reflect.ValueOf(c).Elem(), "", &probs)
-	return probs
+	d := &decoder{root: reflect.ValueOf(c).Elem(), set: map[string]int{}}
+	d.node(doc.Content[0], d.root, "")
+	d.checkRenamedInFile()
+	c.deprecations = append(c.deprecations, d.deprecations...)
+	return d.probs
 }
 
-func decodeNode(n *yaml.Node, v reflect.Value, path string, probs *[]Problem) {
+// decoder walks a YAML document into a Config.
+type decoder struct {
+	root  reflect.Value
+	probs []Problem
+	// set holds the line of every key the file sets, by path.
+	set          map[string]int
+	deprecations []Deprecation
+}
+
+func (d *decoder) node(n *yaml.Node, v reflect.Value, path string) {
 	if v.Kind() == reflect.Struct && v.Type() != durationType {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			*probs = append(*probs, Problem{Field: orRoot(path), Reason: fmt.Sprintf("line %d: must be a mapping", n.Line)})
+			d.probs = append(d.probs, Problem{Field: orRoot(path), Reason: fmt.Sprintf("line %d: must be a mapping", n.Line)})
 			return
 		}
 		fields := yamlFields(v)
@@ -84,10 +106,17 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, probs *[]Problem) {
 			p := join(path, key.Value)
 			f, ok := fields[key.Value]
 			if !ok {
-				*probs = append(*probs, Problem{Field: p, Reason: fmt.Sprintf("line %d: unknown key", key.Line)})
+				r, renamed := renamedFrom(p)
+				if f, ok = fieldAt(d.root, r.New); !renamed || !ok {
+					d.probs = append(d.probs, Problem{Field: p, Reason: fmt.Sprintf("line %d: unknown key", key.Line)})
+					continue
+				}
+				d.deprecations = append(d.deprecations, Deprecation{Rename: r, Line: key.Line})
+				d.node(val, f, r.New)
 				continue
 			}
-			decodeNode(val, f, p, probs)
+			d.set[p] = key.Line
+			d.node(val, f, p)
 		}
 		return
 	}
@@ -100,7 +129,7 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, probs *[]Problem) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
 			e := reflect.New(v.Type().Elem()).Elem()
-			decodeNode(val, e, join(path, key.Value), probs)
+			d.node(val, e, join(path, key.Value))
 			v.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), e)
 		}
 		return
@@ -112,7 +141,7 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, probs *[]Problem) {
 		return
 	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
-		*probs = append(*probs, Problem{Field: path, Reason: fmt.Sprintf("line %d: %s", n.Line, typeReason(v.Type()))})
+		d.probs = append(d.probs, Problem{Field: path, Reason: fmt.Sprintf("line %d: %s", n.Line, typeReason(v.Type()))})
 	}
 }
 
@@ -224,9 +253,10 @@ func EnvNames() []string {
 	return out
 }
 
-// applyEnv sets every key whose variable is in environ. Variables with the
-// prefix that name no key are ignored: other tools (the test scripts' TRIGGERD_TEST_*) share
-// the prefix.
+// applyEnv sets every key whose variable is in environ, and the keys whose
+// former name's variable is (recording the deprecation in c). Variables
+// with the prefix that name no key are ignored: other tools (the test
+// scripts' TRIGGERD_TEST_*) share the prefix.
 func applyEnv(c *Config, environ []string) []Problem {
 	env := make(map[string]string, len(environ))
 	for _, kv := range environ {
@@ -234,7 +264,8 @@ func applyEnv(c *Config, environ []string) []Problem {
 			env[k] = v
 		}
 	}
-	var probs []Problem
+	deps, probs := applyRenamedEnv(c, env)
+	c.deprecations = append(c.deprecations, deps...)
 	for _, l := range leaves(reflect.ValueOf(c).Elem(), "") {
 		name := EnvName(l.path)
 		s, ok := env[name]

@@ -9,7 +9,7 @@ import (
 
 // Defaults of the quotas and breakers keys (docs/quotas.md).
 const (
-	DefaultQuotaRefresh         = 2 * time.Second
+	DefaultQuotaRefreshInterval = 2 * time.Second
 	DefaultQuotaOnUnavailable   = "open"
 	DefaultQuotaUnavailableWait = 5 * time.Second
 	DefaultGuardKeyPrefix       = "triggerd:"
@@ -25,8 +25,9 @@ const (
 // action reaching it, and what to do when Redis is unreachable. Runtime
 // overrides (triggerd quotas set) win over both.
 type Quotas struct {
-	// Refresh is how often a process rereads the runtime overrides.
-	Refresh time.Duration `yaml:"refresh"`
+	// RefreshInterval is how often a process rereads the runtime
+	// overrides (of quotas and breakers).
+	RefreshInterval time.Duration `yaml:"refreshInterval"`
 	// OnUnavailable is open (call through) or wait (delay the call by
 	// UnavailableWait) when Redis cannot be reached; a quota may say
 	// otherwise.
@@ -73,8 +74,8 @@ type BreakerPolicy struct {
 
 func (c *Config) setGuardDefaults() {
 	q := &c.Quotas
-	if q.Refresh == 0 {
-		q.Refresh = DefaultQuotaRefresh
+	if q.RefreshInterval == 0 {
+		q.RefreshInterval = DefaultQuotaRefreshInterval
 	}
 	if q.OnUnavailable == "" {
 		q.OnUnavailable = DefaultQuotaOnUnavailable
@@ -105,8 +106,8 @@ func (c *Config) setGuardDefaults() {
 
 func (c *Config) validateGuards(v *validator) {
 	q := c.Quotas
-	if q.Refresh <= 0 {
-		v.add("quotas.refresh", "must be positive, got %s", q.Refresh)
+	if q.RefreshInterval <= 0 {
+		v.add("quotas.refreshInterval", "must be positive, got %s", q.RefreshInterval)
 	}
 	v.oneOf("quotas.onUnavailable", q.OnUnavailable, "open", "wait")
 	if q.UnavailableWait <= 0 {

@@ -101,23 +101,27 @@ func (v *validator) tls(prefix string, t TLS) {
 	}
 }
 
-// Validate checks every key and returns a *Error listing all problems, or
-// nil. It expects defaults to be applied (Load does that).
-func (c *Config) Validate() error {
+// Validate checks every key for RoleServe and returns a *Error listing all
+// problems, or nil. It expects defaults to be applied (Load does that).
+func (c *Config) Validate() error { return c.ValidateFor(RoleServe) }
+
+// ValidateFor checks the keys role reads, requiring those it cannot do
+// without, and returns a *Error listing all problems, or nil.
+func (c *Config) ValidateFor(role Role) error {
 	v := &validator{}
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 
 	k := c.Kafka
-	if len(k.Brokers) == 0 {
+	if len(k.Brokers) == 0 && role.consumes() {
 		v.add("kafka.brokers", "must not be empty")
 	}
 	for i, b := range k.Brokers {
 		v.hostPort(fmt.Sprintf("kafka.brokers[%d]", i), b, false)
 	}
 	switch {
-	case len(k.Topics) == 0 && k.TopicPattern == "":
+	case len(k.Topics) == 0 && k.TopicPattern == "" && role.consumes():
 		v.add("kafka.topics", "one of kafka.topics and kafka.topicPattern must be set")
 	case len(k.Topics) > 0 && k.TopicPattern != "":
 		v.add("kafka.topics", "only one of kafka.topics and kafka.topicPattern may be set")
@@ -171,10 +175,10 @@ func (c *Config) Validate() error {
 	v.tls("temporal.tls", t.TLS)
 
 	r := c.Redis
-	if r.Addr != "" {
-		v.hostPort("redis.addr", r.Addr, false)
+	if r.Address != "" {
+		v.hostPort("redis.address", r.Address, false)
 	} else if r.Username != "" || r.Password != "" || r.DB != 0 || r.TLS.Enabled {
-		v.add("redis.addr", "must be set when other redis keys are")
+		v.add("redis.address", "must be set when other redis keys are")
 	}
 	if r.DB < 0 {
 		v.add("redis.db", "must not be negative, got %d", r.DB)
@@ -226,8 +230,8 @@ func (c *Config) Validate() error {
 	c.validateIngest(v)
 	c.validateDebezium(v)
 
-	if len(v.probs) > 0 {
-		return &Error{Problems: v.probs}
+	if probs := role.relevant(v.probs); len(probs) > 0 {
+		return &Error{Problems: probs}
 	}
 	return nil
 }

@@ -214,15 +214,15 @@ func TestComposeTriggerdConfigLoads(t *testing.T) {
 			}
 		}
 		args := commandArgs(t, s.Command)
-		if !slices.Contains([]string{"run", "worker", "ingest"}, args[0]) {
-			t.Errorf("service %s: command %q is not run, worker or ingest", name, args[0])
+		if !slices.Contains([]string{"serve", "worker", "ingest"}, args[0]) {
+			t.Errorf("service %s: command %q is not serve, worker or ingest", name, args[0])
 		}
 		cmds[args[0]] = true
 		cfg := loadDeployConfig(t, name, s)
 		checkAddresses(t, c, name, cfg)
 		checkServiceSide(t, c, name, s, cfg)
 	}
-	if (cmds["worker"] || cmds["ingest"]) && !(cmds["worker"] && cmds["ingest"]) && !cmds["run"] {
+	if (cmds["worker"] || cmds["ingest"]) && !(cmds["worker"] && cmds["ingest"]) && !cmds["serve"] {
 		t.Errorf("compose runs %v: a split topology needs both worker and ingest", cmds)
 	}
 }
@@ -231,7 +231,7 @@ func TestComposeTriggerdConfigLoads(t *testing.T) {
 // compose service listening on that port.
 func checkAddresses(t *testing.T, c composeFile, name string, cfg *config.Config) {
 	t.Helper()
-	addrs := map[string]string{"temporal.address": cfg.Temporal.Address, "redis.addr": cfg.Redis.Addr}
+	addrs := map[string]string{"temporal.address": cfg.Temporal.Address, "redis.address": cfg.Redis.Address}
 	for i, b := range cfg.Kafka.Brokers {
 		addrs["kafka.brokers["+string(rune('0'+i))+"]"] = b
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/internal/cdctest"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
@@ -91,7 +92,7 @@ func (r *receiver) keys() map[string]int {
 type countingStarter struct {
 	next ingest.Starter
 	mu   sync.Mutex
-	ids  []string
+	ins  []run.Input
 }
 
 func (s *countingStarter) Start(ctx context.Context, in run.Input) error {
@@ -99,15 +100,27 @@ func (s *countingStarter) Start(ctx context.Context, in run.Input) error {
 		return err
 	}
 	s.mu.Lock()
-	s.ids = append(s.ids, run.WorkflowID(in.Trigger.Tag, in.Event.ID))
+	s.ins = append(s.ins, in)
 	s.mu.Unlock()
 	return nil
 }
 
+// started is the workflow ids of the starts, in order.
 func (s *countingStarter) started() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.ids...)
+	ids := make([]string, len(s.ins))
+	for i, in := range s.ins {
+		ids[i] = run.WorkflowID(in.Trigger.Tag, in.Event.ID)
+	}
+	return ids
+}
+
+// inputs is the inputs of the starts, in order.
+func (s *countingStarter) inputs() []run.Input {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]run.Input(nil), s.ins...)
 }
 
 type env struct {
@@ -153,15 +166,53 @@ func (e *env) createTopics(t *testing.T, topics ...string) {
 	createTopics(t, e.brokers[0], topics...)
 }
 
-func (e *env) startWorker(t *testing.T) {
+// createTopics creates topics of three partitions on the cluster of
+// broker and waits until each partition has a leader.
+func createTopics(t *testing.T, broker string, topics ...string) {
 	t.Helper()
-	acts := activities.New(
+	conn, err := kafka.Dial("tcp", broker)
+	require.NoError(t, err)
+	defer conn.Close()
+	controller, err := conn.Controller()
+	require.NoError(t, err)
+	cc, err := kafka.Dial("tcp", fmt.Sprintf("%s:%d", controller.Host, controller.Port))
+	require.NoError(t, err)
+	defer cc.Close()
+	cfgs := make([]kafka.TopicConfig, 0, len(topics))
+	for _, tp := range topics {
+		cfgs = append(cfgs, kafka.TopicConfig{Topic: tp, NumPartitions: 3, ReplicationFactor: 1})
+	}
+	require.NoError(t, cc.CreateTopics(cfgs...))
+	// Until the broker's metadata lists every partition with a leader, a
+	// publish to a new topic fails as unknown (and a run's publish action
+	// can spend its retries on it).
+	for _, tp := range topics {
+		eventually(t, "partitions of "+tp+" with a leader", 30*time.Second, func() bool {
+			parts, err := conn.ReadPartitions(tp)
+			if err != nil || len(parts) != 3 {
+				return false
+			}
+			for _, p := range parts {
+				if p.Leader.ID < 0 || p.Leader.Host == "" {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
+// startWorker runs a worker with the Kafka, RabbitMQ and Redis actions,
+// and the actions opts add.
+func (e *env) startWorker(t *testing.T, opts ...activities.Option) {
+	t.Helper()
+	acts := activities.New(append([]activities.Option{
 		activities.WithLogger(e.logger),
 		allowLoopback(t),
 		activities.WithKafka(e.brokers, nil),
 		activities.WithRabbitMQ(testenv.RabbitMQURL(t)),
 		activities.WithRedis(e.redis),
-	)
+	}, opts...)...)
 	w := worker.New(e.temporal, e.taskQueue, worker.Options{})
 	workflows.Register(w)
 	acts.Register(w)
@@ -212,67 +263,64 @@ func (e *env) startConsumer(t *testing.T, planner ingest.Planner, group string, 
 
 func (e *env) publish(t *testing.T, topic string, msgs ...kafka.Message) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(e.brokers...), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.Hash{}}
+	e.publishWith(t, topic, &kafka.Hash{}, msgs...)
+}
+
+// publishWith publishes msgs to topic, partitioned by b.
+func (e *env) publishWith(t *testing.T, topic string, b kafka.Balancer, msgs ...kafka.Message) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(e.brokers...), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: b}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, w.WriteMessages(ctx, msgs...))
 }
 
-// debeziumMessage builds a Debezium change event for a row of public.users,
-// with or without the schema wrapper, keyed like Debezium keys it.
-func debeziumMessage(t *testing.T, op string, lsn int64, before, after map[string]any, wrapped bool) kafka.Message {
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	id := after["id"]
-	if id == nil {
-		id = before["id"]
-	}
-	payload := map[string]any{
-		"before": before,
-		"after":  after,
-		"source": map[string]any{
-			"version": "2.7.0.Final", "connector": "postgresql", "name": "dbserver1",
-			"ts_ms": 1700000000000, "db": "app", "schema": "public", "table": "users",
-			"txId": lsn / 10, "lsn": lsn,
-		},
-		"op":    op,
-		"ts_ms": 1700000000123,
-	}
-	var value any = payload
-	if wrapped {
-		value = map[string]any{"schema": map[string]any{"type": "struct", "name": "dbserver1.public.users.Envelope"}, "payload": payload}
-	}
-	v, err := json.Marshal(value)
-	require.NoError(t, err)
-	k, err := json.Marshal(map[string]any{"schema": map[string]any{"type": "struct"}, "payload": map[string]any{"id": id}})
-	require.NoError(t, err)
-	return kafka.Message{Key: k, Value: v}
+	eventuallyOr(t, what, timeout, cond, nil)
 }
 
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+// eventuallyOr is eventually whose timeout also reports state().
+func eventuallyOr(t *testing.T, what string, timeout time.Duration, cond func() bool, state func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if state != nil {
+				t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, state())
+			}
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// TestBackbone publishes Debezium inserts, an update, a delete, a tombstone
-// and a malformed message to real Kafka and checks every effect: the
-// webhook got each rendered request exactly once, a Kafka message and a
-// RabbitMQ message were published, a Redis key was set then deleted, the
-// malformed message is in the DLQ, and redelivering everything starts no
-// second run.
+// TestBackbone writes users with SQL and lets Debezium bring the changes
+// through real Kafka: two users tables, one captured with the Connect
+// schema in every message (cdctest.Schemas) and one without
+// (cdctest.Schemaless), inserts, an update that activates a user, one that
+// changes nothing a trigger watches, a delete and its tombstone, and a
+// malformed message a broken producer wrote before a user's insert on the
+// same partition. It checks every effect: the webhook got each rendered
+// request exactly once, a Kafka message and a RabbitMQ message were
+// published, a Redis key was set then deleted, the malformed message is in
+// the DLQ and the insert behind it still ran, and redelivering everything
+// starts no second run.
 func TestBackbone(t *testing.T) {
 	e := newEnv(t)
-	topic := "e2e." + e.suffix + ".public.users"
+	// Alice's table with schemas, Bob's without.
+	withSchema, plain := cdctest.New(t, cdctest.WithConnector(cdctest.Schemas)), cdctest.New(t)
+	for _, h := range []*cdctest.Harness{withSchema, plain} {
+		h.Exec(`CREATE TABLE users (id int PRIMARY KEY, name text, status text, score double precision);
+			ALTER TABLE users REPLICA IDENTITY FULL`) // previousRecord for the activation condition
+		h.CreateTopics(3, "users")
+	}
+	topics := []string{withSchema.Topic("users"), plain.Topic("users")}
 	outTopic := "e2e." + e.suffix + ".user-events"
 	dlq := "e2e." + e.suffix + ".dlq"
 	queue := "e2e." + e.suffix + ".welcome"
-	e.createTopics(t, topic, outTopic, dlq)
+	e.createTopics(t, outTopic, dlq)
 
 	ch, err := e.amqp.Channel()
 	require.NoError(t, err)
@@ -285,10 +333,12 @@ func TestBackbone(t *testing.T) {
 	defer srv.Close()
 
 	cacheKey := func(id int) string { return fmt.Sprintf("e2e:%s:user:%d", e.suffix, id) }
+	// tables: [users] matches both schemas; the consumer reads only this
+	// test's two topics.
 	defs := fmt.Sprintf(`
 triggers:
   - tag: welcome-%[1]s
-    tables: [public.users]
+    tables: [users]
     events: [afterInsert]
     actions:
       - type: http
@@ -350,19 +400,21 @@ triggers:
 
 	e.startWorker(t)
 	group := "e2e-" + e.suffix
-	starter, stop := e.startConsumer(t, set, group, []string{topic}, dlq)
+	starter, stop := e.startConsumer(t, set, group, topics, dlq)
 
-	alice := map[string]any{"id": 1, "name": "Alice", "status": "pending", "score": 12.5}
-	bob := map[string]any{"id": 2, "name": "Bob", "status": "pending", "score": 7}
-	e.publish(t, topic,
-		debeziumMessage(t, "c", 1000, nil, alice, true),
-		kafka.Message{Key: []byte(`{"id":99}`), Value: []byte(`{"payload": {"op": "c", "after": `)},
-		debeziumMessage(t, "c", 1010, nil, bob, false),
-	)
+	withSchema.Exec(`INSERT INTO users VALUES (1, 'Alice', 'pending', 12.5)`)
+	// A broken producer's message, on the partition Debezium writes Bob's
+	// changes to (same key, Kafka's default partitioner), before his insert.
+	malformed := `{"payload": {"op": "c", "after": `
+	e.publishWith(t, plain.Topic("users"), &kafka.Murmur2Balancer{}, kafka.Message{Key: []byte(`{"id":2}`), Value: []byte(malformed)})
+	plain.Exec(`INSERT INTO users VALUES (2, 'Bob', 'pending', 7)`)
 
-	eventually(t, "both welcome webhooks and cache writes", 60*time.Second, func() bool {
+	eventuallyOr(t, "both welcome webhooks and cache writes", 90*time.Second, func() bool {
 		return len(recv.got("/hooks/welcome/1")) == 1 && len(recv.got("/hooks/welcome/2")) == 1 &&
 			e.redis.Exists(context.Background(), cacheKey(1), cacheKey(2)).Val() == 2
+	}, func() string {
+		return fmt.Sprintf("runs started %v, webhooks %v, cached %d", starter.started(), recv.keys(),
+			e.redis.Exists(context.Background(), cacheKey(1), cacheKey(2)).Val())
 	})
 	hook := recv.got("/hooks/welcome/1")[0]
 	require.Equal(t, "afterInsert", hook["event"])
@@ -370,6 +422,7 @@ triggers:
 	require.Equal(t, 12.5, hook["score"], "a whole-value placeholder keeps the number's type")
 	require.Equal(t, "Hello Alice", hook["greeting"])
 	require.Equal(t, "Alice", hook["user"].(map[string]any)["name"], "{{record}} renders the whole object")
+	require.Equal(t, 7.0, recv.got("/hooks/welcome/2")[0]["score"], "without schemas too")
 
 	var cached map[string]any
 	require.NoError(t, json.Unmarshal([]byte(e.redis.Get(context.Background(), cacheKey(1)).Val()), &cached))
@@ -407,7 +460,7 @@ triggers:
 	})
 
 	// The malformed message is in the DLQ with its reason and coordinates,
-	// and the good message after it was still processed (Bob, above).
+	// and Bob's insert behind it was still processed (above).
 	dr := kafka.NewReader(kafka.ReaderConfig{Brokers: e.brokers, Topic: dlq, GroupID: "e2e-dlq-" + e.suffix, StartOffset: kafka.FirstOffset})
 	defer dr.Close()
 	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -418,20 +471,16 @@ triggers:
 	for _, h := range dm.Headers {
 		headers[h.Key] = string(h.Value)
 	}
-	require.Equal(t, topic, headers["triggerd-source-topic"])
+	require.Equal(t, plain.Topic("users"), headers["triggerd-source-topic"])
 	require.NotEmpty(t, headers["triggerd-error"])
 	require.NotEmpty(t, headers["triggerd-source-offset"])
-	require.Equal(t, `{"payload": {"op": "c", "after": `, string(dm.Value))
+	require.Equal(t, malformed, string(dm.Value))
 
-	// An update that activates Alice, then Bob's delete and tombstone.
-	aliceActive := map[string]any{"id": 1, "name": "Alice", "status": "active", "score": 12.5}
-	bobStillPending := map[string]any{"id": 2, "name": "Bob", "status": "pending", "score": 8}
-	e.publish(t, topic,
-		debeziumMessage(t, "u", 1020, alice, aliceActive, true),
-		debeziumMessage(t, "u", 1030, bob, bobStillPending, true), // no status change: no run
-		debeziumMessage(t, "d", 1040, bobStillPending, nil, true),
-		kafka.Message{Key: []byte(`{"id":2}`), Value: nil},
-	)
+	// An update that activates Alice, one that changes only Bob's score
+	// (no run), then Bob's delete and the tombstone Debezium writes after it.
+	withSchema.Exec(`UPDATE users SET status = 'active' WHERE id = 1`)
+	plain.Exec(`UPDATE users SET score = 8 WHERE id = 2`)
+	plain.Exec(`DELETE FROM users WHERE id = 2`)
 	eventually(t, "activation and deletion hooks, cache key deleted", 60*time.Second, func() bool {
 		return len(recv.got("/hooks/activated")) == 1 && len(recv.got("/hooks/deleted")) == 1 &&
 			e.redis.Exists(context.Background(), cacheKey(2)).Val() == 0
@@ -440,6 +489,11 @@ triggers:
 	require.Equal(t, "pending", act["from"])
 	require.Equal(t, "active", act["to"])
 	require.EqualValues(t, 2, recv.got("/hooks/deleted")[0]["id"])
+	// Debezium's tombstone follows the delete (ingest skips it): the
+	// malformed message, the insert, the update, the delete, the tombstone.
+	bob := plain.Read(context.Background(), "users", 5)
+	require.Contains(t, string(bob[3].Value), `"op":"d"`)
+	require.Nil(t, bob[4].Value, "the delete's tombstone: %s", bob[4].Value)
 
 	firstIDs := starter.started()
 	require.Len(t, firstIDs, 4, "welcome×2, activated, goodbye")
@@ -447,17 +501,11 @@ triggers:
 
 	// Redeliver everything: a consumer whose offsets start from the
 	// beginning (a reset group) must start no second run.
-	before := recv.keys()
-	again, stop2 := e.startConsumer(t, set, group+"-reset", []string{topic}, dlq)
+	again, stop2 := e.startConsumer(t, set, group+"-reset", topics, dlq)
 	eventually(t, "the reset consumer to re-plan every event", 60*time.Second, func() bool {
 		return len(again.started()) == len(firstIDs)
 	})
 	require.ElementsMatch(t, firstIDs, again.started(), "same events, same workflow ids")
-	time.Sleep(2 * time.Second) // let any wrongly started duplicate run reach the receiver
-	require.Equal(t, before, recv.keys(), "no webhook delivered twice")
-	for k, n := range recv.keys() {
-		require.Equal(t, 1, n, "idempotency key %s delivered %d times", k, n)
-	}
 	stop2()
 
 	// Temporal holds exactly one completed run per (event, trigger).
@@ -473,6 +521,10 @@ triggers:
 			return len(execs) > 0 && execs[0].Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		})
 		require.Len(t, execs, 1, "runs of %s", id)
+	}
+	// Every run completed above, so every webhook call happened: none twice.
+	for k, n := range recv.keys() {
+		require.Equal(t, 1, n, "idempotency key %s delivered %d times", k, n)
 	}
 
 	// The runs can be found by trigger tag through the search attributes.

@@ -68,7 +68,7 @@ func (r *slowReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 //   - the runs that failed (a 400) are failed RunTrigger workflows under
 //     their own ids, listed by `triggerd runs list --failed` and re-run
 //     by `triggerd runs rerun` to success with the same keys;
-//   - `triggerd runs show` finds a run, batched or failed, by its id;
+//   - `triggerd runs get` finds a run, batched or failed, by its id;
 //   - the fast-path runs recorded local-activity markers and no activity
 //     task, 6 history events when undisturbed.
 func TestBatchedDelivery(t *testing.T) {
@@ -261,18 +261,18 @@ delivery: {batchLinger: 2m}
 		require.NoError(t, err, "runs %v: %s", args, out)
 		return string(out)
 	}
-	// `runs show` finds a batched run that succeeded in its delivery
+	// `runs get` finds a batched run that succeeded in its delivery
 	// workflow, and a failed one as the workflow of its own id.
 	for k := range batchedKeys {
 		var shown run.Result
-		require.NoError(t, json.Unmarshal([]byte(runsCmd("show", strings.TrimSuffix(k, "/hook"))), &shown))
+		require.NoError(t, json.Unmarshal([]byte(runsCmd("get", strings.TrimSuffix(k, "/hook"))), &shown))
 		assert.Equal(t, run.StatusSucceeded, shown.Status)
 		assert.Contains(t, shown.DeliveredBy, "triggerd-delivery/")
 		break
 	}
 	for id := range refusedIDs {
 		var shown run.Result
-		require.NoError(t, json.Unmarshal([]byte(runsCmd("show", id)), &shown))
+		require.NoError(t, json.Unmarshal([]byte(runsCmd("get", id)), &shown))
 		assert.Equal(t, run.StatusFailed, shown.Status)
 		break
 	}
@@ -302,23 +302,6 @@ func historyTypes(ctx context.Context, t *testing.T, c client.Client, id string)
 		out = append(out, ev.GetEventType())
 	}
 	return out
-}
-
-func createTopics(t *testing.T, broker string, topics ...string) {
-	t.Helper()
-	conn, err := kafka.Dial("tcp", broker)
-	require.NoError(t, err)
-	defer conn.Close()
-	ctl, err := conn.Controller()
-	require.NoError(t, err)
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctl.Host, fmt.Sprint(ctl.Port)))
-	require.NoError(t, err)
-	defer cc.Close()
-	var cfgs []kafka.TopicConfig
-	for _, tp := range topics {
-		cfgs = append(cfgs, kafka.TopicConfig{Topic: tp, NumPartitions: 3, ReplicationFactor: 1})
-	}
-	require.NoError(t, cc.CreateTopics(cfgs...))
 }
 
 // executedCount is how many keys the receiver executed.

@@ -126,7 +126,7 @@ egress: {allow: [%s]}
 `, brokers[0], topic, dlq, "egress-"+name+"-"+id, temporalAddr, "egress-"+name+"-"+id, apiAddr, dir, triggers,
 			strings.Join(allow, ", ")), 0o600))
 		var logs syncBuffer
-		cmd := exec.Command(bin, "run", "--config", cfg)
+		cmd := exec.Command(bin, "serve", "--config", cfg)
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		require.NoError(t, cmd.Start())
 		stop := func() {

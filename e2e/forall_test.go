@@ -1,53 +1,57 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/internal/cdctest"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/trigger"
 )
 
-// TestForAll proves docs/semantics.md's `for: all` against real Kafka and
-// Temporal: Debezium events carrying transaction metadata run a `for: all`
-// trigger once per transaction, whichever partitions the rows landed on,
-// with every row in {{records}}; delivering the whole topic again (a new
-// consumer group) runs nothing twice.
+// TestForAll proves docs/semantics.md's `for: all` against real
+// PostgreSQL, Debezium, Kafka and Temporal: two transactions written with
+// SQL run a `for: all` trigger once each, whichever of the topic's three
+// partitions their rows landed on, with every row in {{records}} (the END
+// on the transaction topic closes each batch: its window is an hour);
+// delivering both topics again (a new consumer group) runs nothing twice.
 func TestForAll(t *testing.T) {
 	e := newEnv(t)
+	h := cdctest.New(t)
 	rcv := newReceiver()
 	srv := httptest.NewServer(rcv)
 	t.Cleanup(srv.Close)
-	topic, dlq := "forall-"+e.suffix, "forall-dlq-"+e.suffix
-	e.createTopics(t, topic, dlq)
+	h.Exec(`CREATE TABLE users (id int PRIMARY KEY)`)
+	h.CreateTopics(3, "users")
+	topic, dlq := h.Topic("users"), "forall-dlq-"+e.suffix
+	e.createTopics(t, dlq)
 	e.startWorker(t)
-	defs, err := trigger.Parse([]byte(fmt.Sprintf(`
+	set := parseSet(t, fmt.Sprintf(`
 tag: bulk-orders
 for: all
-tables: [users]
+tables: [%s]
 events: [afterInsert]
 actions:
   - type: http
     name: notify
     config: {url: "%s/bulk", body: {records: "{{records}}"}}
-`, srv.URL)), "forall.yaml")
-	require.NoError(t, err)
-	set, err := trigger.NewSet(defs)
-	require.NoError(t, err)
-
-	txA, txB := "A"+e.suffix, "B"+e.suffix
-	var msgs []kafka.Message
-	for i, tx := range []string{txA, txA, txA, txB, txB} {
-		msgs = append(msgs, txMessage(t, int64(5000+i*10), i+1, tx))
+`, h.Table("users"), srv.URL))
+	consume := func(group string) func() {
+		starter := ingest.NewTemporalStarter(e.temporal, e.taskQueue)
+		starter.Batch = ingest.BatchOptions{Size: 100, Window: time.Hour}
+		return startIngest(t, e, ingest.Config{Topics: []string{topic, h.Connector().TransactionTopic()},
+			GroupID: group, DLQTopic: dlq}, set, starter, ingest.Hooks{})
 	}
-	publishRetrying(t, e.brokers[0], topic, msgs...)
-	_, stop := e.startConsumer(t, set, "forall-"+e.suffix, []string{topic}, dlq)
+
+	h.Exec(`BEGIN; INSERT INTO users VALUES (1), (2), (3); COMMIT;`)
+	h.Exec(`BEGIN; INSERT INTO users VALUES (4), (5); COMMIT;`)
+	stop := consume("forall-" + e.suffix)
 	eventually(t, "both transactions' runs", 90*time.Second, func() bool { return len(rcv.got("/bulk")) >= 2 })
 	stop()
 
@@ -57,32 +61,37 @@ actions:
 		byCount[fmt.Sprint(len(recs))] = true
 	}
 	require.Equal(t, map[string]bool{"3": true, "2": true}, byCount, "one run per transaction: %v", rcv.got("/bulk"))
-	for _, tx := range []string{txA, txB} {
-		id := run.WorkflowID("bulk-orders", "batch/"+topic+"/tx-"+tx)
-		require.NoError(t, e.waitRun(t, id))
+	for _, tx := range txIDs(t, h, 5) {
+		require.NoError(t, e.waitRun(t, run.WorkflowID("bulk-orders", "batch/"+topic+"/tx-"+tx)))
 	}
 
 	// Everything again, through a new group: the batches find their runs.
-	_, stop = e.startConsumer(t, set, "forall-again-"+e.suffix, []string{topic}, dlq)
-	defer stop()
+	defer consume("forall-again-" + e.suffix)()
 	// A marker transaction after the redelivered ones shows the consumer
 	// is past them; its run is the only new one.
-	publishRetrying(t, e.brokers[0], topic, txMessage(t, 9000, 99, "C"+e.suffix))
+	h.Exec(`INSERT INTO users VALUES (99)`)
 	eventually(t, "the marker's run", 90*time.Second, func() bool { return len(rcv.got("/bulk")) >= 3 })
-	require.NoError(t, e.waitRun(t, run.WorkflowID("bulk-orders", "batch/"+topic+"/tx-C"+e.suffix)))
+	marker := txIDs(t, h, 6)
+	require.NoError(t, e.waitRun(t, run.WorkflowID("bulk-orders", "batch/"+topic+"/tx-"+marker[len(marker)-1])))
 	require.Len(t, rcv.got("/bulk"), 3, "the redelivered transactions ran nothing again")
 }
 
-// txMessage is a Debezium insert of users row id inside transaction tx,
-// with Debezium's transaction metadata block.
-func txMessage(t *testing.T, lsn int64, id int, tx string) kafka.Message {
+// txIDs reads the first n change events of the test's users table and
+// returns their source transactions (Debezium's source.txId), each once,
+// in the order first seen.
+func txIDs(t *testing.T, h *cdctest.Harness, n int) []string {
 	t.Helper()
-	m := debeziumMessage(t, "c", lsn, nil, map[string]any{"id": id}, false)
-	var payload map[string]any
-	require.NoError(t, json.Unmarshal(m.Value, &payload))
-	payload["transaction"] = map[string]any{"id": tx, "total_order": id, "data_collection_order": id}
-	v, err := json.Marshal(payload)
-	require.NoError(t, err)
-	m.Value = v
-	return m
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range h.Read(context.Background(), "users", n) {
+		var v struct {
+			Source struct{ TxID json.Number } `json:"source"`
+		}
+		require.NoError(t, json.Unmarshal(m.Value, &v))
+		if tx := v.Source.TxID.String(); !seen[tx] {
+			seen[tx] = true
+			out = append(out, tx)
+		}
+	}
+	return out
 }

@@ -58,7 +58,7 @@ func TestQuotaSharedByTwoWorkerProcesses(t *testing.T) {
 kafka: {brokers: ["127.0.0.1:9"], topics: [unused]}
 egress: {allow: [127.0.0.1]}
 temporal: {address: %q, taskQueue: %q}
-redis: {addr: %q}
+redis: {address: %q}
 dataDir: %q
 log: {level: warn}
 quotas:

@@ -53,7 +53,7 @@ func buildTriggerd(t *testing.T) string {
 func startSecuredRun(t *testing.T, bin, cfg, listen string, env ...string) *securedProcess {
 	t.Helper()
 	p := &securedProcess{bin: bin, base: "http://" + listen, logs: &syncBuffer{}}
-	p.cmd = exec.Command(bin, "run", "--config", cfg)
+	p.cmd = exec.Command(bin, "serve", "--config", cfg)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -208,7 +208,7 @@ triggers: {pollInterval: 200ms}
 
 	// Open to the network without authentication: refused, naming the key.
 	write(base + "api: {listen: \"0.0.0.0:" + strings.Split(listen, ":")[1] + "\"}\n")
-	out, err := exec.Command(bin, "run", "--config", cfg).CombinedOutput()
+	out, err := exec.Command(bin, "serve", "--config", cfg).CombinedOutput()
 	require.Error(t, err, "an unauthenticated API on 0.0.0.0 must not start")
 	assert.Contains(t, string(out), "api.listen:")
 	assert.Contains(t, string(out), "no authentication is configured")

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+
 	"strconv"
 	"strings"
 	"time"
@@ -114,25 +114,6 @@ func Decode(msg kafka.Message, opts DecodeOptions) ([]run.Event, error) {
 		return []run.Event{ev}, nil
 	}
 	return nil, errors.New(`envelope: unknown: want a Debezium change event ("payload" or "op") or a native envelope ("operation" and "table")`)
-}
-
-// decodeObject decodes exactly one JSON object, keeping numbers as
-// json.Number.
-func decodeObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not JSON: data after the top-level value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("not a JSON object but %s", jsonKind(v))
-	}
-	return obj, nil
 }
 
 func has(obj map[string]any, k string) bool {
@@ -465,7 +446,7 @@ func scalarString(v any) string {
 // not), the compact JSON of its fields when it has several, else the raw key.
 func eventKey(key []byte) string {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(key, &obj); err != nil || obj == nil {
+	if !isJSONObject(key) || json.Unmarshal(key, &obj) != nil || obj == nil {
 		return string(key)
 	}
 	raw := json.RawMessage(key)
@@ -492,6 +473,13 @@ func eventKey(key []byte) string {
 	// Compact the raw bytes rather than re-marshal the map, so that the
 	// fields keep the order the key struct declares.
 	return compact(raw)
+}
+
+// isJSONObject reports whether b may be a JSON object: only those are
+// worth unmarshalling into a map (a plain key, "42", is the common case).
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
 
 func compact(b []byte) string {

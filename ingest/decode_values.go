@@ -278,7 +278,7 @@ func (d *rowDecoder) keyOnly(row map[string]any, keys []string, roots ...string)
 // {"schema","payload"} or not).
 func keyColumns(key []byte) []string {
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(key, &obj) != nil {
+	if !isJSONObject(key) || json.Unmarshal(key, &obj) != nil {
 		return nil
 	}
 	if p, ok := obj["payload"]; ok && len(obj) == 2 && obj["schema"] != nil {

@@ -102,5 +102,18 @@
 // added; only then is it done. A message too large for the dead-letter
 // topic is written without its value (triggerd-value-omitted).
 //
-// Numbers are decoded as json.Number so that they keep their exact form.
+// Numbers are decoded as json.Number so that they keep their exact form
+// (package ingest/jsonvalue decodes most messages in one pass; the others,
+// and every malformed one, go through encoding/json).
+//
+// # Starting runs
+//
+// TemporalStarter starts a run as the workflow triggerd/<tag>/<event id>,
+// a sync run by signal-with-start to its record's lane, a `for: all`
+// event by signal-with-start to its batch. With WithColocatedWorker (the
+// worker polls the same task queue through the same client, as in
+// `triggerd run`) direct starts are eager: the first workflow task comes
+// back in the start's response. Up to Config.PartitionConcurrency
+// messages of a partition (default 16) are started at once, on as many
+// long-lived goroutines of the partition.
 package ingest

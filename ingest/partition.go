@@ -33,7 +33,21 @@ func (c *Consumer) consumePartition(ctx context.Context, p partitionRun) {
 	r := p.open(p.topic, p.partition, p.offset)
 	defer func() { _ = r.Close() }()
 	win := newWindow(c.cfg.PartitionConcurrency)
+	pool := &workerPool{max: c.cfg.PartitionConcurrency, jobs: make(chan job)}
 	defer win.wait()
+	defer close(pool.jobs)
+	run := func(j job) {
+		done := win.waitTurn(ctx, j.slot) && c.process(ctx, j.work, p.dlq, log) == nil
+		if last, ok := win.finish(j.slot, done); ok {
+			p.tracker.done(last)
+			if p.tracker.due() {
+				select {
+				case p.kick <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
 
 	backoff := c.cfg.StartBackoff
 	for {
@@ -60,19 +74,47 @@ func (c *Consumer) consumePartition(ctx context.Context, p partitionRun) {
 		if s == nil {
 			return
 		}
+		pool.submit(job{work: w, slot: s}, run)
+	}
+}
+
+// job is an admitted message for a worker.
+type job struct {
+	work *work
+	slot *slot
+}
+
+// workerPool runs a partition's admitted messages on at most max
+// goroutines, started as they are needed and kept until the partition
+// ends: a goroutine per message would grow a fresh stack for every start
+// (deep in gRPC), which cost more than the decoding (issue 13).
+type workerPool struct {
+	max     int
+	workers int
+	jobs    chan job // closed when the partition ends
+}
+
+// submit hands j to an idle worker, or to a new one while there are fewer
+// than max. The window admitted j, so at most max jobs are running or
+// waiting to run: when every worker is busy one is about to finish, and
+// the send below waits only for it to come back.
+func (p *workerPool) submit(j job, run func(job)) {
+	select {
+	case p.jobs <- j:
+		return
+	default:
+	}
+	if p.workers < p.max {
+		p.workers++
 		go func() {
-			done := win.waitTurn(ctx, s) && c.process(ctx, w, p.dlq, log) == nil
-			if last, ok := win.finish(s, done); ok {
-				p.tracker.done(last)
-				if p.tracker.due() {
-					select {
-					case p.kick <- struct{}{}:
-					default:
-					}
-				}
+			run(j)
+			for j := range p.jobs {
+				run(j)
 			}
 		}()
+		return
 	}
+	p.jobs <- j
 }
 
 // work is a fetched message, decoded and planned.
@@ -85,8 +127,8 @@ type work struct {
 }
 
 // prepare decodes msg and plans its events against the current triggers.
-func (c *Consumer) prepare(msg kafka.Message) work {
-	w := work{msg: msg}
+func (c *Consumer) prepare(msg kafka.Message) *work {
+	w := &work{msg: msg}
 	events, err := Decode(msg, c.cfg.Decode)
 	if err == nil {
 		events, err = applyHeaders(msg, events) // semantics.go, headers.go
@@ -106,7 +148,7 @@ func (c *Consumer) prepare(msg kafka.Message) work {
 // orderingKeys are the keys on which w must wait for earlier messages of
 // its partition: a record's lane (sync runs start in commit order) and a
 // `for: all` trigger's batch (records in commit order).
-func (w work) orderingKeys() []string {
+func (w *work) orderingKeys() []string {
 	var keys []string
 	for i, plan := range w.plans {
 		ev := w.events[i]

@@ -15,19 +15,19 @@ import (
 // its runs for good. Transient failures are retried, re-planning each
 // time against the current triggers, until they succeed; process returns
 // an error only when ctx ended first (the message is then not done).
-func (c *Consumer) process(ctx context.Context, w work, dlq messageWriter, log *slog.Logger) error {
+func (c *Consumer) process(ctx context.Context, w *work, dlq messageWriter, log *slog.Logger) error {
 	msg := w.msg
 	if w.malformed != nil {
 		return c.deadLetter(ctx, msg, &DeadLetterError{Kind: DeadLetterMalformed, Err: w.malformed}, dlq, log)
 	}
 	var rejected []error
-	for i, ev := range w.events {
-		forAll, failed, err := c.startEvent(ctx, ev, w.plans[i], log.With("offset", msg.Offset))
+	for i := range w.events {
+		forAll, failed, err := c.startEvent(ctx, &w.events[i], w.plans[i], msg.Offset, log)
 		if err != nil {
 			return err
 		}
 		rejected = append(rejected, failed...)
-		c.eventDone(ev, forAll)
+		c.eventDone(w.events[i], forAll)
 	}
 	if len(rejected) > 0 {
 		if err := c.deadLetter(ctx, msg, &DeadLetterError{Kind: DeadLetterRejected, Err: errors.Join(rejected...)}, dlq, log); err != nil {
@@ -45,27 +45,30 @@ func (c *Consumer) process(ctx context.Context, w work, dlq messageWriter, log *
 // triggers, so a trigger disabled (or changed) meanwhile is not started
 // from the stale plan. It returns the `for: all` tags ev was handed to,
 // the runs Temporal refused for good, and an error only when ctx ended.
-func (c *Consumer) startEvent(ctx context.Context, ev run.Event, plan []run.Input, log *slog.Logger) (forAll []string, rejected []error, err error) {
+func (c *Consumer) startEvent(ctx context.Context, ev *run.Event, plan []run.Input, offset int64, log *slog.Logger) (forAll []string, rejected []error, err error) {
 	handled := map[string]bool{} // runs started or refused, by workflow id
 	backoff := c.cfg.StartBackoff
 	for attempt := 1; ; attempt++ {
 		failed := false
-		for _, in := range plan {
+		for i := range plan {
+			in := &plan[i]
 			wfID := run.WorkflowID(in.Trigger.Tag, in.Event.ID)
 			if handled[wfID] {
 				continue
 			}
 			begin := c.now()
-			err := c.starter.Start(ctx, in)
+			err := c.starter.Start(ctx, *in)
 			switch {
 			case err == nil:
 				handled[wfID] = true
 				if in.ForAll {
 					forAll = append(forAll, in.Trigger.Tag)
 				}
-				log.Debug("run started", "workflow_id", wfID)
+				if log.Enabled(ctx, slog.LevelDebug) {
+					log.Debug("run started", "offset", offset, "workflow_id", wfID)
+				}
 				if c.hooks.Started != nil {
-					c.hooks.Started(in, c.now().Sub(begin))
+					c.hooks.Started(*in, c.now().Sub(begin))
 				}
 				continue
 			case ctx.Err() != nil:
@@ -73,17 +76,17 @@ func (c *Consumer) startEvent(ctx context.Context, ev run.Event, plan []run.Inpu
 			case IsRejected(err):
 				handled[wfID] = true
 				rejected = append(rejected, fmt.Errorf("run %s: %w", wfID, err))
-				log.Warn("run refused for good, the message goes to the DLQ", "workflow_id", wfID, "error", err)
+				log.Warn("run refused for good, the message goes to the DLQ", "offset", offset, "workflow_id", wfID, "error", err)
 				if c.hooks.StartRejected != nil {
-					c.hooks.StartRejected(in, err)
+					c.hooks.StartRejected(*in, err)
 				}
 				continue
 			}
 			failed = true
 			if c.hooks.StartFailed != nil {
-				c.hooks.StartFailed(in, attempt, err)
+				c.hooks.StartFailed(*in, attempt, err)
 			}
-			log.Warn("start run failed, retrying", "attempt", attempt, "backoff", backoff, "error", err, "workflow_id", wfID)
+			log.Warn("start run failed, retrying", "offset", offset, "attempt", attempt, "backoff", backoff, "error", err, "workflow_id", wfID)
 			break
 		}
 		if !failed {
@@ -93,7 +96,7 @@ func (c *Consumer) startEvent(ctx context.Context, ev run.Event, plan []run.Inpu
 			return nil, nil, ctx.Err()
 		}
 		backoff = min(backoff*2, c.cfg.MaxStartBackoff)
-		plan = c.planner.Plan(ev)
+		plan = c.planner.Plan(*ev)
 	}
 }
 

@@ -38,12 +38,41 @@ type TemporalStarter struct {
 	Batch BatchOptions
 	// delivery coalesces the signals of batched delivery (batched.go).
 	delivery deliverySignals
+	// eager asks for eager workflow start (WithColocatedWorker).
+	eager bool
 }
+
+// StarterOption configures a TemporalStarter.
+type StarterOption func(*TemporalStarter)
+
+// WithColocatedWorker says that a worker of the starter's task queue runs
+// in this process on the same client (`triggerd run`). The starter then
+// asks for eager workflow start: Temporal returns the run's first
+// workflow task in the start's response and the local worker runs it at
+// once, saving the server a dispatch through matching and the run a poll
+// round trip. When no local worker has a free workflow-task slot (or it
+// has not started, or has stopped) the SDK makes a normal start, and so
+// it does against a server with eager start disabled
+// (system.enableEagerWorkflowStart). Runs that start by signal (sync
+// lanes, `for: all` batches) are never eager: signal-with-start has no
+// eager form.
+//
+// Eager start does not change the id semantics: a run whose id exists
+// (running: USE_EXISTING; closed: REJECT_DUPLICATE) is not started again
+// and its start is a success, with no task returned.
+//
+// Without this option starts are normal; use it only when the client is
+// the worker's (the SDK matches a local worker by client and task queue).
+func WithColocatedWorker() StarterOption { return func(s *TemporalStarter) { s.eager = true } }
 
 // NewTemporalStarter returns a Starter that starts run.WorkflowName on
 // taskQueue through c.
-func NewTemporalStarter(c client.Client, taskQueue string) *TemporalStarter {
-	return &TemporalStarter{client: c, taskQueue: taskQueue}
+func NewTemporalStarter(c client.Client, taskQueue string, opts ...StarterOption) *TemporalStarter {
+	s := &TemporalStarter{client: c, taskQueue: taskQueue}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Start starts the workflow of in. It returns nil once the start is
@@ -61,7 +90,9 @@ func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
 	case in.HasSync():
 		err = s.startInLane(ctx, in)
 	default:
-		_, err = s.client.ExecuteWorkflow(ctx, startOptions(in, s.taskQueue), run.WorkflowName, in)
+		opts := startOptions(in, s.taskQueue)
+		opts.EnableEagerStart = s.eager
+		_, err = s.client.ExecuteWorkflow(ctx, opts, run.WorkflowName, in)
 		if err == nil || isAlreadyStarted(err) {
 			return nil
 		}

@@ -45,6 +45,7 @@ func TestTemporalStarter_Options(t *testing.T) {
 	assert.Equal(t, "triggers", o.TaskQueue)
 	assert.Equal(t, enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, o.WorkflowIDReusePolicy)
 	assert.Equal(t, enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, o.WorkflowIDConflictPolicy)
+	assert.False(t, o.EnableEagerStart, "no worker said to be co-located")
 	assert.Equal(t, run.WorkflowName, fe.workflow)
 	assert.Equal(t, []any{in}, fe.args)
 	summary := "welcome on public.users insert key=42"
@@ -63,6 +64,22 @@ func TestTemporalStarter_Options(t *testing.T) {
 		assert.True(t, ok, name)
 		assert.Equal(t, want, got, name)
 	}
+}
+
+// WithColocatedWorker asks for eager start, and changes nothing else.
+func TestTemporalStarter_EagerOption(t *testing.T) {
+	in := run.Input{Trigger: run.TriggerRef{Tag: "t"}, Event: run.Event{ID: "e", Table: "users"}}
+	plain, eager := &fakeExecutor{}, &fakeExecutor{}
+	require.NoError(t, (&TemporalStarter{client: plain, taskQueue: "q"}).Start(context.Background(), in))
+	s := NewTemporalStarter(nil, "q", WithColocatedWorker())
+	s.client = eager
+	require.NoError(t, s.Start(context.Background(), in))
+	assert.True(t, eager.opts.EnableEagerStart)
+	eager.opts.EnableEagerStart = false
+	assert.Equal(t, plain.opts.ID, eager.opts.ID)
+	assert.Equal(t, plain.opts.WorkflowIDReusePolicy, eager.opts.WorkflowIDReusePolicy)
+	assert.Equal(t, plain.opts.WorkflowIDConflictPolicy, eager.opts.WorkflowIDConflictPolicy)
+	assert.Equal(t, plain.opts.TaskQueue, eager.opts.TaskQueue)
 }
 
 func TestTemporalStarter_Errors(t *testing.T) {

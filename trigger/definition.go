@@ -119,9 +119,9 @@ type Definition struct {
 	// Before holds a before-trigger's lookups, set and validate rules
 	// (before.go), which the gate runs.
 	Before BeforeRules
-	// Semantics holds the delivery fields (for, onlyOnChange, snapshot,
+	// Delivery holds the delivery fields (for, onlyOnChange, snapshot,
 	// onError...; see semantics.go).
-	Semantics
+	Delivery
 	// UnknownHandling holds onUnknown and refetch (unknown_fields.go).
 	UnknownHandling
 
@@ -340,7 +340,7 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = append(append(append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, semanticsFields...), beforeFields...), unknownHandlingFields...), deliveryFields...)
+var definitionFields = append(append(append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, deliveryFields...), beforeFields...), unknownHandlingFields...), deliveryBatchFields...)
 var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback", "local"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
@@ -418,8 +418,8 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 			d.Actions = append(d.Actions, decodeAction(a, i, fmt.Sprintf("%s[%d]", f("actions"), i), p))
 		}
 	}
-	d.Semantics = decodeSemantics(m, f, p)
-	decodeDelivery(m, f, p, &d.Semantics) // delivery.go
+	d.Delivery = decodeDelivery(m, f, p)
+	decodeDeliveryBatch(m, f, p, &d.Delivery) // delivery_batch.go
 	d.UnknownHandling = decodeUnknownHandling(m, f, p)
 	return d
 }

@@ -35,8 +35,8 @@ func (d Definition) Document() map[string]any {
 	}
 	doc["actions"] = actions
 	d.Before.document(doc)
-	d.Semantics.document(doc)
-	documentDelivery(d.Semantics, doc)
+	d.Delivery.document(doc)
+	documentDeliveryBatch(d.Delivery, doc)
 	d.UnknownHandling.document(doc)
 	return doc
 }

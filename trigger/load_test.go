@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -208,17 +209,27 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
+// A run's Actions and OnError slices are its own; their configurations
+// are the Set's, shared read-only by every run (not copied per run).
 func TestPlanMutationIsolated(t *testing.T) {
 	s := mustSet(t, `
 tag: a
 tables: [users]
 events: [afterInsert]
 actions: [{type: log, config: {message: hi, fields: {a: 1}}}]
+onError: [{type: log, config: {message: failed}}]
 `)
-	in := s.Plan(run.Event{Table: "users", Operation: run.OperationInsert})
-	in[0].Actions[0].Config["fields"].(map[string]any)["a"] = 2
-	in = s.Plan(run.Event{Table: "users", Operation: run.OperationInsert})
-	assert.Equal(t, 1, in[0].Actions[0].Config["fields"].(map[string]any)["a"])
+	ev := run.Event{Table: "users", Operation: run.OperationInsert}
+	first := s.Plan(ev)
+	first[0].Actions[0].Name = "renamed"
+	first[0].Actions = append(first[0].Actions, run.Action{Name: "extra"})
+	first[0].OnError[0].Name = "renamed"
+	second := s.Plan(ev)
+	require.Len(t, second[0].Actions, 1)
+	assert.Equal(t, "log-0", second[0].Actions[0].Name)
+	assert.Equal(t, "log-0", second[0].OnError[0].Name)
+	assert.Equal(t, reflect.ValueOf(first[0].Actions[0].Config).Pointer(), reflect.ValueOf(second[0].Actions[0].Config).Pointer(),
+		"the configuration is shared, not copied per run")
 }
 
 func mustSet(t testing.TB, yaml string) *Set {

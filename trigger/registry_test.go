@@ -135,7 +135,7 @@ func TestRegistryConcurrent(t *testing.T) {
 				default:
 				}
 				for _, in := range r.Plan(ev) {
-					in.Actions[0].Config["message"] = "mutated" // a plan is the caller's own
+					in.Actions[0].Name = "mutated" // a plan's slices are the caller's own
 				}
 				r.Test(ev)
 				r.TriggersFor("t", "afterInsert")

@@ -11,7 +11,7 @@ import (
 const DryRunID = "dry-run"
 
 // Report is the result of a dry run (Set.Test): the body of
-// POST /v1/triggers/test and the output of `triggerd test`.
+// POST /v1/triggers/test and the output of `triggerd triggers test`.
 type Report struct {
 	// EventName is the trigger event the operation raises (afterInsert...),
 	// empty for operations that raise none (snapshot reads).

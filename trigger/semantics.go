@@ -7,8 +7,8 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-// Semantics are a trigger's delivery fields (docs/semantics.md).
-type Semantics struct {
+// Delivery holds a trigger's delivery fields (docs/semantics.md).
+type Delivery struct {
 	// OnlyOnChange skips updates whose before and after are equal (all
 	// columns but IgnoreColumns). A non-empty IgnoreColumns implies it.
 	OnlyOnChange  bool
@@ -24,17 +24,17 @@ type Semantics struct {
 	// per source transaction or micro-batch).
 	For string
 	// Batch is delivery.batch: the runs are carried by a delivery
-	// workflow, many at a time (delivery.go); nil for a workflow per run.
+	// workflow, many at a time (delivery_batch.go); nil for a workflow per run.
 	Batch *run.BatchedDelivery
 }
 
-// Values of Semantics.For.
+// Values of Delivery.For.
 const (
 	ForEach = "each"
 	ForAll  = "all"
 )
 
-// Values of Semantics.Snapshot.
+// Values of Delivery.Snapshot.
 const (
 	SnapshotInsert = "insert"
 	SnapshotIgnore = "ignore"
@@ -50,11 +50,11 @@ type ActionTiming struct {
 // failure: {{actions.failed.output.error}}.
 const FailedActionName = "failed"
 
-var semanticsFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
+var deliveryFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
 var actionTimingFields = []string{"timing", "queue"}
 
-func decodeSemantics(m map[string]any, f func(string) string, p problems) Semantics {
-	var s Semantics
+func decodeDelivery(m map[string]any, f func(string) string, p problems) Delivery {
+	var s Delivery
 	if v, ok := m["onlyOnChange"]; ok && v != nil {
 		b, ok := v.(bool)
 		if !ok {
@@ -84,7 +84,7 @@ func decodeActionTiming(m map[string]any, field string, p problems) ActionTiming
 	}
 }
 
-func (s Semantics) document(doc map[string]any) {
+func (s Delivery) document(doc map[string]any) {
 	if s.OnlyOnChange {
 		doc["onlyOnChange"] = true
 	}
@@ -115,9 +115,9 @@ func (t ActionTiming) document(doc map[string]any) {
 	}
 }
 
-// compileSemantics validates d's delivery fields and its actions' timings,
+// compileDelivery validates d's delivery fields and its actions' timings,
 // and compiles its onError actions.
-func compileSemantics(d *Definition, p problems) []run.Action {
+func compileDelivery(d *Definition, p problems) []run.Action {
 	switch d.Snapshot {
 	case "", SnapshotInsert, SnapshotIgnore:
 	default:
@@ -133,7 +133,7 @@ func compileSemantics(d *Definition, p problems) []run.Action {
 			p.add(fmt.Sprintf("ignoreColumns[%d]", i), "must not be empty")
 		}
 	}
-	checkDelivery(d, p) // delivery.go
+	checkDeliveryBatch(d, p) // delivery_batch.go
 	for i, a := range d.Actions {
 		checkTiming(a, fmt.Sprintf("actions[%d]", i), p)
 		checkLocal(a, fmt.Sprintf("actions[%d]", i), p)
@@ -218,7 +218,7 @@ func CompileOnError(raw []any, opts ...Option) ([]run.Action, error) {
 
 // admits reports whether ev may run the trigger at all, before its events,
 // tables and conditions are looked at.
-func (s Semantics) admits(ev *run.Event) bool {
+func (s Delivery) admits(ev *run.Event) bool {
 	if ev.Snapshot && s.Snapshot == SnapshotIgnore {
 		return false
 	}
@@ -236,9 +236,12 @@ func (s Semantics) admits(ev *run.Event) bool {
 
 // input builds the run input of e for ev.
 func (e *entry) input(ev run.Event, name string) run.Input {
-	in := run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: copyActions(e.actions)}
+	// The actions are the Set's, compiled once and never modified: each
+	// run gets its own slices, not copies of their configurations (a deep
+	// copy per run was most of Plan's time, issue 13).
+	in := run.Input{Trigger: e.ref, EventName: name, Event: ev, Actions: slices.Clone(e.actions)}
 	if len(e.onError) > 0 {
-		in.OnError = copyActions(e.onError)
+		in.OnError = slices.Clone(e.onError)
 	}
 	in.Cascade = append(slices.Clone(ev.Cascade), e.ref.Tag)
 	in.ForAll = e.def.For == ForAll

@@ -71,11 +71,11 @@ triggers:
 	require.NoError(t, err)
 	back, err := Parse(b, "t.json")
 	require.NoError(t, err)
-	assert.Equal(t, d.Semantics.OnError[0].Name, back[0].OnError[0].Name)
+	assert.Equal(t, d.Delivery.OnError[0].Name, back[0].OnError[0].Name)
 	assert.Equal(t, d.Actions[0].ActionTiming, back[0].Actions[0].ActionTiming)
 }
 
-func TestSemanticsValidation(t *testing.T) {
+func TestDeliveryValidation(t *testing.T) {
 	_, err := Parse([]byte(`
 triggers:
   - tag: bad

@@ -271,7 +271,7 @@ func compileDefinition(d Definition, list *[]Problem, lim Limits) (Definition, *
 		e.actions = append(e.actions, toRunAction(a))
 	}
 	d.Actions = actions
-	e.onError = compileSemantics(&d, p)
+	e.onError = compileDelivery(&d, p)
 	d.UnknownHandling.validate(d.IsBefore(), p)
 	e.def = d
 	e.ref = run.TriggerRef{Tag: d.Tag, Name: d.Name, Version: d.Version}
@@ -365,8 +365,10 @@ func eventName(op run.Operation) string {
 }
 
 // Plan returns one run input per trigger that matches ev, ordered by
-// priority (lower first) then tag. Each input holds its own copy of the
-// actions, so nothing a caller does to one run reaches the Set or another.
+// priority (lower first) then tag. Each input has its own Actions and
+// OnError slices, but their values (Config maps, RetryOn) are the Set's,
+// shared by every run: treat them as read-only (a run's input is
+// serialised for Temporal, which hands the workflow a copy of its own).
 // A Registry's Plan also reports unknown conditions and refetches rows
 // (RegistryOption).
 func (s *Set) Plan(ev run.Event) []run.Input { return s.plan(ev, planHooks{}) }
@@ -391,7 +393,7 @@ func (s *Set) plan(ev run.Event, h planHooks) []run.Input {
 		if r := e.refetched(&ev, h, &fetched); r != nil {
 			evFor, lz, notes = &r.ev, r.lazy, r.notes
 		}
-		if !e.def.Semantics.admits(evFor) {
+		if !e.def.Delivery.admits(evFor) {
 			continue
 		}
 		lz.unknown = lz.unknown[:0]
@@ -526,18 +528,8 @@ func (e *entry) whyNot(ev *run.Event, name string, ct, wt *Trace) string {
 	return ""
 }
 
-func copyActions(as []run.Action) []run.Action {
-	out := make([]run.Action, len(as))
-	for i, a := range as {
-		a.Config, _ = copyValue(a.Config).(map[string]any)
-		if a.Retry.RetryOn != nil {
-			a.Retry.RetryOn = append([]string(nil), a.Retry.RetryOn...)
-		}
-		out[i] = a
-	}
-	return out
-}
-
+// copyValue deep-copies a JSON-like value (maps and slices; the scalars
+// are immutable).
 func copyValue(v any) any {
 	switch x := v.(type) {
 	case map[string]any:

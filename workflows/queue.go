@@ -194,9 +194,9 @@ func (e *Enqueuer) Register(r worker.ActivityRegistry) {
 	r.RegisterActivityWithOptions(e.Enqueue, activity.RegisterOptions{Name: enqueueActivity})
 }
 
-// registerSemantics registers the lane, queue, batch and delivery
+// registerDeliveryWorkflows registers the lane, queue, batch and delivery
 // workflows.
-func registerSemantics(r worker.WorkflowRegistry) {
+func registerDeliveryWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: run.DeliveryWorkflowName})
 	r.RegisterWorkflowWithOptions(Lane, workflow.RegisterOptions{Name: run.LaneWorkflowName})
 	r.RegisterWorkflowWithOptions(Queue, workflow.RegisterOptions{Name: run.QueueWorkflowName})

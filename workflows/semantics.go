@@ -14,16 +14,17 @@ import (
 	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
-// semanticsChange names the GetVersion marker of the cascade checks and
-// error handlers: runs recorded before them replay without.
-const semanticsChange = "semantics-cascade-onerror"
+// deliveryChange names the GetVersion marker of the cascade checks and
+// error handlers: runs recorded before them replay without. The marker's
+// value is in recorded histories: it never changes.
+const deliveryChange = "semantics-cascade-onerror"
 
 // checkCascade fails a run whose change was produced by too deep a chain
 // of triggers, or by a chain in which this trigger already ran (a loop).
 // A change from outside triggerd has an empty chain and is never checked.
 func checkCascade(ctx workflow.Context, in run.Input, res *run.Result) error {
 	chain := in.Event.Cascade
-	if len(chain) == 0 || workflow.GetVersion(ctx, semanticsChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if len(chain) == 0 || workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil
 	}
 	limit := in.MaxCascadeDepth
@@ -49,7 +50,7 @@ func checkCascade(ctx workflow.Context, in run.Input, res *run.Result) error {
 // They see the failure as {{actions.failed.output.action}}, .type, .error
 // and .attempts; a failing handler is recorded and does not stop the next.
 func runOnError(ctx workflow.Context, render renderFunc, in run.Input, res *run.Result, failed run.ActionResult, ts time.Time, st *runState) {
-	if len(in.OnError) == 0 || workflow.GetVersion(ctx, semanticsChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if len(in.OnError) == 0 || workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	outputs := map[string]any{trigger.FailedActionName: map[string]any{"output": map[string]any{

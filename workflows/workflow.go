@@ -34,7 +34,7 @@ const (
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RunTrigger, workflowRegisterOptions())
 	registerGate(r) // gate.go
-	registerSemantics(r)
+	registerDeliveryWorkflows(r)
 }
 
 // RunTrigger runs in's actions in order and returns what each one did.

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -45,8 +46,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	waitMax := fs.Duration("wait-max", 20*time.Minute, "the longest -wait-load waits before starting anyway")
 	verbose := fs.Bool("v", false, "log warnings of triggerd and the SDK to stderr")
 	compare := fs.String("compare", "", "a results.json of an earlier run: also print each figure beside the earlier one")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (triggerd's code and the harness) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	if *brokers == "" {
 		return errors.New("no Kafka brokers: run `bash scripts/services/up.sh && . scripts/services/env.sh`, or pass -brokers")
@@ -121,6 +130,20 @@ func parseTargets(spec, dsn string) ([]*bench.Target, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// startCPUProfile profiles the whole run into path: with -only, the
+// profile of one scenario (go tool pprof -top path).
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 func writeOutputs(rep *bench.Report, dir string, stdout io.Writer) error {

@@ -45,7 +45,7 @@ func TestValidateReportsUnknownCachesAndBuckets(t *testing.T) {
 	cfgPath := filepath.Join(dir, "c.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(`
 kafka: {brokers: ["127.0.0.1:9092"], topics: [t]}
-redis: {addr: "127.0.0.1:6379"}
+redis: {address: "127.0.0.1:6379"}
 caches: {users: {prefix: "users:"}}
 storage: {media: {driver: local, dir: `+dir+`}}
 `), 0o600))

@@ -59,7 +59,7 @@ func (a *app) serverFlag(cmd *cobra.Command, persistent bool) *apiTarget {
 		f = cmd.PersistentFlags()
 	}
 	f.StringVar(&t.server, "server", def, "triggerd API base URL (env "+serverEnv+")")
-	f.StringVar(&t.token, "token", "", "API token (env "+tokenEnv+"; for a local server, default: the token `triggerd dev` wrote to "+
+	f.StringVar(&t.token, "token", "", "API token (env "+tokenEnv+"; for a local server, default: the token triggerd dev wrote to "+
 		filepath.Join(config.DefaultDataDir, devTokenFile)+")")
 	return t
 }

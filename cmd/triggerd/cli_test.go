@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/triggerd/triggerd/config"
 )
 
 func runCLI(t *testing.T, environ []string, args ...string) (int, string, string) {
@@ -71,7 +74,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	o := publishOptions{table: "public.users", op: "update", envelope: "debezium",
 		record: `{"id":7,"status":"active"}`, previous: `{"id":7,"status":"pending"}`}
-	b, err := o.value(now)
+	b, err := o.value(nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +90,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 	}
 
 	o = publishOptions{table: "public.orders", op: "delete", envelope: "native", id: "e1", record: `{"id":42}`}
-	b, err = o.value(now)
+	b, err = o.value(nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +109,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 		{table: "t", op: "insert", envelope: "avro", record: "{}"},
 		{table: "t", op: "insert", envelope: "native", record: "[1]"},
 	} {
-		if _, err := bad.value(now); err == nil {
+		if _, err := bad.value(nil, now); err == nil {
 			t.Errorf("%+v: want error", bad)
 		}
 	}
@@ -114,7 +117,7 @@ func TestPublishValueFromFlags(t *testing.T) {
 
 func TestPublishFileKey(t *testing.T) {
 	o := publishOptions{file: "../../examples/events/user-insert.debezium.json"}
-	b, err := o.value(time.Now())
+	b, err := o.value(nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +159,47 @@ func TestCreateTopicsIdempotent(t *testing.T) {
 		if err := createTopics(context.Background(), c.ListenAddrs(), []string{"a", "b"}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestValidateRolesAndDeprecations: validate checks the configuration of
+// the process --role names, and prints former key names as warnings
+// without failing.
+func TestValidateRolesAndDeprecations(t *testing.T) {
+	examples := []string{"validate", "--triggers", "../../examples/triggers"}
+	code, out, errOut := runCLI(t, nil, append(examples, "--role", "worker")...)
+	if code != 0 || !strings.Contains(out, "config OK") {
+		t.Fatalf("worker without Kafka: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, nil, examples...)
+	if code != 1 || !strings.Contains(errOut, "kafka.brokers: must not be empty") {
+		t.Fatalf("serve without Kafka: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, nil, append(examples, "--role", "client")...)
+	if code != 1 || !strings.Contains(errOut, "--role: want serve, ingest or worker") {
+		t.Fatalf("unknown role: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut = runCLI(t, []string{"TRIGGERD_REDIS_ADDR=127.0.0.1:6379"}, append(examples, "--role", "worker")...)
+	if code != 0 || !strings.Contains(out, "config OK") ||
+		!strings.Contains(errOut, "config: warning: TRIGGERD_REDIS_ADDR is deprecated: rename it TRIGGERD_REDIS_ADDRESS") {
+		t.Fatalf("deprecated key: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestStartLogsDeprecations: a process logs every former key name its
+// configuration uses once, before it starts anything.
+func TestStartLogsDeprecations(t *testing.T) {
+	cfg, err := config.LoadFor(config.RoleWorker, "", []string{"TRIGGERD_QUOTAS_REFRESH=1s", "TRIGGERD_DATA_DIR=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // stops at the first connection: the log line comes before
+	if err := runComponents(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), components{worker: true}); err == nil {
+		t.Fatal("runComponents with a cancelled context: want an error")
+	}
+	if n := strings.Count(logs.String(), "TRIGGERD_QUOTAS_REFRESH is deprecated"); n != 1 {
+		t.Fatalf("deprecation logged %d times:\n%s", n, logs.String())
 	}
 }

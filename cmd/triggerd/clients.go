@@ -127,9 +127,9 @@ func temporalOptions(t config.Temporal, logger *slog.Logger) (client.Options, er
 	return opts, nil
 }
 
-// newRedis returns a Redis client, or nil when redis.addr is empty.
+// newRedis returns a Redis client, or nil when redis.address is empty.
 func newRedis(r config.Redis) (*redis.Client, error) {
-	if r.Addr == "" {
+	if r.Address == "" {
 		return nil, nil
 	}
 	tc, err := tlsConfig(r.TLS)
@@ -137,7 +137,7 @@ func newRedis(r config.Redis) (*redis.Client, error) {
 		return nil, fmt.Errorf("redis.tls: %w", err)
 	}
 	return redis.NewClient(&redis.Options{
-		Addr:      r.Addr,
+		Addr:      r.Address,
 		Username:  r.Username,
 		Password:  r.Password,
 		DB:        r.DB,

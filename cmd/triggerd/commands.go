@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,31 +15,31 @@ import (
 
 func (a *app) workerCmd() *cobra.Command {
 	return a.componentsCmd("worker", "Run the Temporal worker: the trigger workflow and every action",
-		components{worker: true})
+		components{worker: true}, config.RoleWorker)
 }
 
 func (a *app) ingestCmd() *cobra.Command {
-	return a.componentsCmd("ingest", "Consume change events from Kafka and start the runs of matching triggers",
-		components{ingest: true})
+	return a.componentsCmd("ingest", "Consume change events from Kafka and start the runs of matching triggers, with the trigger API and the gate",
+		components{ingest: true}, config.RoleIngest)
 }
 
-func (a *app) runCmd() *cobra.Command {
-	return a.componentsCmd("run", "Run the worker and the ingest in one process",
-		components{worker: true, ingest: true})
+func (a *app) serveCmd() *cobra.Command {
+	return a.componentsCmd("serve", "Run the worker and the ingest (with the trigger API and the gate) in one process",
+		components{worker: true, ingest: true}, config.RoleServe)
 }
 
 // componentsCmd is a long-running command that runs the given components
-// from the config file. Ingest loads the triggers from the store (after
-// applying triggers.path, if set) and keeps them in step with it; the
-// worker needs none, since it executes whatever snapshot a run carries.
-// A process that matches triggers also serves the trigger API.
-func (a *app) componentsCmd(use, short string, c components) *cobra.Command {
+// from the config file, checked for role. Ingest loads the triggers from
+// the store (after applying triggers.path, if set) and keeps them in step
+// with it; the worker needs none, since it executes whatever snapshot a
+// run carries. A process that matches triggers also serves the trigger API.
+func (a *app) componentsCmd(use, short string, c components, role config.Role) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(role)
 			if err != nil {
 				return err
 			}
@@ -51,19 +52,26 @@ func (a *app) componentsCmd(use, short string, c components) *cobra.Command {
 }
 
 func (a *app) validateCmd() *cobra.Command {
-	var triggersPath string
+	var triggersPath, role string
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration and the trigger definitions, reporting every problem",
 		Long: `validate loads the configuration (--config and TRIGGERD_* variables) and the
-trigger definitions (--triggers, else triggers.path) and prints every problem,
-each with its file, trigger and field path. It exits 1 if there is any.
+trigger definitions (--triggers, else triggers.path, else ./triggers) and
+prints every problem, each with its file, trigger and field path. It exits 1
+if there is any. The configuration is checked for the process --role names:
+serve (the default) and ingest need Kafka brokers and topics, a worker does
+not. Keys written under a former name work, and are printed as warnings.
 
 Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !slices.Contains(config.ProcessRoles(), config.Role(role)) {
+				return fmt.Errorf("--role: want %s, got %q", joinOr(roleNames()), role)
+			}
 			problems := 0
-			cfg, err := config.Load(a.configPath, a.environ)
+			cfg, err := config.LoadFor(config.Role(role), a.configPath, a.environ)
+			a.printDeprecations(cfg)
 			var ce *config.Error
 			switch {
 			case errors.As(err, &ce):
@@ -107,8 +115,17 @@ Environment variables: ` + strings.Join(config.EnvNames(), ", "),
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&triggersPath, "triggers", "", "trigger definitions, a file or a directory (default: triggers.path)")
+	triggersFlag(cmd, &triggersPath, "", "default: triggers.path, else ./"+config.DefaultTriggersPath)
+	cmd.Flags().StringVar(&role, "role", string(config.RoleServe), "the process the configuration is for ("+joinOr(roleNames())+")")
 	return cmd
+}
+
+func roleNames() []string {
+	var out []string
+	for _, r := range config.ProcessRoles() {
+		out = append(out, string(r))
+	}
+	return out
 }
 
 func (a *app) printSummary(set *trigger.Set, path string) {

@@ -32,23 +32,23 @@ import (
 	"github.com/triggerd/triggerd/trigger"
 )
 
-// Topics of the dev environment: those of the sample triggers, plus the
-// dead-letter topic, which ingest requires to exist.
+// devTopics are the topics dev consumes when the configuration names none
+// (kafka.topics, kafka.topicPattern): those of the sample triggers.
 var devTopics = []string{"dbserver1.public.users", "dbserver1.public.orders", "triggerd.events"}
 
 // devOptions are the flags of `triggerd dev`.
 type devOptions struct {
 	dataDir      string
-	kafka        string // external brokers; empty starts the embedded one
+	kafkaBrokers []string // external brokers; none starts the embedded one
 	temporalPort int
 	uiPort       int // 0 disables the UI
 	kafkaPort    int
 	webhookPort  int
 	// apiPort is the trigger API's port; 0 picks a free one.
-	apiPort  int
-	triggers string
-	redis    string
-	rabbitmq string
+	apiPort      int
+	triggers     string
+	redisAddress string
+	rabbitmqURL  string
 	// onWebhook, if set, sees every request the built-in receiver gets
 	// (tests use it).
 	onWebhook func(webhookRequest)
@@ -63,8 +63,11 @@ type devAddrs struct {
 	Temporal string
 	UI       string
 	Kafka    string
-	Webhook  string
-	API      string
+	// Topics are what ingest consumes: kafka.topics, else the pattern,
+	// else devTopics.
+	Topics  string
+	Webhook string
+	API     string
 	// Token is the API token dev generated (admin scope), also written
 	// to <data-dir>/api-token for the CLI.
 	Token string
@@ -78,8 +81,9 @@ func (a *app) devCmd() *cobra.Command {
 		Use:   "dev",
 		Short: "Run everything in one process: Temporal (with its UI), a Kafka-compatible broker, a webhook receiver, the worker and the ingest",
 		Long: `dev starts, in this process, the Temporal dev server with its web UI (state in
-<data-dir>/temporal.db), an in-memory Kafka-compatible broker (unless --kafka
-names a real one) with the sample topics, a webhook receiver on
+<data-dir>/temporal.db), an in-memory Kafka-compatible broker (unless
+--kafka-brokers names real ones) with the topics it consumes (kafka.topics of
+--config, else the sample topics) and the dead-letter topic, a webhook receiver on
 127.0.0.1:8099 that logs every request, and triggerd's worker and ingest
 reading the sample triggers, and the trigger API on 127.0.0.1:8080. At
 every start dev generates an API token (admin scope), prints it and writes
@@ -87,11 +91,13 @@ it to <data-dir>/api-token, where the CLI finds it (or pass it with
 --token / TRIGGERD_TOKEN). The triggers live in a SQLite store in the data dir (<data-dir>/triggers.db);
 --triggers files are applied to it at start, and changes made through the
 API or ` + "`triggerd triggers`" + ` take effect within seconds. Redis and RabbitMQ actions work only with
---redis/--rabbitmq (or redis.addr/rabbitmq.url in --config); without them
-those actions fail at once with a "not configured" error.`,
+--redis-address/--rabbitmq-url (or redis.address/rabbitmq.url in --config);
+without them those actions fail at once with a "not configured" error.
+Of --config, dev uses everything but the Temporal, store and API address
+settings and the Kafka connection, which it brings itself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.devConfig()
+			cfg, err := a.loadConfig(config.RoleDev)
 			if err != nil {
 				return err
 			}
@@ -103,44 +109,24 @@ those actions fail at once with a "not configured" error.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "directory of the dev state (Temporal database, cluster id)")
-	f.StringVar(&o.kafka, "kafka", "", "use these Kafka brokers (host:port,...) instead of the embedded broker")
+	kafkaBrokersFlag(cmd, &o.kafkaBrokers, "default: an embedded broker")
 	f.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend port")
 	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal web UI port (0 disables the UI)")
 	f.IntVar(&o.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka-compatible broker")
 	f.IntVar(&o.webhookPort, "webhook-port", 8099, "port of the built-in webhook receiver (the sample triggers post to 8099)")
 	f.IntVar(&o.apiPort, "api-port", 8080, "port of the trigger API, /healthz and /metrics")
-	f.StringVar(&o.triggers, "triggers", "examples/triggers", "trigger definitions applied to the store at start, a file or a directory")
-	f.StringVar(&o.redis, "redis", "", "Redis address for cache.* actions (default: redis.addr)")
-	f.StringVar(&o.rabbitmq, "rabbitmq", "", "RabbitMQ amqp:// URL for rabbitmq: targets (default: rabbitmq.url)")
+	triggersFlag(cmd, &o.triggers, "examples/triggers", "applied to the store at start")
+	f.StringVar(&o.redisAddress, "redis-address", "", "Redis of cache.* actions, quotas and breakers, host:port (default: redis.address)")
+	f.StringVar(&o.rabbitmqURL, "rabbitmq-url", "", "RabbitMQ of rabbitmq: targets, an amqp:// URL (default: rabbitmq.url)")
+	// Flags that stand for a config key are named after it.
+	deprecatedFlag(cmd, "kafka", "kafka-brokers")
+	deprecatedFlag(cmd, "redis", "redis-address")
+	deprecatedFlag(cmd, "rabbitmq", "rabbitmq-url")
 	return cmd
 }
 
-// devConfig is the configuration dev starts from: the defaults, --config
-// and TRIGGERD_* (for log, redis, rabbitmq and the like). runDev then sets
-// the Kafka, Temporal and trigger settings, so problems with the keys it
-// replaces are not reported here.
-func (a *app) devConfig() (*config.Config, error) {
-	cfg, err := config.Load(a.configPath, a.environ)
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		var kept []config.Problem
-		for _, p := range ce.Problems {
-			if !strings.HasPrefix(p.Field, "kafka.") && !strings.HasPrefix(p.Field, "temporal.") && !strings.HasPrefix(p.Field, "triggers.") &&
-				!strings.HasPrefix(p.Field, "store.") && p.Field != "api.listen" {
-				kept = append(kept, p)
-			}
-		}
-		if len(kept) > 0 {
-			a.printConfigProblems(&config.Error{Problems: kept})
-			return nil, reportedError{fmt.Sprintf("invalid config: %d problem(s)", len(kept))}
-		}
-		err = nil
-	}
-	return cfg, err
-}
-
 // runDev starts the embedded services, then runs the worker and the ingest
-// through the same runComponents as `triggerd run`, until ctx is done.
+// through the same runComponents as `triggerd serve`, until ctx is done.
 func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -161,11 +147,19 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	defer hook.stop()
 	addrs.Webhook = hook.addr
 
-	brokers := splitList(o.kafka)
+	// The configuration's topics, else the samples'.
+	if len(cfg.Kafka.Topics) == 0 && cfg.Kafka.TopicPattern == "" {
+		cfg.Kafka.Topics = devTopics
+	}
+	addrs.Topics = strings.Join(cfg.Kafka.Topics, ", ")
+	if cfg.Kafka.TopicPattern != "" {
+		addrs.Topics = "pattern " + cfg.Kafka.TopicPattern
+	}
+	brokers := o.kafkaBrokers
 	if len(brokers) == 0 {
 		cluster, err := kfake.NewCluster(
 			kfake.Ports(o.kafkaPort),
-			kfake.SeedTopics(1, seedTopics(set)...),
+			kfake.SeedTopics(1, seedTopics(cfg.Kafka, set)...),
 			kfake.AllowAutoTopicCreation(),
 		)
 		if err != nil {
@@ -173,7 +167,7 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 		}
 		defer cluster.Close()
 		brokers = cluster.ListenAddrs()
-	} else if err := createTopics(ctx, brokers, seedTopics(set)); err != nil {
+	} else if err := createTopics(ctx, brokers, seedTopics(cfg.Kafka, set)); err != nil {
 		return err
 	}
 	addrs.Kafka = strings.Join(brokers, ",")
@@ -189,9 +183,6 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 
 	cfg.DataDir = o.dataDir
 	cfg.Kafka.Brokers = brokers
-	cfg.Kafka.Topics = devTopics
-	cfg.Kafka.TopicPattern = ""
-	cfg.Kafka.DLQTopic = config.DefaultDLQTopic
 	cfg.Kafka.TLS, cfg.Kafka.SASL = config.TLS{}, config.SASL{}
 	cfg.Temporal = config.Temporal{Address: addrs.Temporal, Namespace: "default", TaskQueue: cfg.Temporal.TaskQueue,
 		LargePayloads: cfg.Temporal.LargePayloads}
@@ -202,8 +193,8 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	// dev keeps its triggers next to its Temporal database, whatever the
 	// config's store says.
 	cfg.Store = config.Store{Driver: config.StoreSQLite, Path: filepath.Join(o.dataDir, config.DefaultStoreFile)}
-	if o.redis != "" {
-		cfg.Redis = config.Redis{Addr: o.redis}
+	if o.redisAddress != "" {
+		cfg.Redis = config.Redis{Address: o.redisAddress}
 	}
 	// The API is authenticated in dev too, with a token made for this
 	// start: the walkthrough works the way production does.
@@ -217,8 +208,8 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	}
 	tokens[devTokenName] = config.APIToken{SHA256: hex.EncodeToString(sum[:]), Scopes: []string{config.ScopeAdmin}}
 	cfg.API.Tokens = tokens
-	if o.rabbitmq != "" {
-		cfg.RabbitMQ.URL = o.rabbitmq
+	if o.rabbitmqURL != "" {
+		cfg.RabbitMQ.URL = o.rabbitmqURL
 	}
 	// dev's webhooks and services run on this machine: actions may reach
 	// loopback (the other refused ranges stay refused, as in production).
@@ -234,8 +225,8 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 			return err
 		}
 	}
-	if cfg.Redis.Addr == "" || cfg.RabbitMQ.URL == "" {
-		logger.Info("cache.* actions need --redis, rabbitmq: targets need --rabbitmq; without them they fail with a not-configured error")
+	if cfg.Redis.Address == "" || cfg.RabbitMQ.URL == "" {
+		logger.Info("cache.* actions need --redis-address, rabbitmq: targets need --rabbitmq-url; without them they fail with a not-configured error")
 	}
 	return runComponents(ctx, cfg, logger, components{
 		worker: true, ingest: true, api: true, apiListen: cfg.API.Listen, problems: o.problems,
@@ -252,11 +243,16 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 var devEgressAllow = []string{"127.0.0.0/8", "::1"}
 
 // seedTopics lists the topics the embedded broker starts with: the
-// consumed ones, the dead-letter topic and every kafka:<topic> target of the
+// consumed ones (the samples' with a topic pattern, which may match
+// them), the dead-letter topic and every kafka:<topic> target of the
 // triggers' broker.publish actions. kafka-go's writer does not ask the broker
 // to create topics, so a target topic must exist before the first publish.
-func seedTopics(set *trigger.Set) []string {
-	topics := append(append([]string{}, devTopics...), config.DefaultDLQTopic)
+func seedTopics(k config.Kafka, set *trigger.Set) []string {
+	consumed := k.Topics
+	if len(consumed) == 0 {
+		consumed = devTopics
+	}
+	topics := append(slices.Clone(consumed), k.DLQTopic)
 	for _, topic := range staticTargets(set, "kafka:") {
 		if !slices.Contains(topics, topic) {
 			topics = append(topics, topic)
@@ -332,16 +328,6 @@ func createTopics(ctx context.Context, brokers []string, topics []string) error 
 		}
 	}
 	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for p := range strings.SplitSeq(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // startTemporalDevServer starts the Temporal dev server (SQLite in the data
@@ -439,7 +425,7 @@ func printDevBanner(w io.Writer, d devAddrs) {
 		fmt.Fprintf(w, "  Temporal UI:      %s\n", d.UI)
 	}
 	fmt.Fprintf(w, "  Temporal:         %s (namespace default)\n", d.Temporal)
-	fmt.Fprintf(w, "  Kafka:            %s (topics %s)\n", d.Kafka, strings.Join(devTopics, ", "))
+	fmt.Fprintf(w, "  Kafka:            %s (topics %s)\n", d.Kafka, d.Topics)
 	fmt.Fprintf(w, "  Webhook receiver: http://%s\n", d.Webhook)
 	fmt.Fprintf(w, "  Trigger API:      http://%s (OpenAPI at /openapi.yaml)\n", d.API)
 	fmt.Fprintf(w, "  API token:        %s\n", d.Token)
@@ -447,13 +433,13 @@ func printDevBanner(w io.Writer, d devAddrs) {
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "List, change and dry-run the triggers (store: SQLite in the data dir):")
 	fmt.Fprintf(w, "  go run ./cmd/triggerd triggers list --server http://%s\n", d.API)
-	fmt.Fprintf(w, "  go run ./cmd/triggerd test --server http://%s -f examples/events/user-insert.debezium.json\n", d.API)
+	fmt.Fprintf(w, "  go run ./cmd/triggerd triggers test --server http://%s -f examples/events/user-insert.debezium.json\n", d.API)
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "Ask the gate before writing (before-triggers, docs/gate.md):")
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $(cat %s)\" http://%s/v1/gate/users/insert -d '{\"records\": [{\"email\": \"Ada@Example.COM\"}]}'\n", d.TokenFile, d.API)
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "Send the sample event:")
-	fmt.Fprintf(w, "  go run ./cmd/triggerd publish --brokers %s --topic dbserver1.public.users --file examples/events/user-insert.debezium.json\n", strings.Split(d.Kafka, ",")[0])
+	fmt.Fprintf(w, "  go run ./cmd/triggerd publish --kafka-brokers %s --topic dbserver1.public.users -f examples/events/user-insert.debezium.json\n", strings.Split(d.Kafka, ",")[0])
 	fmt.Fprintln(w, "")
 }
 

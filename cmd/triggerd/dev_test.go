@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger"
 )
 
 func freePort(t *testing.T) int {
@@ -61,7 +64,8 @@ func sampleTriggers(t *testing.T, webhookAddr string) string {
 // Temporal with its UI, embedded Kafka, the webhook receiver, the worker
 // and the ingest), publishes the sample Debezium insert with `triggerd
 // publish`, and checks that the send-welcome-webhook run completed and that
-// its webhook reached the receiver.
+// its webhook reached the receiver. The configuration names its own topics,
+// which dev consumes instead of the samples'.
 func TestDevEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
@@ -91,7 +95,9 @@ func TestDevEndToEnd(t *testing.T) {
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	start := time.Now()
-	go func() { done <- runDev(ctx, config.Default(), o, logger) }()
+	cfg := config.Default()
+	cfg.Kafka.Topics, cfg.Kafka.DLQTopic = []string{"dev-test.users"}, "dev-test.dlq"
+	go func() { done <- runDev(ctx, cfg, o, logger) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -142,9 +148,24 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	checkDevGate(t, "http://"+addrs.API, addrs.Token)
 
-	// Publish the sample event through the CLI, as the banner says.
+	if addrs.Topics != "dev-test.users" {
+		t.Fatalf("dev consumes %q, not the configured topics", addrs.Topics)
+	}
+	// The dead-letter topic of the configuration exists.
+	conn, err := kafka.Dial("tcp", strings.Split(addrs.Kafka, ",")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := conn.ReadPartitions("dev-test.dlq")
+	conn.Close()
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("dead-letter topic dev-test.dlq: %v %v", parts, err)
+	}
+
+	// Publish the sample event through the CLI, as the banner says, on
+	// the configured topic.
 	var out, errOut bytes.Buffer
-	code := execute([]string{"publish", "--brokers", addrs.Kafka, "--topic", "dbserver1.public.users",
+	code := execute([]string{"publish", "--kafka-brokers", addrs.Kafka, "--topic", "dev-test.users",
 		"--file", filepath.Join("..", "..", "examples", "events", "user-insert.debezium.json")}, &out, &errOut, nil)
 	if code != 0 {
 		t.Fatalf("publish exited %d: %s", code, errOut.String())
@@ -223,4 +244,26 @@ func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.String()
+}
+
+// TestDevSeedTopics: the embedded broker starts with the consumed topics
+// (the configuration's, else the samples'), the dead-letter topic and the
+// fixed kafka: targets of the triggers.
+func TestDevSeedTopics(t *testing.T) {
+	set, err := trigger.Load(filepath.Join("..", "..", "examples", "triggers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := config.Default().Kafka
+	got := seedTopics(k, set)
+	for _, want := range append(slices.Clone(devTopics), config.DefaultDLQTopic, "triggerd.user-events") {
+		if !slices.Contains(got, want) {
+			t.Errorf("defaults: %s not seeded in %v", want, got)
+		}
+	}
+	k.Topics, k.DLQTopic = []string{"app.users"}, "app.dlq"
+	got = seedTopics(k, set)
+	if !slices.Contains(got, "app.users") || !slices.Contains(got, "app.dlq") || slices.Contains(got, devTopics[0]) || slices.Contains(got, config.DefaultDLQTopic) {
+		t.Errorf("configured: %v", got)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -18,22 +17,23 @@ func (a *app) gateCmd() *cobra.Command {
 	var path, prevPath, userJSON string
 	var server *apiTarget
 	cmd := &cobra.Command{
-		Use:   "gate TABLE insert|update|delete -f records.json",
+		Use:   "gate <table> <operation> -f <records.json>",
 		Short: "Ask the gate about records before writing them: the records to write, or every violation",
 		Long: `gate sends records (a JSON array of objects, or one object) to the gate of
-a running triggerd (POST /v1/gate/{table}/{operation}) and prints the records
-to write as JSON, or, when a before-trigger rejects the batch, every
-violation, and exits 1. See docs/gate.md.`,
+a running triggerd (POST /v1/gate/{table}/{operation}, the operation being
+insert, update or delete) and prints the records to write as JSON, or, when
+a before-trigger rejects the batch, every violation, and exits 1. See
+docs/gate.md.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rows, err := readRecords(cmd.InOrStdin(), path)
 			if err != nil {
-				return fmt.Errorf("-f: %w", err)
+				return fmt.Errorf("--file: %w", err)
 			}
 			var prev []map[string]any
 			if prevPath != "" {
 				if prev, err = readRecords(cmd.InOrStdin(), prevPath); err != nil {
-					return fmt.Errorf("--previous: %w", err)
+					return fmt.Errorf("--previous-file: %w", err)
 				}
 			}
 			var opts []gateclient.CallOption
@@ -68,23 +68,18 @@ violation, and exits 1. See docs/gate.md.`,
 		},
 	}
 	server = a.serverFlag(cmd, false)
-	cmd.Flags().StringVarP(&path, "file", "f", "", "the records, a JSON file (- for stdin) (required)")
-	cmd.Flags().StringVar(&prevPath, "previous", "", "the previous records of an update (a JSON file)")
+	fileFlag(cmd, &path, "the records, a JSON array of objects or one object; - reads stdin", true)
+	cmd.Flags().StringVar(&prevPath, "previous-file", "", "read the previous records of an update from this file (as --file)")
+	// --previous took a file here, and a JSON row in publish.
+	deprecatedFlag(cmd, "previous", "previous-file")
 	cmd.Flags().StringVar(&userJSON, "user", "", `who writes, a JSON object ('{"id": "u-7"}')`)
-	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
 
 // readRecords reads a JSON array of objects, or one object, from a file
 // (- for stdin).
 func readRecords(stdin io.Reader, path string) ([]map[string]any, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readInput(stdin, path)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func newGuards(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logge
 	}
 	q := quotas.New(quotaConfig(cfg.Quotas), limiter, overrides, activities.Target,
 		quotas.WithLogger(logger.With("component", "quotas")),
-		quotas.WithRefresh(cfg.Quotas.Refresh),
+		quotas.WithRefresh(cfg.Quotas.RefreshInterval),
 		quotas.WithUnavailableWait(cfg.Quotas.UnavailableWait),
 		quotas.WithHooks(quotas.Hooks{
 			Refused:     func(key string, wait time.Duration) { qm.refused.WithLabelValues(key).Inc() },
@@ -57,7 +57,7 @@ func newGuards(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logge
 		}))
 	b := fallbacks.New(breakerConfig(cfg.Breakers), store, activities.Target,
 		fallbacks.WithLogger(logger.With("component", "breakers")),
-		fallbacks.WithOverrides(bover, cfg.Quotas.Refresh),
+		fallbacks.WithOverrides(bover, cfg.Quotas.RefreshInterval),
 		fallbacks.WithHooks(fallbacks.Hooks{
 			StateChange: func(name, from, to string) { qm.transitions.WithLabelValues(name, from, to).Inc() },
 			Rejected:    func(name string) { qm.rejected.WithLabelValues(name).Inc() },

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,21 +12,24 @@ import (
 
 	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
+	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/trigger"
 )
 
 func (a *app) quotasCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "quotas",
-		Short: "Read and change quotas at runtime through the API: get, set, changes",
+		Short: "Read and override quotas at runtime in every process, through the API",
 		Long: `quotas talks to a running triggerd's API (--server). A quota key is
 action:<trigger tag>/<action name>, target:<target> (target:http:api.partner.com,
 target:kafka:orders, target:smtp) or shared:<name>. An override set here wins
 over config and trigger definitions; every process applies it within
-quotas.refresh (2s by default), and the change is recorded with who made it.`,
+quotas.refreshInterval (2s by default), and the change is recorded with who
+made it.`,
 	}
 	server := a.serverFlag(cmd, true)
-	cmd.AddCommand(a.quotasGetCmd(server), a.quotasSetCmd(server), a.quotasChangesCmd(server))
+	cmd.AddCommand(a.quotasListCmd(server), a.quotasGetCmd(server), a.quotasSetCmd(server), a.quotasHistoryCmd(server, "history"),
+		deprecatedCommand(a.quotasHistoryCmd(server, "changes"), "triggerd quotas history"))
 	return cmd
 }
 
@@ -55,43 +60,67 @@ func limitString(l api.Limit) string {
 	return strings.Join(parts, ", ")
 }
 
-func (a *app) quotasGetCmd(server *apiTarget) *cobra.Command {
+func (a *app) quotasListCmd(server *apiTarget) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get [KEY]",
-		Short: "List the configured quotas and the overrides (or one key)",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			list, err := a.client(server).Quotas(cmd.Context())
-			if err != nil {
-				return a.apiFailure(err)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tLIMIT\tSOURCE\tBY\tAT")
-			n := 0
-			for _, q := range list {
-				if len(args) == 1 && q.Key != args[0] {
-					continue
-				}
-				n++
-				by, at := "-", "-"
-				if q.Override != nil {
-					by, at = q.Override.Actor, q.Override.At.Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", q.Key, limitString(q.Limit), q.Source, by, at)
-			}
-			if len(args) == 1 && n == 0 {
-				return fmt.Errorf("no quota %q is configured or overridden", args[0])
-			}
-			return tw.Flush()
+		Use:   "list",
+		Short: "List the configured quotas and the overrides",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.printQuotas(cmd.Context(), server, "")
 		},
 	}
+}
+
+func (a *app) quotasGetCmd(server *apiTarget) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "get <key>",
+		Short: "Print a quota's limit and where it comes from (config, definition or override)",
+		// Without a key, get listed every quota: it still does, for the
+		// scripts written then (deprecated.go prints the note).
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key := ""
+			if len(args) == 1 {
+				key = args[0]
+			}
+			return a.printQuotas(cmd.Context(), server, key)
+		},
+	}
+	cmd.Annotations = map[string]string{deprecatedNoArgsAnnotation: "triggerd quotas list"}
+	return cmd
+}
+
+// printQuotas prints the quotas, or only the one of key.
+func (a *app) printQuotas(ctx context.Context, server *apiTarget, key string) error {
+	list, err := a.client(server).Quotas(ctx)
+	if err != nil {
+		return a.apiFailure(err)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tLIMIT\tSOURCE\tBY\tAT")
+	n := 0
+	for _, q := range list {
+		if key != "" && q.Key != key {
+			continue
+		}
+		n++
+		by, at := "-", "-"
+		if q.Override != nil {
+			by, at = q.Override.Actor, q.Override.At.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", q.Key, limitString(q.Limit), q.Source, by, at)
+	}
+	if key != "" && n == 0 {
+		return fmt.Errorf("no quota %q is configured or overridden", key)
+	}
+	return tw.Flush()
 }
 
 func (a *app) quotasSetCmd(server *apiTarget) *cobra.Command {
 	var l api.Limit
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "set KEY",
+		Use:   "set <key>",
 		Short: "Override a quota's limit in every running process (--remove drops the override)",
 		Example: `  triggerd quotas set target:http:api.partner.com --rate 10 --period 1s --burst 10
   triggerd quotas set action:orders-to-erp/notify --daily 5000
@@ -129,11 +158,13 @@ func (a *app) quotasSetCmd(server *apiTarget) *cobra.Command {
 	return cmd
 }
 
-func (a *app) quotasChangesCmd(server *apiTarget) *cobra.Command {
+// quotasHistoryCmd is `quotas history`, or under its former name
+// `changes`.
+func (a *app) quotasHistoryCmd(server *apiTarget, use string) *cobra.Command {
 	var n int
 	cmd := &cobra.Command{
-		Use:   "changes",
-		Short: "Show the latest quota overrides set or removed, newest first, with who made them",
+		Use:   use,
+		Short: "List the latest quota overrides set or removed, newest first, with who made them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			list, err := a.client(server).QuotaChanges(cmd.Context(), n)
@@ -152,44 +183,78 @@ func (a *app) quotasChangesCmd(server *apiTarget) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().IntVarP(&n, "limit", "n", 20, "how many changes")
+	limitFlag(cmd, &n, 20)
 	return cmd
 }
 
 func (a *app) breakersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "breakers",
-		Short: "Inspect, tune and reset circuit breakers through the API: list, set, changes, reset",
+		Short: "Inspect, tune and reset circuit breakers in every process, through the API",
 		Long: `breakers talks to a running triggerd's API (--server). A breaker is named
 target:<target> (target:http:api.partner.com) or action:<tag>/<action name>.
 Settings set here win over config and trigger definitions in every process
-within quotas.refresh, and are recorded with who set them.`,
+within quotas.refreshInterval, and are recorded with who set them.`,
 	}
 	server := a.serverFlag(cmd, true)
-	cmd.AddCommand(a.breakersSetCmd(server), a.breakersChangesCmd(server))
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(a.breakersListCmd(server), a.breakersGetCmd(server), a.breakersSetCmd(server), a.breakersResetCmd(server),
+		a.breakersHistoryCmd(server, "history"),
+		deprecatedCommand(a.breakersHistoryCmd(server, "changes"), "triggerd breakers history"))
+	return cmd
+}
+
+func (a *app) breakersListCmd(server *apiTarget) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
-		Short: "List every breaker's shared state",
+		Short: "List every breaker's shared state and the settings overrides",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, ovs, err := a.client(server).Breakers(cmd.Context())
-			if err != nil {
-				return a.apiFailure(err)
-			}
-			defer a.printBreakerOverrides(ovs)
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "BREAKER\tSTATE\tOPEN UNTIL\tREQUESTS\tFAILURES\tCONSECUTIVE")
-			for _, b := range list {
-				until := "-"
-				if b.OpenUntil != nil {
-					until = b.OpenUntil.Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", b.Name, b.State, until, b.Requests, b.TotalFailures, b.ConsecutiveFailures)
-			}
-			return tw.Flush()
+			return a.printBreakers(cmd.Context(), server, "")
 		},
-	}, &cobra.Command{
-		Use:   "reset NAME",
+	}
+}
+
+func (a *app) breakersGetCmd(server *apiTarget) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get <name>",
+		Short: "Print a breaker's shared state and its settings override",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.printBreakers(cmd.Context(), server, args[0])
+		},
+	}
+}
+
+// printBreakers prints the breakers and the overrides, or only those of
+// name.
+func (a *app) printBreakers(ctx context.Context, server *apiTarget, name string) error {
+	list, ovs, err := a.client(server).Breakers(ctx)
+	if err != nil {
+		return a.apiFailure(err)
+	}
+	if name != "" {
+		list = slices.DeleteFunc(list, func(b fallbacks.State) bool { return b.Name != name })
+		ovs = slices.DeleteFunc(ovs, func(o api.BreakerOverride) bool { return o.Name != name })
+		if len(list) == 0 && len(ovs) == 0 {
+			return fmt.Errorf("no breaker %q has state or an override", name)
+		}
+	}
+	defer a.printBreakerOverrides(ovs)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BREAKER\tSTATE\tOPEN UNTIL\tREQUESTS\tFAILURES\tCONSECUTIVE")
+	for _, b := range list {
+		until := "-"
+		if b.OpenUntil != nil {
+			until = b.OpenUntil.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\n", b.Name, b.State, until, b.Requests, b.TotalFailures, b.ConsecutiveFailures)
+	}
+	return tw.Flush()
+}
+
+func (a *app) breakersResetCmd(server *apiTarget) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reset <name>",
 		Short: "Close a breaker (fresh counts) for every process",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -200,8 +265,7 @@ within quotas.refresh, and are recorded with who set them.`,
 			fmt.Fprintf(a.stdout, "%s: %s\n", st.Name, st.State)
 			return nil
 		},
-	})
-	return cmd
+	}
 }
 
 // guardPolicyProblems reports the quota and breaker policies that trigger
@@ -275,7 +339,7 @@ func (a *app) breakersSetCmd(server *apiTarget) *cobra.Command {
 	var st api.BreakerSettings
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "set NAME",
+		Use:   "set <name>",
 		Short: "Override a breaker's settings in every running process (--remove drops the override)",
 		Example: `  triggerd breakers set target:http:api.partner.com --consecutive-failures 3 --open-timeout 1m
   triggerd breakers set target:kafka:orders --failure-ratio 0.5 --min-requests 20
@@ -312,11 +376,13 @@ func (a *app) breakersSetCmd(server *apiTarget) *cobra.Command {
 	return cmd
 }
 
-func (a *app) breakersChangesCmd(server *apiTarget) *cobra.Command {
+// breakersHistoryCmd is `breakers history`, or under its former name
+// `changes`.
+func (a *app) breakersHistoryCmd(server *apiTarget, use string) *cobra.Command {
 	var n int
 	cmd := &cobra.Command{
-		Use:   "changes",
-		Short: "Show the latest breaker settings set or removed, newest first, with who made them",
+		Use:   use,
+		Short: "List the latest breaker settings set or removed, newest first, with who made them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			list, err := a.client(server).BreakerChanges(cmd.Context(), n)
@@ -335,6 +401,6 @@ func (a *app) breakersChangesCmd(server *apiTarget) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().IntVarP(&n, "limit", "n", 20, "how many changes")
+	limitFlag(cmd, &n, 20)
 	return cmd
 }

@@ -58,9 +58,17 @@ func TestQuotasAndBreakersCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "target:http:api.partner.com: 5/1s, burst 5 (set by carol)") {
 		t.Fatalf("set: %d %q %q", code, out, errOut)
 	}
-	code, out, _ = runCLI(t, env, "quotas", "get")
+	code, out, _ = runCLI(t, env, "quotas", "list")
 	if code != 0 || !strings.Contains(out, "target:http:api.partner.com") || !strings.Contains(out, "override") || !strings.Contains(out, "carol") {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, env, "quotas", "get", "target:http:api.partner.com")
+	if code != 0 || !strings.Contains(out, "5/1s, burst 5") {
 		t.Fatalf("get: %d %q", code, out)
+	}
+	code, _, errOut = runCLI(t, env, "quotas", "get", "target:none")
+	if code != 1 || !strings.Contains(errOut, `no quota "target:none"`) {
+		t.Fatalf("get unknown: %d %q", code, errOut)
 	}
 	code, _, errOut = runCLI(t, env, "quotas", "set", "target:x", "--rate", "1", "--period", "soon")
 	if code != 1 || !strings.Contains(errOut, "period") {
@@ -74,7 +82,7 @@ func TestQuotasAndBreakersCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "override removed by carol") {
 		t.Fatalf("remove: %d %q", code, out)
 	}
-	code, out, _ = runCLI(t, env, "quotas", "changes")
+	code, out, _ = runCLI(t, env, "quotas", "history")
 	if code != 0 || strings.Count(out, "target:http:api.partner.com") != 2 || !strings.Contains(out, "removed") {
 		t.Fatalf("changes: %d %q", code, out)
 	}
@@ -86,7 +94,15 @@ func TestQuotasAndBreakersCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "BREAKER") || !strings.Contains(out, "settings overrides:") {
 		t.Fatalf("breakers list: %d %q", code, out)
 	}
-	code, out, _ = runCLI(t, env, "breakers", "changes")
+	code, out, _ = runCLI(t, env, "breakers", "get", "target:http:api.partner.com")
+	if code != 0 || !strings.Contains(out, "consecutiveFailures 3") {
+		t.Fatalf("breakers get: %d %q", code, out)
+	}
+	code, _, errOut = runCLI(t, env, "breakers", "get", "target:none")
+	if code != 1 || !strings.Contains(errOut, `no breaker "target:none"`) {
+		t.Fatalf("breakers get unknown: %d %q", code, errOut)
+	}
+	code, out, _ = runCLI(t, env, "breakers", "history")
 	if code != 0 || !strings.Contains(out, "consecutiveFailures 3") {
 		t.Fatalf("breakers changes: %d %q", code, out)
 	}

@@ -28,7 +28,7 @@ func TestGuardsFromConfigWithoutRedis(t *testing.T) {
 	}
 	defer g.close()
 	if g.rdb != nil {
-		t.Fatal("no redis.addr: no Redis client")
+		t.Fatal("no redis.address: no Redis client")
 	}
 	f := run.Chain(func(_ context.Context, req run.ActionRequest) (any, error) {
 		if strings.Contains(req.Config["url"].(string), "down") {

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"time"
 
@@ -36,13 +36,13 @@ func (a *app) publishCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "publish",
 		Short: "Publish a change event to Kafka (from a file, or built from flags)",
-		Example: `  triggerd publish --brokers 127.0.0.1:9092 --topic dbserver1.public.users --file examples/events/user-insert.debezium.json
+		Example: `  triggerd publish --kafka-brokers 127.0.0.1:9092 --topic dbserver1.public.users -f examples/events/user-insert.debezium.json
   triggerd publish --topic dbserver1.public.users --table public.users --op insert --record '{"id":7,"email":"a@example.com"}'
   triggerd publish --topic triggerd.events --envelope native --table public.orders --op update \
     --record '{"id":42,"status":"cancelled"}' --previous '{"id":42,"status":"paid"}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			value, err := o.value(time.Now())
+			value, err := o.value(cmd.InOrStdin(), time.Now())
 			if err != nil {
 				return err
 			}
@@ -85,12 +85,13 @@ func (a *app) publishCmd() *cobra.Command {
 			return nil
 		},
 	}
+	kafkaBrokersFlag(cmd, &o.brokers, "default: kafka.brokers, else 127.0.0.1:9092")
+	deprecatedFlag(cmd, "brokers", "kafka-brokers")
+	fileFlag(cmd, &o.file, "the message value, JSON, published as is; - reads stdin", false)
 	f := cmd.Flags()
-	f.StringSliceVar(&o.brokers, "brokers", nil, "Kafka brokers, comma-separated (default: kafka.brokers, else 127.0.0.1:9092)")
 	f.StringVar(&o.topic, "topic", "", "topic to publish to (required)")
 	f.StringVar(&o.key, "key", "", `message key (default: {"id":<record id>} when the record has an id)`)
-	f.StringVar(&o.file, "file", "", "publish this file's content as the message value, as is")
-	f.StringVar(&o.table, "table", "", "table (schema.table) of an event built from flags")
+	f.StringVar(&o.table, "table", "", "the table (of an event built from flags: schema.table)")
 	f.StringVar(&o.op, "op", "insert", "operation of an event built from flags: insert, update, delete")
 	f.StringVar(&o.record, "record", "", "row after the change, a JSON object (before it, for a delete)")
 	f.StringVar(&o.previous, "previous", "", "row before the change, a JSON object")
@@ -109,25 +110,10 @@ func orNone(s string) string {
 }
 
 // publishKafkaConfig returns the kafka section of --config and TRIGGERD_*
-// for its brokers, TLS and SASL. publish needs no topics or Temporal, so
-// problems elsewhere in the configuration are ignored.
+// for its brokers, TLS and SASL. publish needs no topics or Temporal
+// (config.RoleKafkaClient), so problems elsewhere are not its business.
 func (a *app) publishKafkaConfig() (config.Kafka, error) {
-	if a.configPath == "" && !hasKafkaEnv(a.environ) {
-		return config.Default().Kafka, nil
-	}
-	cfg, err := config.Load(a.configPath, a.environ)
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		for _, p := range ce.Problems {
-			if strings.HasPrefix(p.Field, "kafka.tls") || strings.HasPrefix(p.Field, "kafka.sasl") {
-				a.printConfigProblems(&config.Error{Problems: []config.Problem{p}})
-				err = reportedError{"invalid kafka config"}
-			}
-		}
-		if _, ok := err.(reportedError); !ok {
-			err = nil
-		}
-	}
+	cfg, err := a.loadConfig(config.RoleKafkaClient)
 	if err != nil {
 		return config.Kafka{}, err
 	}
@@ -141,20 +127,11 @@ func (a *app) publishKafkaConfig() (config.Kafka, error) {
 	return k.Kafka, nil
 }
 
-func hasKafkaEnv(environ []string) bool {
-	for _, kv := range environ {
-		if strings.HasPrefix(kv, config.EnvPrefix+"KAFKA_") {
-			return true
-		}
-	}
-	return false
-}
-
 // value returns the message value: the file as is, or an event built from
 // the flags in the chosen envelope.
-func (o *publishOptions) value(now time.Time) ([]byte, error) {
+func (o *publishOptions) value(stdin io.Reader, now time.Time) ([]byte, error) {
 	if o.file != "" {
-		b, err := os.ReadFile(o.file)
+		b, err := readInput(stdin, o.file)
 		if err != nil {
 			return nil, err
 		}

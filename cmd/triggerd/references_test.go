@@ -23,7 +23,7 @@ import (
 // referencesConfig defines one of each kind of name an action may give.
 const referencesConfig = `
 kafka: {brokers: [127.0.0.1:9092], topics: [orders]}
-redis: {addr: "127.0.0.1:6379"}
+redis: {address: "127.0.0.1:6379"}
 caches: {sessions: {prefix: "s:"}}
 storage: {media: {driver: local, dir: /tmp}}
 notifications:

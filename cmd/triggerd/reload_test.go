@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -27,7 +28,7 @@ import (
 )
 
 // TestHotReload runs the worker, the ingest and the API (runComponents, as
-// `triggerd run` does) against real Kafka and Temporal, then changes the
+// `triggerd serve` does) against real Kafka and Temporal, then changes the
 // triggers through the API only: a trigger created while the ingest runs
 // starts matching within seconds, and once disabled it stops. An always-on
 // trigger on the same topic shows when an event has been consumed, so the
@@ -173,6 +174,9 @@ func hotReload(t *testing.T, brokers []string, temporalAddr string, st triggerst
 	took := waitRun(target, "e1-"+id)
 	waitRun(always, "e1-"+id)
 	t.Logf("created trigger matched within %s of publishing", took)
+	if !startedEagerly(ctx, t, tc, run.WorkflowID(always, "e1-"+id)) {
+		t.Error("with the worker in the process, ingest did not start the run eagerly")
+	}
 
 	// Disable through the API, then wait for the running process to load
 	// the revision that disabled it (the poller, not a forced load).
@@ -188,6 +192,21 @@ func hotReload(t *testing.T, brokers []string, temporalAddr string, st triggerst
 	if !strings.Contains(logs.String(), "triggers reloaded") {
 		t.Fatalf("no reload logged:\n%s", logs.String())
 	}
+}
+
+// startedEagerly waits for run id to close and reads whether its first
+// workflow task came back in the start's response (eager start: the
+// ingest and the worker share the process and its client).
+func startedEagerly(ctx context.Context, t *testing.T, c client.Client, id string) bool {
+	t.Helper()
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		t.Fatalf("run %s: %v", id, err)
+	}
+	first, err := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Next()
+	if err != nil {
+		t.Fatalf("history of %s: %v", id, err)
+	}
+	return first.GetWorkflowExecutionStartedEventAttributes().GetEagerExecutionAccepted()
 }
 
 func metricsOf(t *testing.T, addr string) string {

@@ -32,10 +32,13 @@ func newRootCmd(stdout, stderr io.Writer, environ []string) *cobra.Command {
 Kafka, matches them against trigger definitions and runs each match as a
 Temporal workflow whose actions are retrying activities.
 
-Configuration: --config FILE (YAML) plus TRIGGERD_<PATH> environment
+Configuration: --config <file> (YAML) plus TRIGGERD_<PATH> environment
 variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Commands renamed for consistency keep their former spelling;
+		// using it prints a note on stderr (deprecated.go).
+		PersistentPreRun: a.warnDeprecated,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -45,14 +48,13 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 		a.publishCmd(),
 		a.workerCmd(),
 		a.ingestCmd(),
-		a.runCmd(),
+		a.serveCmd(),
 		a.devCmd(),
 		a.triggersCmd(),
-		a.testCmd(),
 		a.quotasCmd(),
 		a.breakersCmd(),
-		a.gateCmd(), // gatecmd.go
-		a.runsCmd(),
+		a.gateCmd(),  // gatecmd.go
+		a.runsCmd(),  // runs.go
 		a.tokenCmd(), // token.go
 		&cobra.Command{
 			Use:   "version",
@@ -61,13 +63,19 @@ variables, e.g. TRIGGERD_KAFKA_BROKERS=k1:9092,k2:9092.`,
 			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(a.stdout, "triggerd", version) },
 		},
 	)
+	// Former spellings (deprecated.go): `run` is `serve` (beside `runs`, it
+	// read as one of its verbs), `test` is `triggers test`.
+	root.AddCommand(
+		deprecatedCommand(a.componentsCmd("run", "Run the worker and the ingest in one process", components{worker: true, ingest: true}, config.RoleServe), "triggerd serve"),
+		deprecatedCommand(a.triggersTestCmd(nil), "triggerd triggers test"),
+	)
 	return root
 }
 
-// loadConfig loads and validates the configuration, printing every problem
-// on its own line when there are any.
-func (a *app) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(a.configPath, a.environ)
+// loadConfig loads and validates the configuration for what the command
+// does (role), printing every problem on its own line when there are any.
+func (a *app) loadConfig(role config.Role) (*config.Config, error) {
+	cfg, err := config.LoadFor(role, a.configPath, a.environ)
 	if err == nil {
 		return cfg, nil
 	}
@@ -80,13 +88,30 @@ func (a *app) loadConfig() (*config.Config, error) {
 }
 
 func (a *app) printConfigProblems(ce *config.Error) {
-	src := a.configPath
-	if src == "" {
-		src = "config"
-	}
 	for _, p := range ce.Problems {
-		fmt.Fprintf(a.stderr, "%s: %s\n", src, p)
+		fmt.Fprintf(a.stderr, "%s: %s\n", a.configSource(), p)
 	}
+}
+
+// printDeprecations prints the former key names cfg uses (they work, but
+// should be renamed) and returns how many there are.
+func (a *app) printDeprecations(cfg *config.Config) int {
+	if cfg == nil {
+		return 0
+	}
+	for _, d := range cfg.Deprecations() {
+		fmt.Fprintf(a.stderr, "%s: warning: %s\n", a.configSource(), d)
+	}
+	return len(cfg.Deprecations())
+}
+
+// configSource names the configuration in messages: the file, or "config"
+// when only variables make it.
+func (a *app) configSource() string {
+	if a.configPath == "" {
+		return "config"
+	}
+	return a.configPath
 }
 
 // newLogger builds the process logger from log.level and log.format.

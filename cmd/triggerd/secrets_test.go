@@ -14,7 +14,7 @@ kafka:
   brokers: [127.0.0.1:9092]
   topics: [orders]
   sasl: {mechanism: plain, username: triggerd, password: "{{secret.KAFKA_PASSWORD}}"}
-redis: {addr: 127.0.0.1:6379, password: "{{secret.REDIS_PASSWORD}}"}
+redis: {address: 127.0.0.1:6379, password: "{{secret.REDIS_PASSWORD}}"}
 notifications:
   smtp: {host: 127.0.0.1, port: 1025, tls: none, username: mailer, password: "{{secret.SMTP_PASSWORD}}", from: orders@shop.example}
   sms: {url: "http://127.0.0.1:1/sms", headers: {X-Account: "acct-{{secret.SMS_ACCOUNT}}"}}

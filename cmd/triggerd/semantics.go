@@ -9,10 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -58,8 +55,8 @@ func dialRetryable(err error) bool {
 
 // newStarter is ingest's starter, with the batches of `for: all` triggers
 // configured.
-func newStarter(c client.Client, cfg *config.Config) *ingest.TemporalStarter {
-	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue)
+func newStarter(c client.Client, cfg *config.Config, opts ...ingest.StarterOption) *ingest.TemporalStarter {
+	s := ingest.NewTemporalStarter(c, cfg.Temporal.TaskQueue, opts...)
 	s.Batch = ingest.BatchOptions{Size: cfg.Delivery.BatchSize, Window: cfg.Delivery.BatchWindow, Linger: cfg.Delivery.BatchLinger}
 	return s
 }
@@ -134,143 +131,4 @@ func (p *deliveryPlanner) Plan(ev run.Event) []run.Input {
 		}
 	}
 	return ins
-}
-
-// runsCmd lists failed runs and re-runs them, through Temporal.
-func (a *app) runsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "runs", Short: "List trigger runs, show one, re-run failed ones (through Temporal)"}
-	var failed bool
-	var limit int
-	list := &cobra.Command{
-		Use:   "list [--failed]",
-		Short: "List trigger runs, newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withTemporal(cmd.Context(), func(ctx context.Context, c client.Client, _ *config.Config) error {
-				q := fmt.Sprintf("WorkflowType = '%s'", run.WorkflowName)
-				if failed {
-					q += " AND ExecutionStatus = 'Failed'"
-				}
-				var token []byte
-				n := 0
-				for n < limit {
-					resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
-					if err != nil {
-						return fmt.Errorf("list runs: %w", err)
-					}
-					for _, e := range resp.GetExecutions() {
-						if n >= limit {
-							break
-						}
-						n++
-						fmt.Fprintf(a.stdout, "%s\t%s\t%s\n", e.GetExecution().GetWorkflowId(), e.GetStatus(), e.GetCloseTime().AsTime().Format(time.RFC3339))
-					}
-					if token = resp.GetNextPageToken(); len(token) == 0 {
-						break
-					}
-				}
-				return nil
-			})
-		},
-	}
-	list.Flags().BoolVar(&failed, "failed", false, "only failed runs")
-	list.Flags().IntVar(&limit, "limit", 100, "at most this many runs")
-	rerun := &cobra.Command{
-		Use:   "rerun <workflow id>",
-		Short: "Run a failed run again, with the input it had, under the same id",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withTemporal(cmd.Context(), func(ctx context.Context, c client.Client, cfg *config.Config) error {
-				dc, _, err := dataConverter(cfg)
-				if err != nil {
-					return err
-				}
-				runID, err := rerunFailed(ctx, c, dc, cfg.Temporal.TaskQueue, args[0])
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "re-running %s (run %s)\n", args[0], runID)
-				return nil
-			})
-		},
-	}
-	cmd.AddCommand(list, rerun, a.runsShowCmd()) // runs_show.go
-	return cmd
-}
-
-func (a *app) withTemporal(ctx context.Context, f func(context.Context, client.Client, *config.Config) error) error {
-	cfg, err := a.loadConfigForClient()
-	if err != nil {
-		return err
-	}
-	logger := newLogger(cfg.Log, a.stderr)
-	opts, err := temporalOptions(cfg.Temporal, logger)
-	if err != nil {
-		return err
-	}
-	if opts.DataConverter, _, err = dataConverter(cfg); err != nil {
-		return err
-	}
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
-	}
-	defer c.Close()
-	return f(ctx, c, cfg)
-}
-
-// loadConfigForClient loads the config for a client command, which needs
-// only the Temporal section: kafka.brokers and kafka.topics, required of
-// the processes, get placeholders when they are not configured.
-func (a *app) loadConfigForClient() (*config.Config, error) {
-	env := append(slices.Clone(a.environ), "TRIGGERD_KAFKA_BROKERS=unused:9092", "TRIGGERD_KAFKA_TOPICS=unused")
-	if cfg, err := config.Load(a.configPath, a.environ); err == nil {
-		return cfg, nil
-	}
-	return config.Load(a.configPath, env)
-}
-
-// rerunFailed starts the failed run id again with its original input.
-// The id is kept (reuse policy: only after a failure), so the actions get
-// the same idempotency keys and targets drop what already succeeded.
-func rerunFailed(ctx context.Context, c client.Client, dc converter.DataConverter, taskQueue, id string) (string, error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil {
-		return "", fmt.Errorf("describe %s: %w", id, err)
-	}
-	st := desc.GetWorkflowExecutionInfo().GetStatus()
-	switch st {
-	case enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-	default:
-		return "", fmt.Errorf("run %s is %s: only failed, timed out or terminated runs can be re-run", id, st)
-	}
-	it := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return "", fmt.Errorf("run %s has no history", id)
-	}
-	first, err := it.Next()
-	if err != nil {
-		return "", fmt.Errorf("read history of %s: %w", id, err)
-	}
-	attrs := first.GetWorkflowExecutionStartedEventAttributes()
-	if attrs == nil {
-		return "", fmt.Errorf("run %s: first event is not the start", id)
-	}
-	var in run.Input
-	if err := dc.FromPayloads(attrs.GetInput(), &in); err != nil {
-		return "", fmt.Errorf("decode the input of %s: %w", id, err)
-	}
-	// A run of a batched delivery was recorded with its failure: the
-	// re-run runs it, as a workflow of its own.
-	in.Recorded = nil
-	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             taskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes: workflows.RunSearchAttributes(in),
-	}, run.WorkflowName, in)
-	if err != nil {
-		return "", fmt.Errorf("re-run %s: %w", id, err)
-	}
-	return wr.GetRunID(), nil
 }

@@ -18,7 +18,7 @@ import (
 func (a *app) tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Make API tokens and their SHA-256 for api.tokens: new, hash",
+		Short: "Make API tokens, and the SHA-256 of a token that api.tokens holds",
 		Long: `An API token is a random string a caller sends as Authorization: Bearer
 <token>. The configuration never holds it: api.tokens.<name>.sha256 holds
 its SHA-256, or api.tokens.<name>.token a {{secret.NAME}} that resolves to

@@ -43,7 +43,7 @@ func (a *app) apiFailure(err error) error {
 func (a *app) triggersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "triggers",
-		Short: "Manage the stored triggers through the API: apply, list, get, enable, disable, delete, history",
+		Short: "Manage the stored triggers through the API, and dry-run events against them",
 		Long: `triggers talks to a running triggerd's API (--server, default
 ` + defaultServer + `, or ` + serverEnv + `) with a token (--token, or ` + tokenEnv + `, or for a
 local server the one triggerd dev wrote). Every change makes a new version
@@ -59,6 +59,7 @@ running processes pick it up within seconds.`,
 		a.triggersEnableCmd(server, true),
 		a.triggersEnableCmd(server, false),
 		a.triggersHistoryCmd(server),
+		a.triggersTestCmd(server),
 	)
 	return cmd
 }
@@ -67,7 +68,7 @@ func (a *app) triggersApplyCmd(server *apiTarget) *cobra.Command {
 	var path string
 	var prune bool
 	cmd := &cobra.Command{
-		Use:   "apply -f <dir|file>",
+		Use:   "apply -f <file|dir>",
 		Short: "Create or update the triggers of files (idempotent), all or nothing",
 		Long: `apply reads trigger definitions (a file, or the .yaml/.yml/.json files of a
 directory), checks them, and sends them in one request: either every trigger
@@ -104,9 +105,8 @@ files do not list are deleted: the files are then the whole truth (GitOps).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "file", "f", "", "trigger definitions: a file or a directory (required)")
+	fileFlag(cmd, &path, "trigger definitions: a file, or a directory of .yaml, .yml and .json files", true)
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete stored triggers the files do not list")
-	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
 
@@ -162,7 +162,7 @@ func (a *app) triggersListCmd(server *apiTarget) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Table, "table", "", "only triggers on this table")
+	f.StringVar(&o.Table, "table", "", "the table (list only the triggers on it)")
 	f.StringVar(&o.Event, "event", "", "only triggers fired by this event (afterWrite ones included for after* events)")
 	f.StringVar(&enabled, "enabled", "", "only enabled (true) or disabled (false) triggers")
 	return cmd
@@ -176,8 +176,8 @@ func (a *app) triggersGetCmd(server *apiTarget) *cobra.Command {
 		Short: "Print a trigger (its current version, or --version N) as YAML (the file format) or JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "yaml" && output != "json" {
-				return fmt.Errorf("-o: want yaml or json, got %q", output)
+			if err := checkOutput(output, "yaml", "json"); err != nil {
+				return err
 			}
 			c := a.client(server)
 			var t api.Trigger
@@ -197,7 +197,7 @@ func (a *app) triggersGetCmd(server *apiTarget) *cobra.Command {
 		},
 	}
 	cmd.Flags().Int64Var(&version, "version", 0, "print this version rather than the current one")
-	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "yaml (the definition, as in a file) or json (the API resource)")
+	outputFlag(cmd, &output, "yaml", "json") // yaml: the definition, as in a file; json: the API resource
 	return cmd
 }
 
@@ -300,55 +300,61 @@ func (a *app) triggersHistoryCmd(server *apiTarget) *cobra.Command {
 	}
 }
 
-func (a *app) testCmd() *cobra.Command {
+// triggersTestCmd dry-runs an event through the API of server; with a nil
+// server the command has --server and --token of its own (the former
+// top-level `triggerd test`).
+func (a *app) triggersTestCmd(server *apiTarget) *cobra.Command {
 	var path, output string
-	var server *apiTarget // set below, once the command exists
 	cmd := &cobra.Command{
-		Use:   "test -f event.json",
+		Use:   "test -f <event.json>",
 		Short: "Dry-run a change event against the stored triggers: what would match, why not, and the rendered actions",
 		Long: `test sends a change event (Debezium or native envelope, as on Kafka) to the
 API's dry run and prints, for every trigger on the event's table, whether it
 would run and why not, with the trace of its condition, and the actions of
-those that match with their templates rendered. Nothing is executed.`,
+those that match with their templates rendered. Warnings say what looks
+doubtful in the event (a value left in Debezium's encoding, a column it does
+not carry); notes say what a run would do that a dry run does not (refetch a
+row) and which placeholders rendered empty. Nothing is executed.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o: want text or json, got %q", output)
-			}
-			var ev []byte
-			var err error
-			if path == "-" {
-				ev, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				ev, err = os.ReadFile(path)
-			}
-			if err != nil {
-				return fmt.Errorf("read event: %w", err)
-			}
-			raw, err := a.client(server).Test(cmd.Context(), ev)
-			if err != nil {
-				return a.apiFailure(err)
-			}
-			if output == "json" {
-				var buf bytes.Buffer
-				if err := json.Indent(&buf, raw, "", "  "); err != nil {
-					return fmt.Errorf("report: %w", err)
-				}
-				_, err = fmt.Fprintln(a.stdout, strings.TrimSpace(buf.String()))
-				return err
-			}
-			var rep trigger.Report
-			if err := json.Unmarshal(raw, &rep); err != nil {
+	}
+	if server == nil {
+		server = a.serverFlag(cmd, false)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkOutput(output, "text", "json"); err != nil {
+			return err
+		}
+		var ev []byte
+		var err error
+		if path == "-" {
+			ev, err = io.ReadAll(cmd.InOrStdin())
+		} else {
+			ev, err = os.ReadFile(path)
+		}
+		if err != nil {
+			return fmt.Errorf("read event: %w", err)
+		}
+		raw, err := a.client(server).Test(cmd.Context(), ev)
+		if err != nil {
+			return a.apiFailure(err)
+		}
+		if output == "json" {
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, raw, "", "  "); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			printReport(a.stdout, rep)
-			return nil
-		},
+			_, err = fmt.Fprintln(a.stdout, strings.TrimSpace(buf.String()))
+			return err
+		}
+		var rep trigger.Report
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		printReport(a.stdout, rep)
+		return nil
 	}
-	server = a.serverFlag(cmd, false)
-	cmd.Flags().StringVarP(&path, "file", "f", "", "the event, a JSON file (- for stdin) (required)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json (the report as the API returns it)")
-	_ = cmd.MarkFlagRequired("file")
+	fileFlag(cmd, &path, "the change event, JSON; - reads stdin", true)
+	outputFlag(cmd, &output, "text", "json") // json: the report as the API returns it
 	return cmd
 }
 

@@ -67,13 +67,13 @@ func TestTriggersCLI(t *testing.T) {
 	mustContain(run(0, "triggers", "get", "send-welcome-webhook", "--version", "2"), "enabled: false")
 
 	// A disabled trigger is reported as one that would match, not run.
-	out = run(0, "test", "-f", filepath.Join(examples, "events", "user-insert.debezium.json"))
+	out = run(0, "triggers", "test", "-f", filepath.Join(examples, "events", "user-insert.debezium.json"))
 	mustContain(out, "✗ send-welcome-webhook (v2): not matched: disabled", "no trigger would run")
 	mustContain(run(0, "triggers", "enable", "send-welcome-webhook"), "enabled send-welcome-webhook (v3)")
-	out = run(0, "test", "-f", filepath.Join(examples, "events", "user-insert.debezium.json"))
+	out = run(0, "triggers", "test", "-f", filepath.Join(examples, "events", "user-insert.debezium.json"))
 	mustContain(out, "event: afterInsert on public.users (insert)", "✓ send-welcome-webhook (v3): matched",
 		"welcome-webhook (http)", "ada@example.com", "would run: send-welcome-webhook")
-	out = run(0, "test", "-f", filepath.Join(examples, "events", "order-cancel.native.json"), "-o", "json")
+	out = run(0, "triggers", "test", "-f", filepath.Join(examples, "events", "order-cancel.native.json"), "-o", "json")
 	mustContain(out, `"matched": [`, `"order-cancelled"`, `"condition"`)
 
 	out = run(0, "triggers", "history", "send-welcome-webhook")

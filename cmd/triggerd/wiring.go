@@ -29,7 +29,7 @@ import (
 )
 
 // This file is the one wiring of triggerd's components. `worker`, `ingest`,
-// `run` and `dev` all go through runComponents, so the embedded dev setup
+// `serve` and `dev` all go through runComponents, so the embedded dev setup
 // exercises exactly what production runs.
 
 // components says what a process runs.
@@ -58,6 +58,9 @@ const workerStopTimeout = 10 * time.Second
 // runComponents connects to Temporal and runs the requested components
 // until ctx is done or one of them fails.
 func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger, comp components) error {
+	for _, d := range cfg.Deprecations() {
+		logger.Warn("the configuration uses a former key name: it still works, rename it", "deprecated", d.String())
+	}
 	if err := resolveConfigSecrets(cfg); err != nil { // secrets.go
 		return err
 	}
@@ -179,7 +182,12 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		g.Go(func() error { return runWorker(gctx, c, dc, cfg, eg, logger, started, grd.middlewares()...) })
 	}
 	if comp.ingest {
-		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started) })
+		var starterOpts []ingest.StarterOption
+		if comp.worker {
+			// The worker polls ingest's task queue through the same client.
+			starterOpts = append(starterOpts, ingest.WithColocatedWorker())
+		}
+		g.Go(func() error { return runIngest(gctx, c, cfg, reg, dbz.decode, m, logger, started, starterOpts...) })
 	}
 	g.Go(func() error {
 		n := 0
@@ -238,7 +246,7 @@ func runWorker(ctx context.Context, c client.Client, dc converter.DataConverter,
 }
 
 // newActivities builds the actions' clients from the configuration; every
-// outbound call goes through eg. Redis and RabbitMQ are optional: without
+// outbound call goes through eg. Kafka, Redis and RabbitMQ are optional: without
 // them the actions that need them fail at once with a non-retryable "not
 // configured" error.
 func newActivities(cfg *config.Config, eg egressPolicies, logger *slog.Logger) (*activities.Activities, func(), error) {
@@ -257,8 +265,12 @@ func newActivities(cfg *config.Config, eg egressPolicies, logger *slog.Logger) (
 	opts := append([]activities.Option{
 		activities.WithLogger(logger.With("component", "actions")),
 		activities.WithEgress(eg.process),
-		activities.WithKafka(cfg.Kafka.Brokers, kc.transport),
 	}, appOpts...)
+	// A worker needs no Kafka (config.RoleWorker): without brokers,
+	// kafka: targets fail as not configured, as rabbitmq: ones do.
+	if len(cfg.Kafka.Brokers) > 0 {
+		opts = append(opts, activities.WithKafka(cfg.Kafka.Brokers, kc.transport))
+	}
 	if cfg.RabbitMQ.URL != "" {
 		opts = append(opts, activities.WithRabbitMQ(cfg.RabbitMQ.URL))
 	}
@@ -335,7 +347,7 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 // matching triggers until ctx is done. It matches against reg, which the
 // reloader keeps in step with the store: each event is planned against
 // the set current when it is read.
-func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}) error {
+func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *trigger.Registry, decode ingest.DecodeOptions, m *metrics, logger *slog.Logger, started chan<- struct{}, starterOpts ...ingest.StarterOption) error {
 	log := logger.With("component", "ingest")
 	kc, err := newKafkaClients(cfg.Kafka)
 	if err != nil {
@@ -362,7 +374,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Decode:               decode,
 		Dialer:               kc.dialer,
 		Transport:            kc.transport,
-	}, planner, newStarter(c, cfg), log, ingest.WithHooks(m.ingestHooks()))
+	}, planner, newStarter(c, cfg, starterOpts...), log, ingest.WithHooks(m.ingestHooks()))
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 // Package ecommerce_test runs the e-commerce example end to end: the built
 // triggerd binary (worker and ingest in one process, `triggerd run`) with
 // this directory's config.yaml and triggers.yaml, against the real Kafka,
-// Temporal, Redis, RabbitMQ, PostgreSQL and SMTP server that
-// scripts/services/up.sh starts, and a Stripe stand-in on httptest.
+// Kafka Connect with Debezium, Temporal, Redis, RabbitMQ, PostgreSQL and
+// SMTP server that scripts/services/up.sh starts, and a Stripe stand-in on
+// httptest. The shop writes its orders with SQL; Debezium brings the
+// changes to triggerd.
 package ecommerce_test
 
 import (
@@ -39,6 +41,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/internal/cdctest"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/workflows"
@@ -162,6 +166,7 @@ func freePort(t *testing.T) string {
 
 // setup holds the per-test names and clients.
 type setup struct {
+	db                                               *cdctest.Harness
 	suffix, topic, dlq, queue, taskQueue, stockTable string
 	brokers                                          []string
 	temporal                                         client.Client
@@ -175,7 +180,7 @@ type setup struct {
 func newSetup(t *testing.T) *setup {
 	ctx := context.Background()
 	s := &setup{suffix: strconv.FormatInt(time.Now().UnixNano(), 36), stripe: &stripe{refunds: map[string]string{}}}
-	s.topic, s.dlq = "shop-"+s.suffix+".public.orders", "shop-"+s.suffix+".dlq"
+	s.dlq = "shop-" + s.suffix + ".dlq"
 	s.queue, s.taskQueue, s.stockTable = "warehouse-queue-"+s.suffix, "ecommerce-inventory-"+s.suffix, "stock_"+s.suffix
 	s.brokers = strings.Split(testenv.KafkaBrokers(t), ",")
 
@@ -195,6 +200,16 @@ func newSetup(t *testing.T) *setup {
 	_, err = s.amqp.QueueDeclare(s.queue, false, true, false, false, nil)
 	require.NoError(t, err)
 
+	// The shop's orders, captured by Debezium with their Connect schema:
+	// the decimal total and the jsonb items decode to what the shop wrote.
+	s.db = cdctest.New(t, cdctest.WithConnector(cdctest.Schemas))
+	s.db.Exec(`CREATE TABLE orders (id bigint PRIMARY KEY, order_number text NOT NULL, status text NOT NULL,
+		customer_email text NOT NULL, total numeric(10,2) NOT NULL, items jsonb NOT NULL, shipping_address text,
+		shipping_priority text, payment_intent_id text);
+		ALTER TABLE orders REPLICA IDENTITY FULL`) // previousRecord.status for the cancellation
+	s.db.CreateTopics(2, "orders")
+	s.topic = s.db.Topic("orders")
+
 	s.pg, err = pgxpool.New(ctx, testenv.PostgresDSN(t))
 	require.NoError(t, err)
 	t.Cleanup(s.pg.Close)
@@ -211,9 +226,7 @@ func newSetup(t *testing.T) *setup {
 	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
 	require.NoError(t, err)
 	defer cc.Close()
-	require.NoError(t, cc.CreateTopics(
-		kafka.TopicConfig{Topic: s.topic, NumPartitions: 2, ReplicationFactor: 1},
-		kafka.TopicConfig{Topic: s.dlq, NumPartitions: 1, ReplicationFactor: 1}))
+	require.NoError(t, cc.CreateTopics(kafka.TopicConfig{Topic: s.dlq, NumPartitions: 1, ReplicationFactor: 1}))
 
 	srv := httptest.NewServer(s.stripe)
 	t.Cleanup(srv.Close)
@@ -234,7 +247,8 @@ func (s *setup) startInventoryWorker(t *testing.T) {
 // startTriggerd builds the binary and runs `triggerd run` with the
 // example's files. The shared services get per-test names: environment
 // overrides for the keys that have them, and the few names written in the
-// example's files (queue, task queue, Stripe's URL) replaced in a copy.
+// example's files (the orders table's schema, queue, task queue, Stripe's
+// URL) replaced in a copy.
 func (s *setup) startTriggerd(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "triggerd")
@@ -243,6 +257,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 	require.NoError(t, build.Run(), "go build")
 
 	replace := strings.NewReplacer(
+		"tables: [public.orders]", "tables: ["+s.db.Table("orders")+"]",
 		"rabbitmq:warehouse-queue", "rabbitmq:"+s.queue,
 		"taskQueue: ecommerce-inventory", "taskQueue: "+s.taskQueue,
 		"http://127.0.0.1:12111/v1", s.stripeURL,
@@ -252,7 +267,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(replace.Replace(string(b))), 0o600))
 	}
-	cmd := exec.Command(bin, "run", "--config", filepath.Join(dir, "config.yaml"))
+	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "config.yaml"))
 	cmd.Env = append(os.Environ(),
 		"TRIGGERD_SECRET_STRIPE_SECRET_KEY=sk_test_"+s.suffix,
 		"TRIGGERD_KAFKA_BROKERS="+strings.Join(s.brokers, ","),
@@ -261,7 +276,7 @@ func (s *setup) startTriggerd(t *testing.T) {
 		"TRIGGERD_KAFKA_GROUP_ID=ecommerce-"+s.suffix,
 		"TRIGGERD_TEMPORAL_ADDRESS="+testenv.TemporalAddress(t),
 		"TRIGGERD_TEMPORAL_TASK_QUEUE=ecommerce-"+s.suffix,
-		"TRIGGERD_REDIS_ADDR="+testenv.RedisAddr(t),
+		"TRIGGERD_REDIS_ADDRESS="+testenv.RedisAddr(t),
 		"TRIGGERD_RABBITMQ_URL="+testenv.RabbitMQURL(t),
 		"TRIGGERD_API_LISTEN="+freePort(t),
 		"TRIGGERD_TRIGGERS_PATH="+filepath.Join(dir, "triggers.yaml"),
@@ -276,19 +291,31 @@ func (s *setup) startTriggerd(t *testing.T) {
 	})
 }
 
-func (s *setup) publish(t *testing.T, events ...map[string]any) {
-	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Topic: s.topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.Hash{}}
-	defer w.Close()
-	var msgs []kafka.Message
-	for _, ev := range events {
-		b, err := json.Marshal(ev)
-		require.NoError(t, err)
-		rec := ev["record"].(map[string]any)
-		msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint(rec["id"])), Value: b})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	require.NoError(t, w.WriteMessages(ctx, msgs...))
+// placeOrder inserts order as the shop does.
+func (s *setup) placeOrder(t *testing.T, o map[string]any) {
+	items, err := json.Marshal(o["items"])
+	require.NoError(t, err)
+	s.db.Exec(`INSERT INTO orders (id, order_number, status, customer_email, total, items, shipping_address,
+		shipping_priority, payment_intent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		o["id"], o["order_number"], o["status"], o["customer_email"], o["total"], string(items),
+		o["shipping_address"], o["shipping_priority"], o["payment_intent_id"])
+}
+
+// eventID waits for Debezium's event of the change op of order id and
+// returns the event id ingest gives it, which names the runs it starts.
+func (s *setup) eventID(t *testing.T, op run.Operation, id int64) string {
+	var evID string
+	s.db.ReadUntil(context.Background(), s.topic, func(got []kafka.Message) bool {
+		for _, m := range got {
+			evs, err := ingest.Decode(m, ingest.DecodeOptions{})
+			if err == nil && len(evs) == 1 && evs[0].Operation == op && fmt.Sprint(evs[0].Record["id"]) == fmt.Sprint(id) {
+				evID = evs[0].ID
+				return true
+			}
+		}
+		return false
+	})
+	return evID
 }
 
 // waitStarted waits until ingest has started the workflow id.
@@ -369,11 +396,8 @@ func TestEcommerce(t *testing.T) {
 		"shipping_address": "1 Analytical Row, London", "shipping_priority": "express",
 		"payment_intent_id": "pi_" + s.suffix,
 	}
-	placed, cancelled := "ev-placed-"+s.suffix, "ev-cancelled-"+s.suffix
-	s.publish(t, map[string]any{
-		"id": placed, "table": "public.orders", "operation": "insert", "database": "shop",
-		"timestamp": time.Now().UTC().Format(time.RFC3339), "record": order,
-	})
+	s.placeOrder(t, order)
+	placed := s.eventID(t, run.OperationInsert, orderID)
 
 	// process-new-order
 	res := s.result(t, "process-new-order", placed)
@@ -387,7 +411,7 @@ func TestEcommerce(t *testing.T) {
 	require.Equal(t, []string{"Order Confirmation #A-" + s.suffix}, m.Content.Headers["Subject"])
 	require.Equal(t, []string{out["send-confirmation-email"]["messageId"].(string)}, m.Content.Headers["Message-ID"])
 	require.Contains(t, m.Content.Body, "Thank you for your order A-"+s.suffix)
-	require.Contains(t, m.Content.Body, "Total: 129.9")
+	require.Contains(t, m.Content.Body, "Total: 129.90", "numeric(10,2): the exact decimal")
 	require.Contains(t, m.Content.Body, `"sku":"MUG-1"`)
 
 	// The dispatched inventory workflow outlives the run: wait for its own
@@ -416,16 +440,8 @@ func TestEcommerce(t *testing.T) {
 	require.True(t, ttl > 0 && ttl <= 86400*time.Second, "ttl %s", ttl)
 
 	// process-order-cancellation
-	was := order
-	now := map[string]any{}
-	for k, v := range order {
-		now[k] = v
-	}
-	now["status"] = "cancelled"
-	s.publish(t, map[string]any{
-		"id": cancelled, "table": "public.orders", "operation": "update", "database": "shop",
-		"timestamp": time.Now().UTC().Format(time.RFC3339), "record": now, "previousRecord": was,
-	})
+	s.db.Exec(`UPDATE orders SET status = 'cancelled' WHERE id = $1`, orderID)
+	cancelled := s.eventID(t, run.OperationUpdate, orderID)
 	res = s.result(t, "process-order-cancellation", cancelled)
 	require.Equal(t, run.StatusSucceeded, res.Status)
 	out = outputs(t, res)
@@ -437,7 +453,7 @@ func TestEcommerce(t *testing.T) {
 	want := stripeRequest{
 		Path: "/v1/refunds", Auth: "Bearer sk_test_" + s.suffix,
 		IdempotencyKey: run.WorkflowID("process-order-cancellation", cancelled) + "/refund-payment",
-		Body:           map[string]any{"payment_intent": "pi_" + s.suffix, "amount": "129.9", "reason": "requested_by_customer"},
+		Body:           map[string]any{"payment_intent": "pi_" + s.suffix, "amount": "129.90", "reason": "requested_by_customer"},
 	}
 	require.Equal(t, want, refunds[0])
 	require.Equal(t, want, refunds[1])
@@ -464,11 +480,8 @@ func TestEcommerce(t *testing.T) {
 		bad[k] = v
 	}
 	bad["id"], bad["customer_email"] = orderID+1, "reject-"+s.suffix+"@shop.example"
-	refused := "ev-refused-" + s.suffix
-	s.publish(t, map[string]any{
-		"id": refused, "table": "public.orders", "operation": "insert", "database": "shop",
-		"timestamp": time.Now().UTC().Format(time.RFC3339), "record": bad,
-	})
+	s.placeOrder(t, bad)
+	refused := s.eventID(t, run.OperationInsert, orderID+1)
 	res, err = s.failedResult(t, "process-new-order", refused)
 	require.Error(t, err)
 	require.Equal(t, run.StatusFailed, res.Status)

@@ -2,29 +2,23 @@
 // through triggerd's gate: before each write it asks the gate, which runs
 // the before-triggers (examples/triggers/users-gate.yaml normalises the
 // email, defaults the role, computes full_name and refuses invalid
-// emails), and it writes exactly the rows the gate returns. After the
-// commit it publishes a change event in triggerd's native envelope to
-// Kafka, where triggerd's ingest picks it up and the after-triggers run
-// durably in Temporal.
+// emails), and it writes exactly the rows the gate returns.
 //
-// In production the change event comes from CDC (Debezium reading the
-// write-ahead log), and the application publishes nothing; this example
-// publishes the same event itself because it must run without a Kafka
-// Connect cluster. Either way the after-triggers see the committed row.
+// It publishes nothing: Debezium reads the committed rows from
+// PostgreSQL's write-ahead log and publishes the change events to Kafka,
+// where triggerd's ingest picks them up and the after-triggers run durably
+// in Temporal. No change is lost between the commit and the event, and
+// none is published for a write that was rolled back.
 //
-//	go run ./examples/gate-app -db postgres://... -gate http://127.0.0.1:8080 \
-//	    -brokers 127.0.0.1:9092 -topic app.public.users \
+//	TRIGGERD_TOKEN=... go run ./examples/gate-app -db postgres://... -gate http://127.0.0.1:8080 \
 //	    '{"email": "Ada@Example.COM", "first_name": "Ada", "last_name": "Lovelace"}'
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,25 +26,16 @@ import (
 	"github.com/triggerd/triggerd/gate/gateclient"
 )
 
-// Publisher sends a change event to the topic the ingest reads.
-type Publisher interface {
-	Publish(ctx context.Context, key, value []byte) error
-}
-
 // App writes users through the gate.
 type App struct {
 	DB   *pgxpool.Pool
 	Gate *gateclient.Client
 	// Table is the users table, schema-qualified (public.users).
-	Table  string
-	Events Publisher
-	// Now is the clock of the change events.
-	Now func() time.Time
+	Table string
 }
 
-// CreateUsers asks the gate about rows, inserts what it returns in one
-// transaction and, after the commit, publishes one change event per row.
-// A *gateclient.ValidationError means nothing was written.
+// CreateUsers asks the gate about rows and inserts what it returns in one
+// transaction. A *gateclient.ValidationError means nothing was written.
 func (a *App) CreateUsers(ctx context.Context, rows []map[string]any, user map[string]any) ([]map[string]any, error) {
 	rows, err := a.Gate.Insert(ctx, a.Table, rows, gateclient.User(user))
 	if err != nil {
@@ -61,10 +46,6 @@ func (a *App) CreateUsers(ctx context.Context, rows []map[string]any, user map[s
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	var txid int64
-	if err := tx.QueryRow(ctx, "select txid_current()").Scan(&txid); err != nil {
-		return nil, err
-	}
 	written := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
 		cols := columns(r)
@@ -85,46 +66,11 @@ func (a *App) CreateUsers(ctx context.Context, rows []map[string]any, user map[s
 		}
 		written = append(written, row)
 	}
+	// The after-triggers see these rows once Debezium has read the commit.
 	if err := tx.Commit(ctx); err != nil {
 		return nil, err
 	}
-	// After the commit, never before: an after-trigger must only see rows
-	// that exist. A crash between commit and publish loses the event,
-	// which is why production uses CDC (or an outbox table) instead.
-	var errs []error
-	for _, row := range written {
-		if err := a.publish(ctx, txid, row, user); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return written, errors.Join(errs...)
-}
-
-// publish sends the native envelope of an insert (docs/architecture.md).
-func (a *App) publish(ctx context.Context, txid int64, row, user map[string]any) error {
-	id := fmt.Sprint(row["id"])
-	ev := map[string]any{
-		// The id names the change: redelivering it starts no second run.
-		"id":          fmt.Sprintf("gate-app-%s-insert-%s-%d", a.Table, id, txid),
-		"table":       a.Table,
-		"operation":   "insert",
-		"timestamp":   a.now().UTC().Format(time.RFC3339Nano),
-		"record":      row,
-		"user":        user,
-		"transaction": fmt.Sprint(txid),
-	}
-	value, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	return a.Events.Publish(ctx, []byte(id), value)
-}
-
-func (a *App) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
+	return written, nil
 }
 
 func columns(r map[string]any) []string {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,6 +26,7 @@ import (
 	"github.com/triggerd/triggerd/gate"
 	"github.com/triggerd/triggerd/gate/gateclient"
 	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/internal/cdctest"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
@@ -34,31 +34,27 @@ import (
 )
 
 // TestAppThroughGateAndCDC runs the example application against real
-// PostgreSQL, Kafka and Temporal: its writes go through the gate (the
-// sample before-triggers of examples/triggers/users-gate.yaml rewrite and
-// reject), and the change event it publishes after the commit reaches an
-// after-trigger through triggerd's ingest and a Temporal run, whose
-// webhook receives the row as written.
+// PostgreSQL, Kafka Connect with Debezium, Kafka and Temporal: its writes
+// go through the gate (the sample before-triggers of
+// examples/triggers/users-gate.yaml rewrite and reject), Debezium brings
+// the committed row to Kafka, and triggerd's ingest starts an
+// after-trigger's run in Temporal, whose webhook receives the row as
+// written.
 func TestAppThroughGateAndCDC(t *testing.T) {
-	dsn := testenv.PostgresDSN(t)
 	brokers := strings.Split(testenv.KafkaBrokers(t), ",")
 	temporalAddr := testenv.TemporalAddress(t)
 	ctx := context.Background()
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
-	schema := "gateapp_" + suffix
-	topic := "gateapp." + suffix + ".users"
 	taskQueue := "gateapp-" + suffix
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	// The application's database.
-	pool, err := pgxpool.New(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	_, err = pool.Exec(ctx, fmt.Sprintf(`create schema %[1]s;
-		create table %[1]s.users (id bigserial primary key, email text not null unique, first_name text, last_name text,
-		full_name text, role text not null)`, schema))
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "drop schema "+schema+" cascade") })
+	// The application's database, captured by Debezium.
+	db := cdctest.New(t)
+	db.Exec(`create table users (id bigserial primary key, email text not null unique, first_name text, last_name text,
+		full_name text, role text not null)`)
+	db.CreateTopics(1, "users")
+	topic := db.Topic("users")
+	pool := db.Pool()
 
 	// The webhook the after-trigger calls.
 	var mu sync.Mutex
@@ -79,14 +75,14 @@ func TestAppThroughGateAndCDC(t *testing.T) {
 	require.NoError(t, err)
 	after, err := trigger.Parse([]byte(fmt.Sprintf(`
 tag: users-welcome
-tables: [%s.users]
+tables: [%s]
 events: [afterInsert]
 actions:
   - type: http
     name: welcome
     config: {url: "%s/welcome", body: {email: "{{record.email}}", fullName: "{{record.full_name}}", role: "{{record.role}}"}}
     retry: {maxAttempts: 3, initialDelay: 100ms}
-`, schema, hook.URL)), "after.yaml")
+`, db.Table("users"), hook.URL)), "after.yaml")
 	require.NoError(t, err)
 	reg := trigger.NewRegistry()
 	require.NoError(t, reg.Replace(append(before.Definitions(), after...)))
@@ -111,7 +107,7 @@ actions:
 	acts.Register(w)
 	require.NoError(t, w.Start())
 	t.Cleanup(func() { w.Stop(); _ = acts.Close() })
-	createTopics(t, brokers[0], topic, topic+".dlq")
+	createTopics(t, brokers[0], topic+".dlq")
 	cons, err := ingest.NewConsumer(ingest.Config{Brokers: brokers, Topics: []string{topic}, GroupID: "gateapp-" + suffix,
 		DLQTopic: topic + ".dlq", Consumers: 1, CommitInterval: 200 * time.Millisecond, CommitBatch: 10},
 		reg.Snapshot(), ingest.NewTemporalStarter(tc, taskQueue), logger)
@@ -121,9 +117,7 @@ actions:
 	go func() { done <- cons.Run(cctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	kw := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.Hash{}}
-	t.Cleanup(func() { _ = kw.Close() })
-	app := &App{DB: pool, Gate: gateclient.New(srv.URL, gateclient.WithToken(token)), Table: schema + ".users", Events: kafkaPublisher{kw}}
+	app := &App{DB: pool, Gate: gateclient.New(srv.URL, gateclient.WithToken(token)), Table: db.Table("users")}
 
 	// A batch with one invalid email is rejected whole: nothing is written.
 	_, err = app.CreateUsers(ctx, []map[string]any{
@@ -134,7 +128,7 @@ actions:
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, []gateclient.FieldError{{Index: 1, Trigger: "users-validate", Field: "email", Message: "not-an-email is not a valid email address", Rule: "validate[0]"}}, ve.Errors)
 	var n int
-	require.NoError(t, pool.QueryRow(ctx, "select count(*) from "+schema+".users").Scan(&n))
+	require.NoError(t, pool.QueryRow(ctx, "select count(*) from users").Scan(&n))
 	assert.Zero(t, n)
 
 	// A valid one is rewritten by the gate, written, and welcomed.
@@ -142,7 +136,7 @@ actions:
 	require.NoError(t, err)
 	require.Len(t, written, 1)
 	var email, fullName, role string
-	require.NoError(t, pool.QueryRow(ctx, "select email, full_name, role from "+schema+".users").Scan(&email, &fullName, &role))
+	require.NoError(t, pool.QueryRow(ctx, "select email, full_name, role from users").Scan(&email, &fullName, &role))
 	assert.Equal(t, []string{"ada@example.com", "Ada Lovelace", "member"}, []string{email, fullName, role})
 
 	deadline := time.Now().Add(90 * time.Second)

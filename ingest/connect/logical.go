@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/triggerd/triggerd/ingest/jsonvalue"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -373,8 +374,12 @@ func decodeJSON(_ *Schema, v any, _ Options) (any, error) {
 	return ParseJSON(s)
 }
 
-// ParseJSON decodes exactly one JSON value, numbers as json.Number.
+// ParseJSON decodes exactly one JSON value, numbers as json.Number. Most
+// documents take jsonvalue's fast path; the rest go through encoding/json.
 func ParseJSON(s string) (any, error) {
+	if v, ok := jsonvalue.ParseString(s); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var out any

@@ -161,3 +161,24 @@ func TestTransactionAndHeartbeatTopics(t *testing.T) {
 	hb := h.ReadTopic(ctx, h.Connector().HeartbeatTopic(), 1)
 	require.Contains(t, string(hb[0].Value), "ts_ms")
 }
+
+// A row of several megabytes reaches Kafka (the worker's
+// producer.max.request.size and the topic's max.message.bytes allow it),
+// and the shared connector keeps streaming after it.
+func TestLargeRowReachesKafka(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := cdctest.New(t)
+	h.Exec(`CREATE TABLE docs (id int PRIMARY KEY, body text)`)
+	// md5 chains: 3 MB that PostgreSQL and Kafka cannot compress much.
+	h.Exec(`INSERT INTO docs SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 98304) g`)
+	h.Exec(`INSERT INTO docs VALUES (2, 'small')`)
+	msgs := h.ReadUntil(ctx, h.Topic("docs"), func(got []kafka.Message) bool { return len(got) == 2 })
+	sizes := map[string]int{}
+	for _, m := range msgs {
+		sizes[string(m.Key)] = len(m.Value)
+	}
+	require.Greater(t, sizes[`{"id":1}`], 3<<20, "the 3 MB row")
+	require.Less(t, sizes[`{"id":2}`], 4<<10)
+	h.WaitStreaming(ctx)
+}

@@ -145,6 +145,26 @@ func (c connectClient) status(ctx context.Context, name string) (status, error) 
 	return s, err
 }
 
+// restartFailed restarts the connector's failed parts (connector or
+// tasks).
+func (c connectClient) restartFailed(ctx context.Context, name string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		c.base+"/connectors/"+url.PathEscape(name)+"/restart?includeTasks=true&onlyFailed=true", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("kafka connect: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return fmt.Errorf("kafka connect: restart %s: %s: %s", name, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
 // errNotFound is a 404 of the REST API: no such connector.
 type errNotFound struct{ path string }
 

@@ -81,7 +81,19 @@ func New(t testing.TB, opts ...Option) *Harness {
 	defer cancel()
 
 	var err error
-	h.connector, err = h.connect.connector(ctx, o.connector)
+	// Kafka Connect answers slowly, or not at all, while the worker rejoins
+	// its group (after a Kafka restart): ask again until the safety timeout.
+	for {
+		h.connector, err = h.connect.connector(ctx, o.connector)
+		if err == nil || errors.As(err, new(errNotFound)) || ctx.Err() != nil {
+			break
+		}
+		h.logger.Warn("cdctest: kafka connect not answering; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 	if errors.As(err, new(errNotFound)) {
 		t.Fatalf("cdctest: connector %s is not registered in Kafka Connect at %s: start the services with scripts/services/up.sh (connect.sh registers it)", o.connector, h.connect.base)
 	}
@@ -206,20 +218,28 @@ func (h *Harness) Exec(sql string, args ...any) int64 {
 // WaitStreaming waits until the connector and its task are RUNNING and
 // the connector reads its replication slot: from then on every change
 // committed in the test's schema reaches Kafka (New already waited; call
-// it again after something restarted the connector). A failed connector
-// fails the test with Kafka Connect's reason.
+// it again after something restarted the connector). A failed task is
+// restarted once (the connector is shared: another test may have failed
+// it); failing again fails the test with Kafka Connect's reason.
 func (h *Harness) WaitStreaming(ctx context.Context) {
 	h.t.Helper()
 	ctx, cancel := h.wait(ctx)
 	defer cancel()
 	var why string
+	restarted := false
 	for {
 		s, err := h.connect.status(ctx, h.connector.Name)
 		switch ok, reason := s.running(); {
 		case err != nil:
 			why = err.Error()
+		case strings.Contains(reason, "FAILED") && !restarted:
+			h.logger.Warn("cdctest: connector failed; restarting it", "connector", h.connector.Name, "reason", reason)
+			if err := h.connect.restartFailed(ctx, h.connector.Name); err != nil {
+				h.t.Fatalf("cdctest: connector %s: %s; restart: %v", h.connector.Name, reason, err)
+			}
+			restarted, why = true, reason
 		case strings.Contains(reason, "FAILED"):
-			h.t.Fatalf("cdctest: connector %s: %s (restart it: scripts/services/connect.sh)", h.connector.Name, reason)
+			h.t.Fatalf("cdctest: connector %s: %s, again after a restart (scripts/services/connect.sh re-registers it; its log: connect/logs/connect.log under TRIGGERD_SERVICES_DIR)", h.connector.Name, reason)
 		case !ok:
 			why = reason
 		default:

@@ -13,9 +13,9 @@ import (
 
 // CreateTopics creates the topics of tables (Topic) with partitions
 // partitions, so that a consumer can subscribe before the first change
-// (Debezium, or the broker, would otherwise create each at its table's
-// first change, with the broker's default partition count). Existing
-// topics are left as they are.
+// (Kafka Connect would otherwise create each at its table's first change,
+// with 3 partitions), and the same max.message.bytes as the topics the
+// connector creates. Existing topics are left as they are.
 func (h *Harness) CreateTopics(partitions int, tables ...string) {
 	h.t.Helper()
 	ctx, cancel := h.wait(context.Background())
@@ -23,6 +23,10 @@ func (h *Harness) CreateTopics(partitions int, tables ...string) {
 	cfgs := make([]kafka.TopicConfig, len(tables))
 	for i, tbl := range tables {
 		cfgs[i] = kafka.TopicConfig{Topic: h.Topic(tbl), NumPartitions: partitions, ReplicationFactor: 1}
+		// As large records as the topics the connector creates itself.
+		if max := h.connector.Config["topic.creation.default.max.message.bytes"]; max != "" {
+			cfgs[i].ConfigEntries = []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: max}}
+		}
 	}
 	c := &kafka.Client{Addr: kafka.TCP(h.brokers...), Timeout: 30 * time.Second}
 	resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: cfgs})

@@ -17,11 +17,11 @@ import (
 // delivery"). Each event is still its own run: `for: all`, which makes ONE
 // run of many events, is a different thing and cannot be combined with it.
 
-// deliveryFields are the definition's keys of this file.
-var deliveryFields = []string{"delivery"}
+// deliveryBatchFields are the definition's keys of this file.
+var deliveryBatchFields = []string{"delivery"}
 
-// decodeDelivery reads the definition's delivery block into s.
-func decodeDelivery(m map[string]any, f func(string) string, p problems, s *Semantics) {
+// decodeDeliveryBatch reads the definition's delivery block into s.
+func decodeDeliveryBatch(m map[string]any, f func(string) string, p problems, s *Delivery) {
 	v, ok := m["delivery"]
 	if !ok || v == nil {
 		return
@@ -62,8 +62,8 @@ func decodeDelivery(m map[string]any, f func(string) string, p problems, s *Sema
 	s.Batch = b
 }
 
-// checkDelivery validates the delivery block of d.
-func checkDelivery(d *Definition, p problems) {
+// checkDeliveryBatch validates the delivery block of d.
+func checkDeliveryBatch(d *Definition, p problems) {
 	b := d.Batch
 	if b == nil {
 		return
@@ -84,8 +84,8 @@ func checkDelivery(d *Definition, p problems) {
 	}
 }
 
-// documentDelivery adds s's delivery block to a definition's document.
-func documentDelivery(s Semantics, doc map[string]any) {
+// documentDeliveryBatch adds s's delivery block to a definition's document.
+func documentDeliveryBatch(s Delivery, doc map[string]any) {
 	if s.Batch == nil {
 		return
 	}

@@ -17,12 +17,12 @@ import (
 	"github.com/triggerd/triggerd/workflows"
 )
 
-// runsShowCmd prints the result of one run, whether it ran as a workflow
+// runsGetCmd prints the result of one run, whether it ran as a workflow
 // of its own or inside a delivery workflow (batched delivery).
-func (a *app) runsShowCmd() *cobra.Command {
+func (a *app) runsGetCmd() *cobra.Command {
 	var within int
 	cmd := &cobra.Command{
-		Use:   "show <workflow id>",
+		Use:   "get <workflow-id>",
 		Short: "Print the result of a run (triggerd/<tag>/<event id>), batched or not",
 		Long: `Print the result of a run as JSON. A run of its own is read from its
 workflow; a run of a trigger with batched delivery that succeeded has no
