@@ -93,10 +93,14 @@ type delivery struct {
 	inFlight int
 	started  int  // runs started by this workflow run
 	draining bool // finishing what it holds, to continue as new
-	results  map[string]run.Result
-	render   renderFunc
-	self     string // "<workflow id>/<run id>"
-	runID    string
+	// fresh says a workflow task began since the last round of runs
+	// started (a signal came, or yield fired): see runDelivery.
+	fresh   bool
+	yield   workflow.Future
+	results map[string]run.Result
+	render  renderFunc
+	self    string // "<workflow id>/<run id>"
+	runID   string
 }
 
 func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (DeliveryState, error) {
@@ -114,7 +118,7 @@ func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (Del
 		in: in, ch: workflow.GetSignalChannel(ctx, run.SignalDeliver),
 		seen: newRecentIDs(in.Remember, in.Seen), pending: in.Pending,
 		results: map[string]run.Result{}, render: render,
-		self: exec.ID + "/" + exec.RunID, runID: exec.RunID,
+		self: exec.ID + "/" + exec.RunID, runID: exec.RunID, fresh: true,
 	}
 	if err := workflow.SetQueryHandler(ctx, run.QueryRun, d.result); err != nil {
 		return DeliveryState{}, err
@@ -155,17 +159,34 @@ func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (Del
 		}
 		limit, wait := d.batch()
 		if len(d.pending) > 0 && d.inFlight < limit {
-			if wait > 0 && d.inFlight == 0 && len(d.pending) < limit && !d.draining {
-				if err := d.fill(ctx, wait, limit); err != nil {
-					return DeliveryState{}, err
+			if d.fresh {
+				if wait > 0 && d.inFlight == 0 && len(d.pending) < limit && !d.draining {
+					if err := d.fill(ctx, wait, limit); err != nil {
+						return DeliveryState{}, err
+					}
 				}
+				d.fresh = false
+				d.start(ctx, min(len(d.pending), limit-d.inFlight))
+			} else if d.yield == nil {
+				// This workflow task started a round already. Let it
+				// complete, recording its runs' markers and taking the
+				// signals that arrived meanwhile, before the next round:
+				// a workflow task holding local activities stays open
+				// while they run, so rounds chained in one task would
+				// record nothing, and a worker that died would take all
+				// of them with it. A short timer makes the next task.
+				d.yield = workflow.NewTimer(ctx, time.Millisecond)
 			}
-			d.start(ctx, min(len(d.pending), limit-d.inFlight))
 		}
-		// Wait for a new event or a run to finish.
+		// Wait for a new event, a run to finish, or the next task.
 		before := d.inFlight
-		if err := workflow.Await(ctx, func() bool { return d.ch.Len() > 0 || d.inFlight < before }); err != nil {
+		if err := workflow.Await(ctx, func() bool {
+			return d.ch.Len() > 0 || d.inFlight < before || (d.yield != nil && d.yield.IsReady())
+		}); err != nil {
 			return DeliveryState{}, err
+		}
+		if d.yield != nil && d.yield.IsReady() {
+			d.yield, d.fresh = nil, true
 		}
 	}
 }
@@ -177,6 +198,8 @@ func (d *delivery) receive() {
 		if !d.ch.ReceiveAsync(&batch) {
 			return
 		}
+		// A signal reaches the workflow at the start of a task.
+		d.fresh = true
 		for _, in := range batch {
 			if d.seen.add(in.Event.ID) {
 				d.pending = append(d.pending, in)
