@@ -36,6 +36,8 @@ type TemporalStarter struct {
 	taskQueue string
 	// Batch configures the batches of `for: all` triggers.
 	Batch BatchOptions
+	// delivery coalesces the signals of batched delivery (batched.go).
+	delivery deliverySignals
 	// eager asks for eager workflow start (WithColocatedWorker).
 	eager bool
 }
@@ -81,6 +83,8 @@ func NewTemporalStarter(c client.Client, taskQueue string, opts ...StarterOption
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
 	var err error
 	switch {
+	case in.BatchedDelivery != nil:
+		return s.startBatched(ctx, in) // batched.go
 	case in.ForAll:
 		err = s.startInBatch(ctx, in)
 	case in.HasSync():
