@@ -33,7 +33,7 @@ type Triggerd struct {
 	Consumer func(*ingest.Config)
 	// Starter builds the starter ingest uses (default
 	// ingest.NewTemporalStarter with ingest.WithColocatedWorker, as
-	// `triggerd run` makes it: the scenarios run the worker through the
+	// `triggerd serve` makes it: the scenarios run the worker through the
 	// same client).
 	Starter func(c client.Client, taskQueue string) ingest.Starter
 	// Worker adjusts the worker's options; Register registers what the

@@ -44,7 +44,7 @@ type TemporalStarter struct {
 type StarterOption func(*TemporalStarter)
 
 // WithColocatedWorker says that a worker of the starter's task queue runs
-// in this process on the same client (`triggerd run`). The starter then
+// in this process on the same client (`triggerd serve`). The starter then
 // asks for eager workflow start: Temporal returns the run's first
 // workflow task in the start's response and the local worker runs it at
 // once, saving the server a dispatch through matching and the run a poll
