@@ -4,7 +4,7 @@ GO ?= go
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 PKGS ?= ./...
 
-.PHONY: test services services-down build dev bench fuzz vulncheck
+.PHONY: test services services-down build dev bench fuzz vulncheck lint
 
 test: services
 	. scripts/services/env.sh && $(GO) test $(GOTEST_FLAGS) $(PKGS)
@@ -17,6 +17,11 @@ fuzz:
 # vulnerable function.
 vulncheck:
 	bash scripts/vulncheck.sh
+
+# go vet ./... and staticcheck ./... (pinned, installed by the script;
+# checks configured in staticcheck.conf): fails on any finding.
+lint:
+	bash scripts/lint.sh
 
 services:
 	bash scripts/services/up.sh

@@ -3,6 +3,7 @@ module github.com/triggerd/triggerd
 go 1.26.0
 
 require (
+	github.com/alicebob/miniredis/v2 v2.40.0 // dev: the in-process Redis of `triggerd dev`
 	github.com/coreos/go-oidc/v3 v3.21.0 // api: OIDC/JWT bearer tokens verified against the provider's JWKS
 	github.com/go-jose/go-jose/v4 v4.1.4 // tests: sign the JWTs of a test identity provider
 	github.com/go-redis/redis_rate/v10 v10.0.1 // quotas: GCRA rate limits shared through Redis (one script call per check)
@@ -155,6 +156,7 @@ require (
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
+	github.com/yuin/gopher-lua v1.1.1 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/detectors/gcp v1.44.0 // indirect
@@ -202,7 +204,19 @@ require (
 	modernc.org/token v1.1.0 // indirect
 )
 
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/alitto/pond v1.9.2 // indirect
+	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
+	github.com/fatih/color v1.19.0 // indirect
+	github.com/mattn/go-runewidth v0.0.24 // indirect
+	github.com/olekukonko/tablewriter v0.0.5 // indirect
+	go.temporal.io/sdk/contrib/envconfig v0.1.0 // indirect
+	golang.org/x/term v0.46.0 // indirect
+)
+
 tool (
+	github.com/temporalio/cli/cmd/temporal
 	go.temporal.io/server/cmd/server
 	go.temporal.io/server/cmd/tools/sql
 )

@@ -92,12 +92,6 @@ func WithRabbitMQ(url string) Option {
 // WithRedis sets the Redis client of cache.set and cache.delete.
 func WithRedis(c redis.UniversalClient) Option { return func(a *Activities) { a.redis = c } }
 
-// WithConfirmTimeout bounds the wait for a RabbitMQ publisher confirm
-// (default 10s).
-func WithConfirmTimeout(d time.Duration) Option {
-	return func(a *Activities) { a.confirmTimeout = d }
-}
-
 // New returns Activities configured by opts.
 func New(opts ...Option) *Activities {
 	a := &Activities{publishers: map[string]publisher{}, confirmTimeout: defaultConfirmTO}

@@ -140,22 +140,6 @@ type Quota struct {
 	Override *QuotaOverride `json:"override,omitempty"`
 }
 
-func (s *Server) registerGuards(mux *http.ServeMux) {
-	if s.quotas != nil {
-		mux.HandleFunc("GET /v1/quotas", s.listQuotas)
-		mux.HandleFunc("GET /v1/quotas/changes", s.quotaChanges)
-		mux.HandleFunc("PUT /v1/quotas/{key...}", s.setQuota)
-		mux.HandleFunc("DELETE /v1/quotas/{key...}", s.removeQuota)
-	}
-	if s.breakers != nil {
-		mux.HandleFunc("GET /v1/breakers", s.listBreakers)
-		mux.HandleFunc("POST /v1/breakers/reset", s.resetBreaker)
-		mux.HandleFunc("GET /v1/breakers/changes", s.breakerChanges)
-		mux.HandleFunc("PUT /v1/breakers/settings/{name...}", s.setBreaker)
-		mux.HandleFunc("DELETE /v1/breakers/settings/{name...}", s.removeBreaker)
-	}
-}
-
 func (s *Server) listQuotas(w http.ResponseWriter, r *http.Request) {
 	l, err := s.quotas.List(r.Context())
 	if err != nil {

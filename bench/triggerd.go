@@ -356,14 +356,6 @@ func (e *Env) waitDelivered(ctx context.Context, m *Measure) error {
 	return nil
 }
 
-func allUnits(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
 func firstErr(errs ...error) error {
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {

@@ -261,11 +261,6 @@ func (e *env) startConsumer(t *testing.T, planner ingest.Planner, group string, 
 	return starter, stop
 }
 
-func (e *env) publish(t *testing.T, topic string, msgs ...kafka.Message) {
-	t.Helper()
-	e.publishWith(t, topic, &kafka.Hash{}, msgs...)
-}
-
 // publishWith publishes msgs to topic, partitioned by b.
 func (e *env) publishWith(t *testing.T, topic string, b kafka.Balancer, msgs ...kafka.Message) {
 	t.Helper()

@@ -180,7 +180,7 @@ queues: {chaos: {concurrency: 8}}
 		}
 		time.Sleep(time.Second)
 	}
-	runs := map[string][]enums.WorkflowExecutionStatus{}
+	var runs map[string][]enums.WorkflowExecutionStatus
 	for {
 		runs = listRuns(t, c)
 		open := 0

@@ -51,15 +51,14 @@ type Config struct {
 // Breakers guards targets with circuit breakers whose state lives in a
 // Store shared by every worker (gobreaker's distributed breaker).
 type Breakers struct {
-	cfg       Config
-	store     Store
-	live      *overrides.Live[run.BreakerSettings]
-	refresh   time.Duration
-	target    TargetFunc
-	isFailure func(error) bool
-	log       *slog.Logger
-	hooks     Hooks
-	now       func() time.Time
+	cfg     Config
+	store   Store
+	live    *overrides.Live[run.BreakerSettings]
+	refresh time.Duration
+	target  TargetFunc
+	log     *slog.Logger
+	hooks   Hooks
+	now     func() time.Time
 
 	mu  sync.Mutex
 	cbs map[string]*gobreaker.DistributedCircuitBreaker[any]
@@ -80,12 +79,9 @@ func WithOverrides(store OverrideStore, refresh time.Duration) Option {
 	return func(b *Breakers) { b.live, b.refresh = overrides.NewLive(store, "breaker"), refresh }
 }
 
-// WithFailure sets what counts as a failure of the target (IsFailure).
-func WithFailure(f func(error) bool) Option { return func(b *Breakers) { b.isFailure = f } }
-
 // New returns Breakers keeping state in store.
 func New(cfg Config, store Store, target TargetFunc, opts ...Option) *Breakers {
-	b := &Breakers{cfg: cfg, store: store, target: target, isFailure: IsFailure, now: time.Now,
+	b := &Breakers{cfg: cfg, store: store, target: target, now: time.Now,
 		cbs: map[string]*gobreaker.DistributedCircuitBreaker[any]{}}
 	for _, o := range opts {
 		o(b)
@@ -224,7 +220,7 @@ func (b *Breakers) breaker(name string, s run.BreakerSettings) (*gobreaker.Distr
 				b.hooks.StateChange(name, from.String(), to.String())
 			}
 		},
-		IsSuccessful: func(err error) bool { return !b.isFailure(err) },
+		IsSuccessful: func(err error) bool { return !IsFailure(err) },
 		IsExcluded:   excluded,
 	})
 	if err != nil {
@@ -278,7 +274,7 @@ func (b *Breakers) Middleware(next run.ActionFunc) run.ActionFunc {
 		}
 		if st.State == gobreaker.StateClosed {
 			out, err := next(ctx, req)
-			if s.FailureRatio == 0 && st.Counts.ConsecutiveFailures == 0 && !b.isFailure(err) {
+			if s.FailureRatio == 0 && st.Counts.ConsecutiveFailures == 0 && !IsFailure(err) {
 				// A success after successes changes nothing a
 				// consecutive-failures breaker looks at: skip the locked
 				// write, which keeps a healthy target's overhead at one

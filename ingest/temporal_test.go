@@ -154,7 +154,6 @@ func TestTemporalStarter_RejectedFromEveryPath(t *testing.T) {
 
 // fakeSignaler fails every call with err.
 type fakeSignaler struct {
-	fakeExecutor
 	err     error
 	signals []string
 }

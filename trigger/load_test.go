@@ -67,13 +67,6 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-const minimal = `
-tag: %s
-tables: [users]
-events: [afterInsert]
-actions: [{type: log, config: {message: hi}}]
-`
-
 func TestLoadAllProblemsNothingLoaded(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"a.yaml": `

@@ -297,12 +297,6 @@ func (r *renderer) resolve(expr, field string) (any, error) {
 	return v, nil
 }
 
-// resolve evaluates one placeholder expression. Missing fields are null.
-func resolve(expr string, sc *Scope) (any, error) {
-	r := renderer{sc: sc}
-	return r.resolve(expr, "")
-}
-
 // lookupScope reads a path from the scope; found is false when a step of
 // the path is missing (the value is then null).
 func lookupScope(pt path, sc *Scope) (any, bool, error) {

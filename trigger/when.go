@@ -10,7 +10,3 @@ type whenProgram interface {
 // do (CEL's runtime cost units); an expression that exceeds it evaluates
 // to false with the reason in the trace.
 const WhenCostLimit = 100_000
-
-// celVariables are the names a `when:` expression may use, with the helper
-// functions; kept here so docs and errors agree whatever the build.
-var celVariables = []string{"record", "previousRecord", "event", "table", "database", "schema", "operation", "user", "changedFields"}

@@ -42,13 +42,22 @@ type devOptions struct {
 	kafkaBrokers []string // external brokers; none starts the embedded one
 	temporalPort int
 	uiPort       int // 0 disables the UI
-	kafkaPort    int
-	webhookPort  int
+	// temporalOnly runs the Temporal dev server alone (devtemporal.go);
+	// temporalHTTPPort and temporalMetricsPort (0: none) are its extra
+	// listeners, which the test services use.
+	temporalOnly        bool
+	temporalHTTPPort    int
+	temporalMetricsPort int
+	kafkaPort           int
+	webhookPort         int
 	// apiPort is the trigger API's port; 0 picks a free one.
 	apiPort      int
 	triggers     string
 	redisAddress string
-	rabbitmqURL  string
+	// redisPort is the embedded Redis's port (0: a free one), started
+	// when neither --redis-address nor redis.address names a Redis.
+	redisPort   int
+	rabbitmqURL string
 	// onWebhook, if set, sees every request the built-in receiver gets
 	// (tests use it).
 	onWebhook func(webhookRequest)
@@ -67,7 +76,10 @@ type devAddrs struct {
 	// else devTopics.
 	Topics  string
 	Webhook string
-	API     string
+	// Redis is the Redis of cache.* actions, quotas and breakers, with
+	// "(embedded)" when dev started it.
+	Redis string
+	API   string
 	// Token is the API token dev generated (admin scope), also written
 	// to <data-dir>/api-token for the CLI.
 	Token string
@@ -90,9 +102,12 @@ every start dev generates an API token (admin scope), prints it and writes
 it to <data-dir>/api-token, where the CLI finds it (or pass it with
 --token / TRIGGERD_TOKEN). The triggers live in a SQLite store in the data dir (<data-dir>/triggers.db);
 --triggers files are applied to it at start, and changes made through the
-API or ` + "`triggerd triggers`" + ` take effect within seconds. Redis and RabbitMQ actions work only with
---redis-address/--rabbitmq-url (or redis.address/rabbitmq.url in --config);
-without them those actions fail at once with a "not configured" error.
+API or ` + "`triggerd triggers`" + ` take effect within seconds. Unless --redis-address
+(or redis.address in --config) names a Redis, dev embeds an in-memory
+Redis-compatible server (on --redis-port, default a free port) for the cache.*
+actions, quotas and breakers; its data is gone when dev stops. RabbitMQ
+targets work only with --rabbitmq-url (or rabbitmq.url in --config); without
+it they fail at once with a "not configured" error.
 Of --config, dev uses everything but the Temporal, store and API address
 settings and the Kafka connection, which it brings itself.`,
 		Args: cobra.NoArgs,
@@ -102,6 +117,9 @@ settings and the Kafka connection, which it brings itself.`,
 				return err
 			}
 			logger := newLogger(cfg.Log, a.stderr)
+			if o.temporalOnly {
+				return runDevTemporal(cmd.Context(), o, logger)
+			}
 			o.ready = func(d devAddrs) { printDevBanner(a.stdout, d) }
 			o.problems = a.stderr
 			return runDev(cmd.Context(), cfg, o, logger)
@@ -112,11 +130,15 @@ settings and the Kafka connection, which it brings itself.`,
 	kafkaBrokersFlag(cmd, &o.kafkaBrokers, "default: an embedded broker")
 	f.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend port")
 	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal web UI port (0 disables the UI)")
+	f.BoolVar(&o.temporalOnly, "temporal-only", false, "run only the Temporal dev server (what the test services use)")
+	f.IntVar(&o.temporalHTTPPort, "temporal-http-port", 0, "Temporal frontend HTTP API port (0: none)")
+	f.IntVar(&o.temporalMetricsPort, "temporal-metrics-port", 0, "Temporal Prometheus metrics port (0: none)")
 	f.IntVar(&o.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka-compatible broker")
 	f.IntVar(&o.webhookPort, "webhook-port", 8099, "port of the built-in webhook receiver (the sample triggers post to 8099)")
 	f.IntVar(&o.apiPort, "api-port", 8080, "port of the trigger API, /healthz and /metrics")
 	triggersFlag(cmd, &o.triggers, "examples/triggers", "applied to the store at start")
-	f.StringVar(&o.redisAddress, "redis-address", "", "Redis of cache.* actions, quotas and breakers, host:port (default: redis.address)")
+	f.StringVar(&o.redisAddress, "redis-address", "", "Redis of cache.* actions, quotas and breakers, host:port (default: redis.address, else an embedded one)")
+	f.IntVar(&o.redisPort, "redis-port", 0, "port of the embedded Redis-compatible server, when no Redis is named (0: a free port)")
 	f.StringVar(&o.rabbitmqURL, "rabbitmq-url", "", "RabbitMQ of rabbitmq: targets, an amqp:// URL (default: rabbitmq.url)")
 	// Flags that stand for a config key are named after it.
 	deprecatedFlag(cmd, "kafka", "kafka-brokers")
@@ -196,6 +218,16 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 	if o.redisAddress != "" {
 		cfg.Redis = config.Redis{Address: o.redisAddress}
 	}
+	addrs.Redis = cfg.Redis.Address
+	if cfg.Redis.Address == "" {
+		mr, err := startDevRedis(o.redisPort)
+		if err != nil {
+			return err
+		}
+		defer mr.Close()
+		cfg.Redis = config.Redis{Address: mr.Addr()}
+		addrs.Redis = mr.Addr() + " (embedded, in memory)"
+	}
 	// The API is authenticated in dev too, with a token made for this
 	// start: the walkthrough works the way production does.
 	if addrs.Token, addrs.TokenFile, err = devToken(o.dataDir); err != nil {
@@ -225,8 +257,8 @@ func runDev(ctx context.Context, cfg *config.Config, o devOptions, logger *slog.
 			return err
 		}
 	}
-	if cfg.Redis.Address == "" || cfg.RabbitMQ.URL == "" {
-		logger.Info("cache.* actions need --redis-address, rabbitmq: targets need --rabbitmq-url; without them they fail with a not-configured error")
+	if cfg.RabbitMQ.URL == "" {
+		logger.Info("rabbitmq: targets need --rabbitmq-url; without it they fail with a not-configured error")
 	}
 	return runComponents(ctx, cfg, logger, components{
 		worker: true, ingest: true, api: true, apiListen: cfg.API.Listen, problems: o.problems,
@@ -353,6 +385,8 @@ func startTemporalDevServer(o devOptions, logger *slog.Logger) (*devserver.Serve
 		Logger:                 logger.With("component", "temporal-server"),
 		LogLevel:               slog.LevelWarn,
 		DatabaseFile:           filepath.Join(o.dataDir, "temporal.db"),
+		FrontendHTTPPort:       o.temporalHTTPPort,
+		MetricsPort:            o.temporalMetricsPort,
 		SearchAttributes:       sas,
 		// The values `temporal server start-dev` sets: search attributes
 		// visible at once, and persistence QPS raised to match.
@@ -427,6 +461,7 @@ func printDevBanner(w io.Writer, d devAddrs) {
 	fmt.Fprintf(w, "  Temporal:         %s (namespace default)\n", d.Temporal)
 	fmt.Fprintf(w, "  Kafka:            %s (topics %s)\n", d.Kafka, d.Topics)
 	fmt.Fprintf(w, "  Webhook receiver: http://%s\n", d.Webhook)
+	fmt.Fprintf(w, "  Redis:            %s\n", d.Redis)
 	fmt.Fprintf(w, "  Trigger API:      http://%s (OpenAPI at /openapi.yaml)\n", d.API)
 	fmt.Fprintf(w, "  API token:        %s\n", d.Token)
 	fmt.Fprintf(w, "                    (admin; in %s, which the CLI reads; or set TRIGGERD_TOKEN)\n", d.TokenFile)

@@ -63,7 +63,8 @@ func sampleTriggers(t *testing.T, webhookAddr string) string {
 // TestDevEndToEnd starts the dev environment on free ports (embedded
 // Temporal with its UI, embedded Kafka, the webhook receiver, the worker
 // and the ingest), publishes the sample Debezium insert with `triggerd
-// publish`, and checks that the send-welcome-webhook run completed and that
+// publish`, and checks that the send-welcome-webhook run completed with
+// every action succeeded (cache.set on the embedded Redis included) and that
 // its webhook reached the receiver. The configuration names its own topics,
 // which dev consumes instead of the samples'.
 func TestDevEndToEnd(t *testing.T) {
@@ -204,9 +205,24 @@ func TestDevEndToEnd(t *testing.T) {
 	if err := c.GetWorkflow(ctx, we.Execution.WorkflowId, we.Execution.RunId).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Actions) == 0 || res.Actions[0].Name != "welcome-webhook" || res.Actions[0].Status != run.StatusSucceeded {
+	if len(res.Actions) == 0 || res.Actions[0].Name != "welcome-webhook" {
 		b, _ := json.Marshal(res)
 		t.Fatalf("result %s", b)
+	}
+	// Every sample action succeeds, cache.set included: dev embeds Redis.
+	if !strings.Contains(addrs.Redis, "embedded") {
+		t.Fatalf("dev did not embed Redis: %q", addrs.Redis)
+	}
+	sawCache := false
+	for _, a := range res.Actions {
+		if a.Status != run.StatusSucceeded {
+			b, _ := json.Marshal(res)
+			t.Fatalf("action %s (%s): %s\nresult %s", a.Name, a.Type, a.Status, b)
+		}
+		sawCache = sawCache || a.Type == "cache.set"
+	}
+	if !sawCache {
+		t.Fatalf("the sample run has no cache.set action: %+v", res.Actions)
 	}
 	t.Logf("result status %s, actions %d", res.Status, len(res.Actions))
 

@@ -123,13 +123,33 @@ stop_pidfile() {
   rm -f "$f"
 }
 
-# ensure_temporal_cli: build the temporal CLI (which embeds the dev server)
-# into $STATE/bin/temporal unless the wanted version is there. temporal.sh
-# runs it; temporal-pg.sh uses the CLI to register its namespace and search
-# attributes. A lock of its own lets both call it at the same time.
+# ensure_triggerd: build triggerd from this checkout into $STATE/bin/triggerd
+# (temporal.sh runs its embedded Temporal dev server). With the module's
+# build cache warm (the tests compile the same packages) it is a link.
+ensure_triggerd() {
+  local repo bin="$STATE/bin/triggerd"
+  repo="$(cd "$SERVICES_SRC/../.." && pwd)"
+  command -v go >/dev/null || die "go is required to build triggerd"
+  (
+    flock -w 900 7 || die "triggerd build lock wait timed out"
+    log "temporal: go build ./cmd/triggerd -> $bin (log: $STATE/logs/triggerd-build.log)"
+    local start=$SECONDS
+    (cd "$repo" && go build -o "$bin.tmp" ./cmd/triggerd) >"$STATE/logs/triggerd-build.log" 2>&1 \
+      || { tail -n 40 "$STATE/logs/triggerd-build.log" >&2; die "triggerd build failed"; }
+    mv "$bin.tmp" "$bin"
+    log "temporal: built triggerd in $((SECONDS - start))s"
+  ) 7>"$STATE/.lock-triggerd-build"
+}
+
+# ensure_temporal_cli: build the temporal CLI into $STATE/bin/temporal, from
+# this module (the version go.mod pins, so it shares the build cache with
+# triggerd and temporal-server), unless that version is there. temporal-pg.sh
+# uses it to check health and register its namespace and search attributes.
 ensure_temporal_cli() {
-  local version="${TRIGGERD_TEMPORAL_CLI_VERSION:-v1.5.1}" bin="$STATE/bin/temporal"
-  cli_version() { go version -m "$bin" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/temporalio/cli" {print $3}'; }
+  local repo bin="$STATE/bin/temporal" version
+  repo="$(cd "$SERVICES_SRC/../.." && pwd)"
+  version="$(cd "$repo" && go list -m -f '{{.Version}}' github.com/temporalio/cli)"
+  cli_version() { go version -m "$bin" 2>/dev/null | awk '($1 == "mod" || $1 == "dep") && $2 == "github.com/temporalio/cli" {print $3}'; }
   (
     flock -w 900 7 || die "temporal CLI build lock wait timed out"
     if [[ -x "$bin" && "$(cli_version)" == "$version" ]]; then
@@ -137,11 +157,11 @@ ensure_temporal_cli() {
       exit 0
     fi
     command -v go >/dev/null || die "go is required to build the temporal CLI"
-    log "temporal: go install github.com/temporalio/cli/cmd/temporal@$version (takes minutes on a cold cache; log: $STATE/logs/temporal-build.log)"
+    log "temporal: go build github.com/temporalio/cli/cmd/temporal ($version; log: $STATE/logs/temporal-build.log)"
     local start=$SECONDS
-    (cd / && GOBIN="$STATE/bin" GOFLAGS='' GOWORK=off \
-       go install "github.com/temporalio/cli/cmd/temporal@$version") >"$STATE/logs/temporal-build.log" 2>&1 \
+    (cd "$repo" && go build -o "$bin.tmp" github.com/temporalio/cli/cmd/temporal) >"$STATE/logs/temporal-build.log" 2>&1 \
       || { tail -n 40 "$STATE/logs/temporal-build.log" >&2; die "temporal CLI build failed"; }
+    mv "$bin.tmp" "$bin"
     log "temporal: built in $((SECONDS - start))s"
   ) 7>"$STATE/.lock-temporal-cli"
 }

@@ -19,19 +19,16 @@ PIDF="$STATE/pids/s3.pid"
 BUCKET=triggerd-test
 ENDPOINT="http://127.0.0.1:$PORT"
 
-# The bucket answers (HEAD with any credentials: moto checks none).
-bucket_ready() { curl -sf -o /dev/null -I "$ENDPOINT/$BUCKET"; }
-
-if pid_alive "$PIDF" && port_open "$PORT" && bucket_ready; then
+if pid_alive "$PIDF" && port_open "$PORT"; then
   log "s3: already answering on 127.0.0.1:$PORT"
   exit 0
 fi
-pid_alive "$PIDF" && stop_pidfile s3 "$PIDF" 10
 port_open "$PORT" && die "port $PORT is taken by a process that s3.sh did not start"
 
 # A marker file records what the virtualenv holds.
 if [[ "$(cat "$VENV/.packages" 2>/dev/null)" != "${PACKAGES[*]}" ]]; then
-  command -v python3 >/dev/null || apt_install python3 python3-venv
+  # Debian's python3 has venv (with pip) in a package of its own.
+  { command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null; } || apt_install python3 python3-venv
   log "s3: pip install ${PACKAGES[*]} into $VENV (log: $STATE/logs/s3-pip.log)"
   rm -rf "$VENV"
   { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q --disable-pip-version-check "${PACKAGES[@]}"; } \

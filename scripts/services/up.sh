@@ -23,7 +23,8 @@ command -v jq >/dev/null || need+=(jq)
 command -v curl >/dev/null || need+=(curl)
 (( ${#need[@]} == 0 )) || apt_install "${need[@]}"
 
-# Temporal (slow cold build) and Kafka (maven) first, the rest alongside.
+# Temporal (builds triggerd: slow on a cold Go cache) and Kafka (maven)
+# first, the rest alongside.
 # Each script logs to $STATE/logs/up-<svc>.<pid>.log; shown once it finishes.
 declare -A pids=()
 for svc in temporal temporal-pg kafka redis postgres rabbitmq smtp s3; do
@@ -45,8 +46,8 @@ start_connect() {
 for svc in redis postgres rabbitmq smtp s3 kafka temporal connect temporal-pg; do
   [[ $svc == temporal ]] && start_connect
   [[ -n "${pids[$svc]:-}" ]] || continue
-  [[ $svc == temporal && ! -x "$STATE/bin/temporal" ]] &&
-    log "up: waiting for the temporal CLI build (several minutes on a cold Go cache)"
+  [[ $svc == temporal && ! -x "$STATE/bin/triggerd" ]] &&
+    log "up: waiting for the triggerd build (several minutes on a cold Go cache)"
   rc=0; wait "${pids[$svc]}" || rc=$?
   sed "s/^/[$svc] /" "$STATE/logs/up-$svc.$$.log" >&2
   (( rc == 0 )) && rm -f "$STATE/logs/up-$svc.$$.log"
