@@ -1,9 +1,12 @@
 package workflows
 
 import (
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +50,13 @@ func replayFile(t *testing.T, r worker.WorkflowReplayer, file string) error {
 	f, err := os.Open(file)
 	require.NoError(t, err)
 	defer f.Close()
-	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	var rd io.Reader = f
+	if strings.HasSuffix(file, ".gz") {
+		zr, err := gzip.NewReader(f)
+		require.NoError(t, err)
+		rd = zr
+	}
+	hist, err := client.HistoryFromJSON(rd, client.HistoryJSONOptions{})
 	require.NoError(t, err)
 	started := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
 	require.NotNil(t, started, "%s starts with WorkflowExecutionStarted", file)
@@ -198,11 +207,11 @@ func TestReplayDetectsChangesInEveryWorkflowType(t *testing.T) {
 		{run.WorkflowName, runTriggerFiles, func(x func(workflow.Context) error) any { return before(x, RunTrigger) }},
 		{run.GateWorkflowName, glob(filepath.Join(actionsHistoriesDir, "gate_decision.json")),
 			func(x func(workflow.Context) error) any { return before(x, GateDecision) }},
-		{run.LaneWorkflowName, glob(filepath.Join(semanticsHistoriesDir, "lane*.json")),
+		{run.LaneWorkflowName, append(glob(filepath.Join(semanticsHistoriesDir, "lane*.json")), glob(filepath.Join(continuedHistoriesDir, "lane*.gz"))...),
 			func(x func(workflow.Context) error) any { return before(x, noResult(Lane)) }},
-		{run.QueueWorkflowName, glob(filepath.Join(semanticsHistoriesDir, "queue*.json")),
+		{run.QueueWorkflowName, append(glob(filepath.Join(semanticsHistoriesDir, "queue*.json")), glob(filepath.Join(continuedHistoriesDir, "queue*.gz"))...),
 			func(x func(workflow.Context) error) any { return before(x, Queue) }},
-		{run.BatchWorkflowName, glob(filepath.Join(semanticsHistoriesDir, "batch*.json")),
+		{run.BatchWorkflowName, append(glob(filepath.Join(semanticsHistoriesDir, "batch*.json")), glob(filepath.Join(continuedHistoriesDir, "batch*.gz"))...),
 			func(x func(workflow.Context) error) any { return before(x, noResult(Batch)) }},
 	}
 	for _, ty := range types {
