@@ -36,6 +36,8 @@ type TemporalStarter struct {
 	taskQueue string
 	// Batch configures the batches of `for: all` triggers.
 	Batch BatchOptions
+	// delivery coalesces the signals of batched delivery (batched.go).
+	delivery deliverySignals
 	// eager asks for eager workflow start (WithColocatedWorker).
 	eager bool
 }
@@ -44,7 +46,7 @@ type TemporalStarter struct {
 type StarterOption func(*TemporalStarter)
 
 // WithColocatedWorker says that a worker of the starter's task queue runs
-// in this process on the same client (`triggerd run`). The starter then
+// in this process on the same client (`triggerd serve`). The starter then
 // asks for eager workflow start: Temporal returns the run's first
 // workflow task in the start's response and the local worker runs it at
 // once, saving the server a dispatch through matching and the run a poll
@@ -81,6 +83,8 @@ func NewTemporalStarter(c client.Client, taskQueue string, opts ...StarterOption
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
 	var err error
 	switch {
+	case in.BatchedDelivery != nil:
+		return s.startBatched(ctx, in) // batched.go
 	case in.ForAll:
 		err = s.startInBatch(ctx, in)
 	case in.HasSync():

@@ -211,6 +211,8 @@ func TestReplayDetectsChangesInEveryWorkflowType(t *testing.T) {
 			func(x func(workflow.Context) error) any { return before(x, noResult(Lane)) }},
 		{run.QueueWorkflowName, append(glob(filepath.Join(semanticsHistoriesDir, "queue*.json")), glob(filepath.Join(continuedHistoriesDir, "queue*.gz"))...),
 			func(x func(workflow.Context) error) any { return before(x, Queue) }},
+		{run.DeliveryWorkflowName, glob(filepath.Join(semanticsHistoriesDir, "delivery*.json")),
+			func(x func(workflow.Context) error) any { return before(x, Delivery) }},
 		{run.BatchWorkflowName, append(glob(filepath.Join(semanticsHistoriesDir, "batch*.json")), glob(filepath.Join(continuedHistoriesDir, "batch*.gz"))...),
 			func(x func(workflow.Context) error) any { return before(x, noResult(Batch)) }},
 	}
@@ -245,6 +247,7 @@ func registerAllBut(r worker.WorkflowRegistry, name string) {
 	for n, wf := range map[string]any{
 		run.WorkflowName: RunTrigger, run.GateWorkflowName: GateDecision,
 		run.LaneWorkflowName: Lane, run.QueueWorkflowName: Queue, run.BatchWorkflowName: Batch,
+		run.DeliveryWorkflowName: Delivery,
 	} {
 		if n != name {
 			r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: n})

@@ -61,6 +61,15 @@ func newStarter(c client.Client, cfg *config.Config, opts ...ingest.StarterOptio
 	return s
 }
 
+// localActivities is the trigger option of delivery.localActivities and
+// delivery.localActivityMaxTimeout: which actions run as local
+// activities when their definition does not say.
+func localActivities(d config.Delivery) trigger.Option {
+	return trigger.WithLocalActivities(trigger.LocalActivities{
+		Off: d.LocalActivities == config.LocalActivitiesOff, MaxTimeout: d.LocalActivityMaxTimeout,
+	})
+}
+
 // registerQueues registers the activity that feeds the queues of queued
 // actions.
 func registerQueues(w worker.Worker, c client.Client, dc converter.DataConverter, cfg *config.Config) {
@@ -89,7 +98,7 @@ func newDeliveryPlanner(next ingest.Planner, d config.Delivery, reg prometheus.R
 	for i, a := range d.OnError {
 		raw[i] = a
 	}
-	onError, err := trigger.CompileOnError(raw)
+	onError, err := trigger.CompileOnError(raw, localActivities(d))
 	if err != nil {
 		return nil, fmt.Errorf("delivery.onError: %w", err)
 	}
