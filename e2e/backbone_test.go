@@ -87,6 +87,14 @@ func (r *receiver) keys() map[string]int {
 	return out
 }
 
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 // countingStarter records every start ingest asks for, so the test knows
 // when a consumer has worked through its input.
 type countingStarter struct {
@@ -490,18 +498,26 @@ triggers:
 	require.Contains(t, string(bob[3].Value), `"op":"d"`)
 	require.Nil(t, bob[4].Value, "the delete's tombstone: %s", bob[4].Value)
 
-	firstIDs := starter.started()
-	require.Len(t, firstIDs, 4, "welcome×2, activated, goodbye")
 	stop()
+	// Distinct ids: a consumer-group rebalance may hand a partition over
+	// before its offset was committed, and the new owner starts its runs
+	// again (Temporal refuses the second start, which the starter counts).
+	firstIDs := uniqStrings(starter.started())
+	tags := map[string]int{}
+	for _, in := range starter.inputs() {
+		tags[in.Trigger.Tag]++
+	}
+	require.Len(t, firstIDs, 4, "welcome×2, activated, goodbye: %v", firstIDs)
+	require.ElementsMatch(t, []string{"welcome-" + e.suffix, "activated-" + e.suffix, "goodbye-" + e.suffix}, keysOf(tags))
 
 	// Redeliver everything: a consumer whose offsets start from the
 	// beginning (a reset group) must start no second run.
 	again, stop2 := e.startConsumer(t, set, group+"-reset", topics, dlq)
 	eventually(t, "the reset consumer to re-plan every event", 60*time.Second, func() bool {
-		return len(again.started()) == len(firstIDs)
+		return len(uniqStrings(again.started())) >= len(firstIDs)
 	})
-	require.ElementsMatch(t, firstIDs, again.started(), "same events, same workflow ids")
 	stop2()
+	require.ElementsMatch(t, firstIDs, uniqStrings(again.started()), "same events, same workflow ids")
 
 	// Temporal holds exactly one completed run per (event, trigger).
 	// Visibility is eventually consistent, hence the polling.

@@ -46,6 +46,9 @@ import (
 //
 // CHAOS_EVENTS (default 2000) and CHAOS_FAULTS (default 8) scale it up for
 // a local soak; CHAOS_TIMEOUT (default 6m) bounds the wait for the drain.
+// CHAOS_SEED picks the generator's seed (default: the clock's), which the
+// test logs and reports so that a failing run's events and fault schedule
+// can be drawn again.
 // CHAOS_TEMPORAL=postgres runs the private Temporal as a real server
 // persisted in the services' PostgreSQL (temporal_pg_test.go) instead of
 // the dev server's SQLite file.
@@ -58,7 +61,8 @@ func TestChaos(t *testing.T) {
 	nFaults := envInt("CHAOS_FAULTS", 8)
 	waitFor, _ := time.ParseDuration(envOr("CHAOS_TIMEOUT", "6m"))
 	tmp := t.TempDir()
-	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seed := chaosSeed(t)
+	rnd := rand.New(rand.NewPCG(seed, 7))
 	begin := time.Now()
 
 	// Private services.
@@ -230,6 +234,7 @@ queues: {chaos: {concurrency: 8}}
 		fmt.Sprintf("chaos report: webhook deliveries=%d (redelivered=%d), executed twice=%d, sync out of order=%d, queue=%+v",
 			deliveries, deliveries-len(expect.keys), executedTwice, len(outOfOrder), queue),
 		fmt.Sprintf("chaos report: faults over after %s, drained after %s", faultsDone.Round(time.Second), drained.Round(time.Second)),
+		fmt.Sprintf("chaos report: seed %d (CHAOS_SEED=%d draws the same events and faults again)", seed, seed),
 	}
 	for _, l := range report {
 		t.Log(l)
@@ -911,6 +916,20 @@ func (pk *privateKafka) createTopics(t *testing.T, topics ...string) {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// chaosSeed is CHAOS_SEED, or the clock's nanoseconds when it is not
+// set; either way it is logged first, since a run that fails after
+// minutes must say how to draw it again.
+func chaosSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("CHAOS_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "CHAOS_SEED must be an unsigned integer")
+		seed = n
+	}
+	t.Logf("chaos seed %d (rerun with CHAOS_SEED=%d)", seed, seed)
+	return seed
 }
 
 func envInt(name string, def int) int {

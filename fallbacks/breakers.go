@@ -79,6 +79,14 @@ func WithOverrides(store OverrideStore, refresh time.Duration) Option {
 	return func(b *Breakers) { b.live, b.refresh = overrides.NewLive(store, "breaker"), refresh }
 }
 
+// WithClock sets the clock that decides when an open breaker's timeout
+// has passed (default time.Now). Tests hold it still, so that a breaker
+// stays open however slow the machine is, then set it to the breaker's
+// OpenUntil to let a probe through, instead of sleeping out the timeout.
+// OpenUntil itself is stamped by the wall clock when the breaker opens.
+func WithClock(now func() time.Time) Option { return func(b *Breakers) { b.now = now } }
+
+
 // New returns Breakers keeping state in store.
 func New(cfg Config, store Store, target TargetFunc, opts ...Option) *Breakers {
 	b := &Breakers{cfg: cfg, store: store, target: target, now: time.Now,
@@ -269,8 +277,17 @@ func (b *Breakers) Middleware(next run.ActionFunc) run.ActionFunc {
 			return next(ctx, req)
 		}
 		now := b.now()
-		if st.State == gobreaker.StateOpen && now.Before(st.Expiry) {
-			return nil, b.reject(name, st.Expiry.Sub(now), "open")
+		if st.State == gobreaker.StateOpen {
+			if now.Before(st.Expiry) {
+				return nil, b.reject(name, st.Expiry.Sub(now), "open")
+			}
+			// The open timeout has passed by this clock: move the breaker
+			// to half-open here, since gobreaker would decide by the wall
+			// clock and an injected clock must be the one that counts.
+			if err := b.halfOpen(name, now); err != nil {
+				b.log.Warn("circuit breaker store unreachable; calling through", "breaker", name, "error", err)
+				return next(ctx, req)
+			}
 		}
 		if st.State == gobreaker.StateClosed {
 			out, err := next(ctx, req)
@@ -364,38 +381,67 @@ func (b *Breakers) List(ctx context.Context) ([]State, error) {
 	return out, nil
 }
 
+// halfOpen moves breaker name from open to half-open once now is past its
+// open timeout, for every process; another process may have moved it
+// already, which the locked read sees.
+func (b *Breakers) halfOpen(name string, now time.Time) error {
+	return b.transition(name, func(st gobreaker.SharedState) bool {
+		return st.State == gobreaker.StateOpen && !now.Before(st.Expiry)
+	}, gobreaker.StateHalfOpen)
+}
+
+// transition moves breaker name to state to with fresh counts, under the
+// breakers' lock, when the shared state satisfies when; a new generation
+// makes every process drop the counts it held.
+func (b *Breakers) transition(name string, when func(gobreaker.SharedState) bool, to gobreaker.State) error {
+	mk := mutexKeyPrefix + name
+	if err := b.store.Lock(mk); err != nil {
+		return err
+	}
+	defer func() { _ = b.store.Unlock(mk) }()
+	st, err := b.shared(name)
+	if err != nil {
+		return err
+	}
+	if !when(st) {
+		return nil
+	}
+	from := st.State
+	// One bucket: the breakers set no BucketPeriod, so gobreaker keeps a
+	// single one and indexes it on every request.
+	st = gobreaker.SharedState{State: to, Generation: st.Generation + 1, Start: b.now(),
+		Buckets: make([]gobreaker.Counts, 1)}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := b.store.SetData(stateKeyPrefix+name, data); err != nil {
+		return err
+	}
+	b.log.Warn("circuit breaker changed state", "breaker", name, "from", from.String(), "to", to.String())
+	if b.hooks.StateChange != nil && from != to {
+		b.hooks.StateChange(name, from.String(), to.String())
+	}
+	return nil
+}
+
 // ErrNoBreaker is returned by Reset for a breaker that never ran.
 var ErrNoBreaker = errors.New("no such breaker")
 
 // Reset closes breaker name with fresh counts, for every process.
 func (b *Breakers) Reset(_ context.Context, name string) (State, error) {
-	mk := mutexKeyPrefix + name
-	if err := b.store.Lock(mk); err != nil {
-		return State{}, err
-	}
-	defer func() { _ = b.store.Unlock(mk) }()
-	st, err := b.shared(name)
+	var gen uint64
+	missing := false
+	err := b.transition(name, func(st gobreaker.SharedState) bool {
+		missing = st.Generation == 0 && st.State == gobreaker.StateClosed && st.Start.IsZero()
+		gen = st.Generation + 1
+		return !missing
+	}, gobreaker.StateClosed)
 	if err != nil {
 		return State{}, err
 	}
-	if st.Generation == 0 && st.State == gobreaker.StateClosed && st.Start.IsZero() {
+	if missing {
 		return State{}, fmt.Errorf("%w: %q", ErrNoBreaker, name)
 	}
-	from := st.State
-	// One bucket: the breakers set no BucketPeriod, so gobreaker keeps a
-	// single one and indexes it on every request.
-	st = gobreaker.SharedState{State: gobreaker.StateClosed, Generation: st.Generation + 1, Start: b.now(),
-		Buckets: make([]gobreaker.Counts, 1)}
-	data, err := json.Marshal(st)
-	if err != nil {
-		return State{}, err
-	}
-	if err := b.store.SetData(stateKeyPrefix+name, data); err != nil {
-		return State{}, err
-	}
-	b.log.Warn("circuit breaker reset", "breaker", name, "from", from.String())
-	if b.hooks.StateChange != nil && from != gobreaker.StateClosed {
-		b.hooks.StateChange(name, from.String(), gobreaker.StateClosed.String())
-	}
-	return State{Name: name, State: st.State.String(), Generation: st.Generation}, nil
+	return State{Name: name, State: gobreaker.StateClosed.String(), Generation: gen}, nil
 }

@@ -3,6 +3,7 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -128,11 +130,30 @@ func TestUpdateRuleOnPreviousRecord(t *testing.T) {
 // TestLookupTimeoutPolicies runs SQL lookups on real PostgreSQL: one that
 // takes longer than its budget (pg_sleep) under each failure policy, and
 // one that answers.
+// heldDB is a database whose transactions never begin: BeginTx blocks
+// until the caller's context ends (the lookup's timeout) or the test
+// releases it. A lookup on it times out whatever the machine's speed,
+// where a query sleeping longer than the timeout is a race.
+type heldDB struct{ release chan struct{} }
+
+func (h heldDB) BeginTx(ctx context.Context, _ pgx.TxOptions) (pgx.Tx, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-h.release:
+		return nil, errors.New("released by the test")
+	}
+}
+
 func TestLookupTimeoutPolicies(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), testenv.PostgresDSN(t))
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	lk := &gate.Lookups{DBs: map[string]gate.DB{"default": pool}}
+	held := heldDB{release: make(chan struct{})}
+	t.Cleanup(func() { close(held.release) })
+	lk := &gate.Lookups{DBs: map[string]gate.DB{"default": pool, "held": held}}
+	// The timeout is generous, so that the real database answers within
+	// it on a loaded machine; the held one never does.
 	yaml := func(policy string) string {
 		return fmt.Sprintf(`
 tag: orders-credit
@@ -141,9 +162,9 @@ events: [beforeInsert]
 lookups:
   - name: credit
     sql:
-      query: "select pg_sleep($1::float8 / 1000) is not null as slow, 500 as limit_cents"
-      args: ["{{record.sleep_ms}}"]
-    timeout: 100ms
+      database: "{{record.db}}"
+      query: "select 500 as limit_cents"
+    timeout: 2s
     onError: %s
     default: {row: {limit_cents: 1000}}
 validate:
@@ -152,29 +173,29 @@ validate:
     message: "over the credit limit of {{lookups.credit.row.limit_cents}}"
 `, policy)
 	}
-	eval := func(g *gate.Gate, sleepMS, total int) *gate.Result {
+	eval := func(g *gate.Gate, db string, total int) *gate.Result {
 		res, err := g.Evaluate(context.Background(), gate.Request{Table: "orders", Operation: run.OperationInsert,
-			Records: []map[string]any{{"sleep_ms": sleepMS, "total_cents": total}}})
+			Records: []map[string]any{{"db": db, "total_cents": total}}})
 		require.NoError(t, err)
 		return res
 	}
 	reg := prometheus.NewRegistry()
 	reject := newGate(t, yaml("reject"), lk, nil, reg)
-	res := eval(reject, 0, 400)
+	res := eval(reject, "default", 400)
 	assert.False(t, res.Rejected, res.Errors)
-	res = eval(reject, 0, 700)
+	res = eval(reject, "default", 700)
 	assert.Equal(t, "over the credit limit of 500", res.Errors[0].Message)
-	res = eval(reject, 2000, 400)
+	res = eval(reject, "held", 400)
 	require.True(t, res.Rejected)
-	assert.Equal(t, gate.RecordError{Index: 0, Trigger: "orders-credit", Message: "lookup credit failed: timed out after 100ms", Rule: "lookups[0]"}, res.Errors[0])
+	assert.Equal(t, gate.RecordError{Index: 0, Trigger: "orders-credit", Message: "lookup credit failed: timed out after 2s", Rule: "lookups[0]"}, res.Errors[0])
 	assert.Equal(t, 1.0, counter(t, reg, "triggerd_gate_lookup_failures_total", map[string]string{"trigger": "orders-credit", "lookup": "credit", "policy": "reject"}))
 
 	cont := newGate(t, yaml("continue"), lk, nil, nil)
-	res = eval(cont, 2000, 700)
+	res = eval(cont, "held", 700)
 	assert.False(t, res.Rejected, "the default limit (1000) applies when the lookup times out")
-	assert.Equal(t, "timed out after 100ms", res.Trace[0][0].Lookups[0].Error)
+	assert.Equal(t, "timed out after 2s", res.Trace[0][0].Lookups[0].Error)
 	assert.Equal(t, "continue", res.Trace[0][0].Lookups[0].Policy)
-	res = eval(cont, 2000, 1200)
+	res = eval(cont, "held", 1200)
 	assert.Equal(t, "over the credit limit of 1000", res.Errors[0].Message)
 
 	// Lookups are read-only: a write is refused by the READ ONLY transaction.

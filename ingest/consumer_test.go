@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,9 @@ type record struct {
 	key, value string
 	partition  int32
 	headers    []kgo.RecordHeader
+	// event is the id the event decoded from the record must have
+	// (dbzIDs), where the test expects a run for it.
+	event string
 }
 
 // produce writes records with franz-go, a client independent of the one
@@ -159,7 +163,8 @@ func committed(t *testing.T, brokers []string, group, topic string, partitions i
 // dbzInsert is a Debezium insert of row id into table, at LSN lsn.
 func dbzInsert(table string, id, lsn int) record {
 	return record{
-		key: fmt.Sprintf(`{"id":%d}`, id),
+		event: dbzIDs[[3]any{table, id, lsn}],
+		key:   fmt.Sprintf(`{"id":%d}`, id),
 		value: fmt.Sprintf(`{"before":null,"after":{"id":%d,"name":"n%d"},"source":{"name":"pg","db":"app","schema":"public","table":%q,"lsn":%d,"txId":%d,"ts_ms":1700000000000},"op":"c","ts_ms":1700000000001}`,
 			id, id, table, lsn, lsn),
 	}
@@ -206,6 +211,12 @@ func (s *recordingStarter) ids() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.started...)
+}
+
+func (s *recordingStarter) startedKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.keys...)
 }
 
 func (s *recordingStarter) attemptsOf(id string) int {
@@ -281,17 +292,46 @@ func baseConfig(t *testing.T, brokers []string, partitions int) (Config, string)
 	return Config{Brokers: brokers, Topics: []string{topic}, GroupID: uniqueName(t, "group"), DLQTopic: dlq}, topic
 }
 
-// wantIDs decodes recs as the consumer would and returns the workflow ids
-// the fake planner gives them, in order.
-func wantIDs(t *testing.T, topic string, tags []string, recs ...record) []string {
+// dbzIDs are the event ids of the dbzInsert records the tests expect runs
+// for, written out rather than computed with Decode (the code under test):
+// a change to how ids are derived must show here, since every id already
+// issued names a run in Temporal (decode.go: a digest of the connector,
+// database, schema, table, operation, source position and Kafka key).
+var dbzIDs = map[[3]any]string{
+	{"users", 1, 100}:  "dbz-797fa79d9b938f46d0075d9246164816",
+	{"users", 2, 101}:  "dbz-4bf5423dd1a1e6acac2264e85b95be08",
+	{"orders", 3, 102}: "dbz-3c90158ce6584611c3da7a7fa750e194",
+	{"users", 4, 103}:  "dbz-7de1e68065457e8c712d328f4e3d6543",
+	{"users", 1, 200}:  "dbz-cf8b449d44e17de47470ec26d7d5d9fa",
+	{"users", 2, 201}:  "dbz-d6d88b568ff923e3681e84e16200a19c",
+	{"users", 1, 300}:  "dbz-5920b2d60f4a135b9aae90d5fbac2b8f",
+	{"users", 2, 301}:  "dbz-08dcf1b04459a4ac037547998c9d0ad0",
+	{"users", 3, 302}:  "dbz-5f7e339653ec8ae95ba8d8a0f93b593e",
+	{"users", 4, 403}:  "dbz-6e1ef366940ffdb441fbf27dfe8109bc",
+	{"users", 5, 404}:  "dbz-42ec1b7d58174479a0c00082c09fe5a7",
+	{"users", 1, 10}:   "dbz-e381a3adaff9f28d9ea52af1cabe1e5a",
+	{"orders", 2, 20}:  "dbz-4536c19e3cc54844a0f5357b3ff761e3",
+	{"users", 1, 500}:  "dbz-e4959291b5d00b1a79a1b715bdb6ba23",
+	{"users", 2, 501}:  "dbz-2fae005b75702ae2597c1e5090068691",
+	{"users", 1, 1}:    "dbz-d2919214f647ef3451d92607cbc193fa",
+	{"users", 2, 2}:    "dbz-81fa9f588d05904e32130b7edd228187",
+	{"users", 3, 3}:    "dbz-cbc29701251d3162bbb297c0eae68a23",
+	{"users", 1, 3}:    "dbz-325d5baf76ab3ba7677dba0d45a2f173",
+}
+
+// wantIDs returns the workflow ids of the runs recs cause, one per tag in
+// order, from the records' literal event ids (a record without one, such
+// as a tombstone, causes none).
+func wantIDs(t *testing.T, tags []string, recs ...record) []string {
+	t.Helper()
 	var out []string
-	for i, r := range recs {
-		evs, err := Decode(kafka.Message{Topic: topic, Offset: int64(i), Key: []byte(r.key), Value: []byte(r.value)}, DecodeOptions{})
-		require.NoError(t, err)
-		for _, ev := range evs {
-			for _, tag := range tags {
-				out = append(out, run.WorkflowID(tag, ev.ID))
-			}
+	for _, r := range recs {
+		if r.value == "" {
+			continue
+		}
+		require.NotEmpty(t, r.event, "record %s has no literal event id in dbzIDs", r.key)
+		for _, tag := range tags {
+			out = append(out, run.WorkflowID(tag, r.event))
 		}
 	}
 	return out
@@ -314,7 +354,7 @@ func testStartsInOrder(t *testing.T, brokers []string, concurrency int) {
 	st := &recordingStarter{}
 	rc := startConsumer(t, cfg, fakePlanner{tags: tags}, st)
 
-	want := wantIDs(t, topic, tags, recs...)
+	want := wantIDs(t, tags, recs...)
 	require.Len(t, want, 8)
 	got := st.waitFor(t, len(want))
 	if concurrency == 1 {
@@ -347,7 +387,7 @@ func testMalformedToDLQ(t *testing.T, brokers []string) {
 	rc := startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st,
 		WithHooks(Hooks{DeadLettered: func(kafka.Message, error) { dead.Add(1) }}))
 
-	want := wantIDs(t, topic, []string{"t"}, good1, good2)
+	want := wantIDs(t, []string{"t"}, good1, good2)
 	assert.ElementsMatch(t, want, st.waitFor(t, 2), "the message after the malformed ones is still processed")
 
 	dlq := consumeAll(t, brokers, cfg.DLQTopic, 2)
@@ -390,11 +430,13 @@ func testMalformedToDLQ(t *testing.T, brokers []string) {
 // in flight nothing after it starts meanwhile; with more, the messages
 // after it start but wait behind it for their commit.
 func testStartRetry(t *testing.T, brokers []string, concurrency int) {
-	cfg, topic := baseConfig(t, brokers, 1)
+	// Two partitions: the second carries a later message whose commit
+	// proves that commits went on while the first was stuck.
+	cfg, topic := baseConfig(t, brokers, 2)
 	cfg.PartitionConcurrency = concurrency
 	recs := []record{dbzInsert("users", 1, 300), dbzInsert("users", 2, 301), dbzInsert("users", 3, 302)}
 	produce(t, brokers, topic, recs...)
-	want := wantIDs(t, topic, []string{"t"}, recs...)
+	want := wantIDs(t, []string{"t"}, recs...)
 
 	// The second run fails until released: Temporal is down.
 	var release atomic.Bool
@@ -409,20 +451,28 @@ func testStartRetry(t *testing.T, brokers []string, concurrency int) {
 	}
 	assert.ElementsMatch(t, others, st.waitFor(t, len(others)))
 	// The first message gets committed, never the failing one.
-	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 1)[0] == 1 },
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 2)[0] == 1 },
 		10*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return failures.Load() >= 5 }, 10*time.Second, 10*time.Millisecond)
-	time.Sleep(3 * cfg.CommitInterval)
-	assert.Equal(t, int64(1), committed(t, brokers, cfg.GroupID, topic, 1)[0], "no commit past a message whose run is not started")
-	assert.ElementsMatch(t, others, st.ids(), "the failing run is not started")
+	// A later message on the other partition is started and committed:
+	// a commit made while the run was failing, which would have carried
+	// the stuck partition past its message if anything did.
+	later := dbzInsert("users", 4, 403)
+	later.partition = 1
+	produce(t, brokers, topic, later)
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 2)[1] == 1 },
+		10*time.Second, 20*time.Millisecond, "the other partition's later message is committed")
+	assert.Equal(t, int64(1), committed(t, brokers, cfg.GroupID, topic, 2)[0], "no commit past a message whose run is not started")
+	laterID := wantIDs(t, []string{"t"}, later)[0]
+	assert.ElementsMatch(t, append(others, laterID), st.ids(), "the failing run is not started")
 
 	release.Store(true)
-	got := st.waitFor(t, 3)
+	got := slices.DeleteFunc(st.waitFor(t, 4), func(id string) bool { return id == laterID })
 	assert.ElementsMatch(t, want, got, "no loss")
 	if concurrency == 1 {
 		assert.Equal(t, want, got, "order kept")
 	}
-	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 1)[0] == 3 },
+	require.Eventually(t, func() bool { return committed(t, brokers, cfg.GroupID, topic, 2)[0] == 3 },
 		10*time.Second, 20*time.Millisecond)
 	rc.stop(t)
 }
@@ -445,11 +495,18 @@ func testRestartResumes(t *testing.T, brokers []string) {
 	produce(t, brokers, topic, second...)
 	st2 := &recordingStarter{}
 	rc = startConsumer(t, cfg, fakePlanner{tags: []string{"t"}}, st2)
-	want := wantIDs(t, topic, []string{"t"}, second...)
+	want := wantIDs(t, []string{"t"}, second...)
 	assert.ElementsMatch(t, want, st2.waitFor(t, 2), "resumes after the committed offset")
-	time.Sleep(300 * time.Millisecond)
-	assert.ElementsMatch(t, want, st2.ids(), "nothing redelivered")
+	// A later message, then a clean stop that commits past it: every
+	// message before it is done then, so anything redelivered would have
+	// been started.
+	later := dbzInsert("users", 1, 10)
+	produce(t, brokers, topic, later)
+	want = append(want, wantIDs(t, []string{"t"}, later)...)
+	st2.waitFor(t, 3)
 	rc.stop(t)
+	assert.Equal(t, int64(6), committed(t, brokers, cfg.GroupID, topic, 1)[0], "done up to the later message")
+	assert.ElementsMatch(t, want, st2.ids(), "nothing redelivered")
 }
 
 func testResetRedelivers(t *testing.T, brokers []string) {
@@ -510,8 +567,14 @@ func testSeveralMembers(t *testing.T, brokers []string) {
 	more := batch(20)
 	produce(t, brokers, topic, more...)
 	got := st.waitFor(t, 40)
-	assert.ElementsMatch(t, wantIDs(t, topic, []string{"t"}, append(recs, more...)...), uniq(got),
-		"every change started (a rebalance may start some twice: Temporal dedupes)")
+	// Forty changes, each started under its own id, each key once at
+	// least (a rebalance may start some twice: Temporal dedupes).
+	assert.Len(t, uniq(got), 40, "every change started under its own id")
+	wantKeys := make([]string, 0, 40)
+	for i := range 40 {
+		wantKeys = append(wantKeys, strconv.Itoa(i))
+	}
+	assert.ElementsMatch(t, wantKeys, uniq(st.startedKeys()), "every change started")
 	require.Eventually(t, func() bool {
 		for _, off := range committed(t, brokers, cfg.GroupID, topic, 4) {
 			if off != 10 {
@@ -564,7 +627,7 @@ func testPatternNewTopics(t *testing.T, brokers []string) {
 		},
 		DeadLettered: func(kafka.Message, error) { dead.Add(1) },
 	}))
-	want := wantIDs(t, users, []string{"t"}, dbzInsert("users", 1, 10))
+	want := wantIDs(t, []string{"t"}, dbzInsert("users", 1, 10))
 	assert.Equal(t, want, st.waitFor(t, 1))
 
 	// Created after start-up, with a change already in it, and the
@@ -575,7 +638,7 @@ func testPatternNewTopics(t *testing.T, brokers []string) {
 		record{key: `{"id":"20"}`, value: `{"status":"BEGIN","id":"20:100","ts_ms":1,"event_count":null,"data_collections":null}`},
 		record{key: `{"id":"20"}`, value: `{"status":"END","id":"20:120","ts_ms":1,"event_count":1,"data_collections":[{"data_collection":"public.orders","event_count":1}]}`})
 	got := st.waitFor(t, 2)
-	assert.Equal(t, wantIDs(t, orders, []string{"t"}, dbzInsert("orders", 2, 20))[0], got[1], "the new topic is read from its beginning")
+	assert.Equal(t, wantIDs(t, []string{"t"}, dbzInsert("orders", 2, 20))[0], got[1], "the new topic is read from its beginning")
 	require.Eventually(t, func() bool {
 		return committed(t, brokers, cfg.GroupID, txTopic, 1)[0] == 2 && committed(t, brokers, cfg.GroupID, users, 1)[0] == 2
 	}, 20*time.Second, 50*time.Millisecond, "the transaction topic and the heartbeat message are done")

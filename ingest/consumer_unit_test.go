@@ -217,7 +217,7 @@ func header(m kafka.Message, key string) string {
 
 func TestConsumer_ShutdownDuringStartRetryCommitsOnlyDone(t *testing.T) {
 	recs := []record{dbzInsert("users", 1, 1), dbzInsert("users", 2, 2), dbzInsert("users", 3, 3)}
-	blocked := wantIDs(t, "t", []string{"a"}, recs...)[1]
+	blocked := wantIDs(t, []string{"a"}, recs...)[1]
 	st := &recordingStarter{fail: func(id string, _ int) bool { return id == blocked }}
 	attempts := make(chan int, 100)
 	c := newTestConsumer(t, nil, st, nil, WithHooks(Hooks{StartFailed: func(_ run.Input, n int, _ error) { attempts <- n }}))
@@ -229,7 +229,7 @@ func TestConsumer_ShutdownDuringStartRetryCommitsOnlyDone(t *testing.T) {
 	}
 	g.stop(t)
 	assert.NotContains(t, st.ids(), blocked)
-	assert.Contains(t, st.ids(), wantIDs(t, "t", []string{"a"}, recs...)[0])
+	assert.Contains(t, st.ids(), wantIDs(t, []string{"a"}, recs...)[0])
 	assert.Equal(t, int64(0), g.log.get("t", 0), "only the message before the failing one is committed")
 }
 
@@ -242,7 +242,7 @@ func TestConsumer_RetryHoldsUpOnlyItsPartition(t *testing.T) {
 	for _, concurrency := range []int{DefaultPartitionConcurrency, 1} {
 		t.Run(fmt.Sprintf("partitionConcurrency=%d", concurrency), func(t *testing.T) {
 			stuck := dbzInsert("users", 2, 2)
-			stuckID := wantIDs(t, "t", []string{"a"}, stuck)[0]
+			stuckID := wantIDs(t, []string{"a"}, stuck)[0]
 			var release atomic.Bool
 			st := &recordingStarter{fail: func(id string, _ int) bool { return id == stuckID && !release.Load() }}
 			var failures atomic.Int32
@@ -264,7 +264,7 @@ func TestConsumer_RetryHoldsUpOnlyItsPartition(t *testing.T) {
 			require.Eventually(t, func() bool { return failures.Load() >= 3 }, 10*time.Second, time.Millisecond)
 			assert.Equal(t, int64(0), g.log.get("t", 0), "the stuck partition is committed up to the message before")
 			if concurrency == 1 {
-				assert.NotContains(t, st.ids(), wantIDs(t, "t", []string{"a"}, dbzInsert("users", 3, 3))[0], "nothing after the stuck message of its partition")
+				assert.NotContains(t, st.ids(), wantIDs(t, []string{"a"}, dbzInsert("users", 3, 3))[0], "nothing after the stuck message of its partition")
 			}
 
 			release.Store(true)
@@ -278,7 +278,7 @@ func TestConsumer_RetryHoldsUpOnlyItsPartition(t *testing.T) {
 // reason, and the partition carries on.
 func TestConsumer_RejectedStartDeadLettered(t *testing.T) {
 	bad := dbzInsert("users", 2, 2)
-	badID := wantIDs(t, "t", []string{"a"}, bad)[0]
+	badID := wantIDs(t, []string{"a"}, bad)[0]
 	st := starterFunc(func(_ context.Context, in run.Input) error {
 		if run.WorkflowID(in.Trigger.Tag, in.Event.ID) == badID {
 			return &RejectedError{Reason: "over Temporal's payload size limit", Err: errors.New("Blob data size exceeds limit.")}
@@ -328,7 +328,7 @@ func TestConsumer_RetryReplansAgainstCurrentTriggers(t *testing.T) {
 	require.Eventually(t, func() bool { return bAttempts.Load() >= 3 }, 5*time.Second, time.Millisecond)
 	p.set("a") // trigger b disabled
 	require.Eventually(t, func() bool { return len(st.ids()) == 2 }, 5*time.Second, time.Millisecond)
-	want := wantIDs(t, "t", []string{"a"}, dbzInsert("users", 1, 1), dbzInsert("users", 2, 2))
+	want := wantIDs(t, []string{"a"}, dbzInsert("users", 1, 1), dbzInsert("users", 2, 2))
 	assert.ElementsMatch(t, want, st.ids(), "each message's run of a started once")
 }
 
@@ -337,7 +337,7 @@ func TestConsumer_RetryReplansAgainstCurrentTriggers(t *testing.T) {
 // wait for the record's earlier change.
 func TestConsumer_PartitionConcurrencyCommitsOnlyThePrefix(t *testing.T) {
 	first := dbzInsert("users", 1, 1)
-	firstID := wantIDs(t, "t", []string{"a"}, first)[0]
+	firstID := wantIDs(t, []string{"a"}, first)[0]
 	var release atomic.Bool
 	st := &recordingStarter{fail: func(id string, _ int) bool { return id == firstID && !release.Load() }}
 	c := newTestConsumer(t, nil, st, func(cfg *Config) {
@@ -357,7 +357,7 @@ func TestConsumer_PartitionConcurrencyKeepsSyncOrder(t *testing.T) {
 	// Two changes of record 1 (same key) and one of record 2: the second
 	// change of record 1 waits for the first, record 2 does not.
 	r1a, r2, r1b := dbzInsert("users", 1, 1), dbzInsert("users", 2, 2), dbzInsert("users", 1, 3)
-	ids := wantIDs(t, "t", []string{"s"}, r1a, r2, r1b)
+	ids := wantIDs(t, []string{"s"}, r1a, r2, r1b)
 	var release atomic.Bool
 	st := &recordingStarter{fail: func(id string, _ int) bool { return id == ids[0] && !release.Load() }}
 	c := newTestConsumer(t, syncPlanner{}, st, func(cfg *Config) { cfg.PartitionConcurrency = 4 })

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -181,11 +182,27 @@ func TestRunTriggerRetriesUpToMaxAttempts(t *testing.T) {
 		run.Action{Name: "flaky", Type: "fail", Config: map[string]any{"type": errtype.ConnRefused}, Retry: fastRetry(4)},
 	))
 	err := env.GetWorkflowError()
-	require.Error(t, err)
+	requireActionFailed(t, err, "flaky", errtype.ConnRefused)
 	require.Equal(t, 4, c.count("flaky"))
 	res, ok := ResultFromError(err)
 	require.True(t, ok)
 	require.EqualValues(t, 4, res.Actions[0].Attempts)
+}
+
+// requireActionFailed checks that err is the run's ActionFailed error for
+// action, caused by an activity error of type cause: a run that failed for
+// any other reason (a panic, a timeout, another action) does not pass.
+func requireActionFailed(t *testing.T, err error, action, cause string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.Equal(t, errtype.ActionFailed, appErr.Type(), "%v", err)
+	require.Contains(t, appErr.Message(), fmt.Sprintf("action %q", action))
+	var actErr *temporal.ActivityError
+	require.ErrorAs(t, err, &actErr, "the action's own error is the cause")
+	var causeErr *temporal.ApplicationError
+	require.ErrorAs(t, actErr, &causeErr)
+	require.Equal(t, cause, causeErr.Type(), "%v", err)
 }
 
 func TestRunTriggerRetryOnStopsOtherTypes(t *testing.T) {
@@ -195,14 +212,15 @@ func TestRunTriggerRetryOnStopsOtherTypes(t *testing.T) {
 	env.ExecuteWorkflow(run.WorkflowName, input(
 		run.Action{Name: "refused", Type: "fail", Config: map[string]any{"type": errtype.ConnRefused}, Retry: p},
 	))
-	require.Error(t, env.GetWorkflowError())
+	requireActionFailed(t, env.GetWorkflowError(), "refused", errtype.ConnRefused)
 	require.Equal(t, 1, c.count("refused"), "ECONNREFUSED is not in retryOn")
 }
 
 func TestRunTriggerUnknownActionTypeFails(t *testing.T) {
 	env, _ := newEnv(t)
 	env.ExecuteWorkflow(run.WorkflowName, input(run.Action{Name: "x", Type: "nope", Retry: fastRetry(1)}))
-	require.Error(t, env.GetWorkflowError())
+	// The SDK's own type for an activity no worker registered.
+	requireActionFailed(t, env.GetWorkflowError(), "x", "ActivityNotRegisteredError")
 }
 
 func TestRetryPolicy(t *testing.T) {
