@@ -97,7 +97,7 @@ func TestDevEndToEnd(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	start := time.Now()
 	cfg := config.Default()
-	cfg.Kafka.Topics, cfg.Kafka.DLQTopic = []string{"dev-test.users"}, "dev-test.dlq"
+	cfg.Kafka.Topics, cfg.Kafka.DLQTopic = []string{"dev-test.users", "dev-test.events"}, "dev-test.dlq"
 	go func() { done <- runDev(ctx, cfg, o, logger) }()
 	t.Cleanup(func() {
 		cancel()
@@ -149,7 +149,7 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	checkDevGate(t, "http://"+addrs.API, addrs.Token)
 
-	if addrs.Topics != "dev-test.users" {
+	if addrs.Topics != "dev-test.users, dev-test.events" {
 		t.Fatalf("dev consumes %q, not the configured topics", addrs.Topics)
 	}
 	// The dead-letter topic of the configuration exists.
@@ -226,6 +226,36 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	t.Logf("result status %s, actions %d", res.Status, len(res.Actions))
 
+	// The walkthrough's second sample, the order cancellation (native
+	// envelope): every action succeeds too, its Kafka publish included.
+	code = execute([]string{"publish", "--kafka-brokers", addrs.Kafka, "--topic", "dev-test.events",
+		"--file", filepath.Join("..", "..", "examples", "events", "order-cancel.native.json")}, &out, &errOut, nil)
+	if code != 0 {
+		t.Fatalf("publish exited %d: %s", code, errOut.String())
+	}
+	orderID := run.WorkflowID("order-cancelled", "evt-order-1001-cancel")
+	var order run.Result
+	if err := c.GetWorkflow(ctx, orderID, "").Get(ctx, &order); err != nil {
+		// The run may not have started yet: wait for it by its id.
+		deadline := time.Now().Add(45 * time.Second)
+		for err != nil && time.Now().Before(deadline) {
+			time.Sleep(300 * time.Millisecond)
+			err = c.GetWorkflow(ctx, orderID, "").Get(ctx, &order)
+		}
+		if err != nil {
+			t.Fatalf("order run %s: %v\n%s", orderID, err, logs.String())
+		}
+	}
+	for _, a := range order.Actions {
+		if a.Status != run.StatusSucceeded {
+			b, _ := json.Marshal(order)
+			t.Fatalf("order action %s (%s): %s\nresult %s", a.Name, a.Type, a.Status, b)
+		}
+	}
+	if len(order.Actions) != 3 {
+		t.Fatalf("order run actions: %+v", order.Actions)
+	}
+
 	// The receiver got the webhook, with the run's idempotency key.
 	mu.Lock()
 	defer mu.Unlock()
@@ -272,7 +302,7 @@ func TestDevSeedTopics(t *testing.T) {
 	}
 	k := config.Default().Kafka
 	got := seedTopics(k, set)
-	for _, want := range append(slices.Clone(devTopics), config.DefaultDLQTopic, "triggerd.user-events") {
+	for _, want := range append(slices.Clone(devTopics), config.DefaultDLQTopic, "triggerd.user-events", "triggerd.warehouse") {
 		if !slices.Contains(got, want) {
 			t.Errorf("defaults: %s not seeded in %v", want, got)
 		}
