@@ -251,25 +251,7 @@ func compileDefinition(d Definition, list *[]Problem, lim Limits) (Definition, *
 	if len(d.Actions) == 0 && !d.IsBefore() {
 		p.add("actions", "must list at least one action")
 	}
-	actions := make([]Action, len(d.Actions))
-	names := map[string]bool{}
-	for i, a := range d.Actions {
-		field := fmt.Sprintf("actions[%d]", i)
-		a = normalizeAction(defaultAction(a, i), field, p)
-		if names[a.Name] {
-			p.add(joinField(field, "name"), "duplicate action name %q", a.Name)
-		}
-		if strings.ContainsAny(a.Name, "\"'[]") {
-			p.add(joinField(field, "name"), "%q must not contain quotes or brackets", a.Name)
-		}
-		validateActionConfig(a, field, p)
-		checkTemplates(a.Config, joinField(field, "config"), names, p)
-		validateRetry(a, field, p)
-		names[a.Name] = true
-		actions[i] = a
-		e.actions = append(e.actions, toRunAction(a))
-	}
-	d.Actions = actions
+	e.actions, d.Actions = compileActions(d.Actions, "actions", nil, p)
 	e.onError = compileDelivery(&d, p)
 	d.UnknownHandling.validate(d.IsBefore(), p)
 	e.def = d
