@@ -16,7 +16,7 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // Action types, the names the activities are registered under.

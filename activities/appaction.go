@@ -18,7 +18,7 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // TypeAppAction is Ductape's Trigger.action.execute(app, operation, input).

@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 func TestCacheGetFoundAndMissing(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/internal/testenv"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // By default (no WithEgress) the http action refuses loopback: the error

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 func TestClassifyHTTPStatus(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/webhooksign"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // A receiver written against package webhooksign accepts what the action

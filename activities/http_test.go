@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // seen is one request the test server received.

@@ -23,7 +23,7 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // Notification action types (Ductape's notification.* actions).

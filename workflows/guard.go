@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // guardVersion guards the commands quotas and breakers add (timers, the

@@ -19,7 +19,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // Histories recorded from a real Temporal server (TestRecordHistories) are

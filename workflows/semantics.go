@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // deliveryChange names the GetVersion marker of the cascade checks and

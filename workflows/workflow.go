@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // StatusCompletedWithErrors is the status of a run in which an action with
