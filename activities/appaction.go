@@ -21,9 +21,6 @@ import (
 	"github.com/triggerd/triggerd/run/errtype"
 )
 
-// TypeAppAction is Ductape's Trigger.action.execute(app, operation, input).
-const TypeAppAction = "action.execute"
-
 // Auth types of IntegrationAuth.Type.
 const (
 	AuthNone   = ""

@@ -19,13 +19,8 @@ import (
 	"github.com/triggerd/triggerd/run/errtype"
 )
 
-// Database action types.
 const (
-	TypeDatabaseInsert = "database.insert"
-	TypeDatabaseUpdate = "database.update"
-	TypeDatabaseUpsert = "database.upsert"
-	TypeDatabaseDelete = "database.delete"
-	defaultDatabase    = "default"
+	defaultDatabase = "default"
 	// catalogTTL bounds how long a table's columns are trusted: long
 	// enough to spare a catalog query per action, short enough that a
 	// migration is picked up without restarting the worker.

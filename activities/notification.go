@@ -26,14 +26,6 @@ import (
 	"github.com/triggerd/triggerd/run/errtype"
 )
 
-// Notification action types (Ductape's notification.* actions).
-const (
-	TypeNotifyEmail    = "notification.email"
-	TypeNotifySMS      = "notification.sms"
-	TypeNotifyPush     = "notification.push"
-	TypeNotifyCallback = "notification.callback"
-)
-
 // SMTP TLS modes of SMTPSettings.TLS.
 const (
 	SMTPTLSNone     = "none"

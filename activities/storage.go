@@ -22,13 +22,6 @@ import (
 	"github.com/triggerd/triggerd/run/errtype"
 )
 
-// Storage action types.
-const (
-	TypeStorageUpload = "storage.upload"
-	TypeStorageDelete = "storage.delete"
-	TypeStorageCopy   = "storage.copy"
-)
-
 // errObjectNotFound is what a blobStore returns for an object that is not
 // there; errBucketNotFound for a bucket (or directory) that is not.
 var (

@@ -134,7 +134,7 @@ func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Conf
 }
 
 func httpAction(h *hitTarget, g *run.Guard) run.Action {
-	return run.Action{Name: "notify", Type: activities.TypeHTTP, Timeout: 10 * time.Second,
+	return run.Action{Name: "notify", Type: run.TypeHTTP, Timeout: 10 * time.Second,
 		Config: map[string]any{"url": h.srv.URL + "/hook", "method": "POST", "body": map[string]any{"id": "{{record.id}}"}},
 		Retry:  run.RetryPolicy{MaxAttempts: 1}, Guard: g}
 }

@@ -156,7 +156,7 @@ func checkTiming(a Action, field string, p problems) {
 		} else if !tagPattern.MatchString(a.Queue) {
 			p.add(joinField(field, "queue"), "%q must match %s", a.Queue, tagPattern)
 		}
-		if a.Type == "workflow.execute" || a.Type == "workflow.dispatch" {
+		if a.Type == run.TypeWorkflowExecute || a.Type == run.TypeWorkflowDispatch {
 			p.add(joinField(field, "timing"), "queued is not supported for %s (use workflow.dispatch, which does not wait)", a.Type)
 		}
 	default:

@@ -22,9 +22,6 @@ const guardVersion = "triggerd.guard"
 // minGuardWait is the shortest wait after a refusal.
 const minGuardWait = 100 * time.Millisecond
 
-// typePublish is the activity dead-letter fallbacks publish with.
-const typePublish = "broker.publish"
-
 // activityGuard is what the decorators need of an action's guard: its
 // quota and breaker, without the fallbacks only the workflow runs.
 func activityGuard(g *run.Guard) *run.Guard {
@@ -173,10 +170,10 @@ func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionReq
 	}
 	// A dead letter is the last resort for the event: retried longer than
 	// an action by default, since a broker hiccup must not lose it.
-	act := run.Action{Type: typePublish, Retry: run.RetryPolicy{MaxAttempts: 10, MaxInterval: 30 * time.Second}}
+	act := run.Action{Type: run.TypePublish, Retry: run.RetryPolicy{MaxAttempts: 10, MaxInterval: 30 * time.Second}}
 	switch {
 	case fb.DeadLetter != "":
-		freq.Type = typePublish
+		freq.Type = run.TypePublish
 		freq.Config = map[string]any{
 			"target": fb.DeadLetter,
 			"key":    req.IdempotencyKey,

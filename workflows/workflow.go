@@ -163,7 +163,9 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		out, err := enqueue(ctx, act, req, hb)
 		return out, notes, 0, err
 	}
-	if act.Type == TypeCustom || act.Type == typeStorageUpload {
+	// A custom function is handed the event, and so is storage.upload (its
+	// content may be a record field, dataField).
+	if act.Type == run.TypeCustom || act.Type == run.TypeStorageUpload {
 		req.Context = eventContext(in, outputs)
 	}
 	out, err := executeGuarded(ctx, actx, act, req, scope, render, guard)

@@ -269,7 +269,7 @@ func staticTargets(set *trigger.Set, prefix string) []string {
 		for _, a := range d.Actions {
 			target, _ := a.Config["target"].(string)
 			name, ok := strings.CutPrefix(target, prefix)
-			if a.Type == "broker.publish" && ok && name != "" && !strings.Contains(name, "{{") && !slices.Contains(out, name) {
+			if a.Type == run.TypePublish && ok && name != "" && !strings.Contains(name, "{{") && !slices.Contains(out, name) {
 				out = append(out, name)
 			}
 		}
