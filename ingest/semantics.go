@@ -52,29 +52,13 @@ func applyHeaders(msg kafka.Message, events []run.Event) ([]run.Event, error) {
 	return out, nil
 }
 
-// signalStarter is the part of client.Client that feeds lanes.
-type signalStarter interface {
-	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
-		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
-}
-
-// laneInput is the lane workflow's (empty) start argument; it mirrors
-// workflows.LaneInput, which ingest does not import.
-type laneInput struct {
-	Pending []run.Input `json:"pending,omitempty"`
-}
-
 // startInLane hands a run with sync actions to the lane of its trigger and
 // record: one durable signal, after which the lane runs it once the
 // record's earlier changes have run (docs/semantics.md).
 func (s *TemporalStarter) startInLane(ctx context.Context, in run.Input) error {
-	ss, ok := s.client.(signalStarter)
-	if !ok {
-		return fmt.Errorf("start lane: client cannot signal-with-start")
-	}
 	id := run.LaneWorkflowID(in.Trigger.Tag, in.Event.QualifiedTable(), in.Event.Key)
-	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalLaneRun, in,
-		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.LaneWorkflowName, laneInput{})
+	_, err := s.client.SignalWithStartWorkflow(ctx, id, run.SignalLaneRun, in,
+		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.LaneWorkflowName, run.LaneInput{})
 	if err != nil {
 		return fmt.Errorf("signal lane %s: %w", id, err)
 	}
@@ -92,37 +76,18 @@ type BatchOptions struct {
 	Linger time.Duration
 }
 
-// batchInput mirrors workflows.BatchInput, which ingest does not import.
-type batchInput struct {
-	Tag    string        `json:"tag"`
-	Topic  string        `json:"topic"`
-	Key    string        `json:"key"`
-	Window time.Duration `json:"window"`
-	Size   int           `json:"size"`
-	Linger time.Duration `json:"linger,omitempty"`
-}
-
 // startInBatch hands the event of a `for: all` trigger to its batch (one
 // durable signal); the batch starts one run for all its events.
 func (s *TemporalStarter) startInBatch(ctx context.Context, in run.Input) error {
-	ss, ok := s.client.(signalStarter)
-	if !ok {
-		return fmt.Errorf("start batch: client cannot signal-with-start")
-	}
 	key := run.BatchKey(in.Event, s.Batch.Size)
 	id := run.BatchWorkflowID(in.Trigger.Tag, in.Event.Source.Topic, key)
-	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalBatchAdd, in,
+	_, err := s.client.SignalWithStartWorkflow(ctx, id, run.SignalBatchAdd, in,
 		client.StartWorkflowOptions{TaskQueue: s.taskQueue}, run.BatchWorkflowName,
-		batchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size, Linger: s.Batch.Linger})
+		run.BatchInput{Tag: in.Trigger.Tag, Topic: in.Event.Source.Topic, Key: key, Window: s.Batch.Window, Size: s.Batch.Size, Linger: s.Batch.Linger})
 	if err != nil {
 		return fmt.Errorf("signal batch %s: %w", id, err)
 	}
 	return nil
-}
-
-// workflowSignaler is the part of client.Client that closes batches.
-type workflowSignaler interface {
-	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
 // CloseBatch tells the batch of trigger tag for transaction txID on topic
@@ -130,12 +95,8 @@ type workflowSignaler interface {
 // after its window. A batch that does not exist (it closed already) is
 // not an error.
 func (s *TemporalStarter) CloseBatch(ctx context.Context, tag, topic, txID string) error {
-	sg, ok := s.client.(workflowSignaler)
-	if !ok {
-		return fmt.Errorf("close batch: client cannot signal")
-	}
 	id := run.BatchWorkflowID(tag, topic, run.BatchKey(run.Event{Transaction: txID}, s.Batch.Size))
-	err := sg.SignalWorkflow(ctx, id, "", run.SignalBatchClose, nil)
+	err := s.client.SignalWorkflow(ctx, id, "", run.SignalBatchClose, nil)
 	var nf *serviceerror.NotFound
 	if err != nil && !errors.As(err, &nf) {
 		return fmt.Errorf("signal batch %s: %w", id, err)

@@ -177,7 +177,7 @@ func registerGuardedFakes(w worker.ActivityRegistry) {
 func TestQueuedActionWaitsOutItsQuota(t *testing.T) {
 	env, c := newGuardEnv(t)
 	env.RegisterWorkflowWithOptions(Queue, queueOpts())
-	env.ExecuteWorkflow(run.QueueWorkflowName, QueueInput{Name: "q", Concurrency: 1, Pending: []run.QueueItem{{
+	env.ExecuteWorkflow(run.QueueWorkflowName, run.QueueInput{Name: "q", Concurrency: 1, Pending: []run.QueueItem{{
 		Request: run.ActionRequest{Type: "limited", ActionName: "a", IdempotencyKey: "k", Config: map[string]any{"refuse": 1.0}},
 		Retry:   fastRetry(1),
 	}}})

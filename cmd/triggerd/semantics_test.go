@@ -21,6 +21,7 @@ import (
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 	"github.com/triggerd/triggerd/workflows"
 )
 
@@ -85,7 +86,7 @@ func TestRunsListAndRerun(t *testing.T) {
 		Actions: []run.Action{{Name: "call", Type: "flaky", Retry: run.RetryPolicy{MaxAttempts: 1}}}}
 	id := run.WorkflowID("rerun", queue)
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
-		TypedSearchAttributes: workflows.RunSearchAttributes(in)}, run.WorkflowName, in)
+		TypedSearchAttributes: searchattr.ForRun(in)}, run.WorkflowName, in)
 	require.NoError(t, err)
 	require.Error(t, wr.Get(ctx, nil))
 
