@@ -267,19 +267,19 @@ func defaultAction(a Action, i int) Action {
 		a.Name = fmt.Sprintf("%s-%d", a.Type, i)
 	}
 	if a.Retry.MaxAttempts == 0 {
-		a.Retry.MaxAttempts = DefaultMaxAttempts
+		a.Retry.MaxAttempts = run.DefaultMaxAttempts
 	}
 	if a.Retry.InitialDelay == 0 {
-		a.Retry.InitialDelay = Duration(DefaultInitialDelay)
+		a.Retry.InitialDelay = Duration(run.DefaultInitialInterval)
 	}
 	if a.Retry.MaxDelay == 0 {
-		a.Retry.MaxDelay = Duration(DefaultMaxDelay)
+		a.Retry.MaxDelay = Duration(run.DefaultMaxInterval)
 	}
 	if a.Retry.BackoffMultiplier == 0 {
-		a.Retry.BackoffMultiplier = DefaultBackoffMultiplier
+		a.Retry.BackoffMultiplier = run.DefaultBackoffCoefficient
 	}
 	if a.Timeout == 0 {
-		a.Timeout = Duration(DefaultActionTimeout)
+		a.Timeout = Duration(run.DefaultActionTimeout)
 	}
 	return a
 }

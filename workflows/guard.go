@@ -195,7 +195,7 @@ func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionReq
 	}
 	timeout := act.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = run.DefaultActionTimeout
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,

@@ -126,7 +126,7 @@ func Queue(ctx workflow.Context, in run.QueueInput) (QueueStats, error) {
 func executeQueued(ctx workflow.Context, it run.QueueItem) error {
 	timeout := time.Duration(it.Timeout) * time.Millisecond
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = run.DefaultActionTimeout
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,

@@ -20,15 +20,6 @@ import (
 // continueOnError failed but every other action ran.
 const StatusCompletedWithErrors = "completed_with_errors"
 
-// Defaults applied to an action's unset timeout and retry fields.
-const (
-	DefaultTimeout            = 30 * time.Second
-	DefaultMaxAttempts        = 3
-	DefaultInitialInterval    = time.Second
-	DefaultBackoffCoefficient = 2.0
-	DefaultMaxInterval        = time.Minute
-)
-
 // Register registers RunTrigger under run.WorkflowName (and GateDecision
 // under run.GateWorkflowName).
 func Register(r worker.WorkflowRegistry) {
@@ -140,7 +131,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	}
 	timeout := act.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = run.DefaultActionTimeout
 	}
 	hb := heartbeatTimeout(ctx, in, timeout)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -265,16 +256,16 @@ func RetryPolicy(p run.RetryPolicy) *temporal.RetryPolicy {
 		MaximumAttempts:    int32(p.MaxAttempts),
 	}
 	if rp.MaximumAttempts <= 0 {
-		rp.MaximumAttempts = DefaultMaxAttempts
+		rp.MaximumAttempts = run.DefaultMaxAttempts
 	}
 	if rp.InitialInterval <= 0 {
-		rp.InitialInterval = DefaultInitialInterval
+		rp.InitialInterval = run.DefaultInitialInterval
 	}
 	if rp.BackoffCoefficient < 1 {
-		rp.BackoffCoefficient = DefaultBackoffCoefficient
+		rp.BackoffCoefficient = run.DefaultBackoffCoefficient
 	}
 	if rp.MaximumInterval <= 0 {
-		rp.MaximumInterval = DefaultMaxInterval
+		rp.MaximumInterval = run.DefaultMaxInterval
 	}
 	if rp.MaximumInterval < rp.InitialInterval {
 		// Temporal rejects such a policy when it schedules the activity.
