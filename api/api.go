@@ -89,7 +89,7 @@ type Server struct {
 	reload  func(ctx context.Context) (int64, int, error)
 	maxBody int64
 	limits  trigger.Option
-	// quotas and breakers serve api/guards.go's routes when set.
+	// quotas and breakers serve api/quotas_breakers.go's routes when set.
 	quotas   Quotas
 	breakers Breakers
 	// gate serves POST /v1/gate/{table}/{operation} when set.

@@ -115,7 +115,7 @@ type Definition struct {
 	// (before.go), which the gate runs.
 	Before BeforeRules
 	// Delivery holds the delivery fields (for, onlyOnChange, snapshot,
-	// onError...; see semantics.go).
+	// onError...; see delivery_fields.go).
 	Delivery
 	// UnknownHandling holds onUnknown and refetch (unknown_fields.go).
 	UnknownHandling
@@ -154,11 +154,11 @@ type Action struct {
 	Retry           Retry
 	ContinueOnError bool
 	Timeout         Duration
-	// Quota, Breaker and Fallback protect the action's targets (guard.go).
+	// Quota, Breaker and Fallback protect the action's targets (quotas_breakers.go).
 	Quota    *run.QuotaSpec
 	Breaker  *run.BreakerSpec
 	Fallback []Fallback
-	// Timing and Queue (see semantics.go).
+	// Timing and Queue (see delivery_fields.go).
 	ActionTiming
 }
 

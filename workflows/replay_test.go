@@ -110,7 +110,7 @@ func replayScenarios() map[string]run.Input {
 			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},
 			run.Action{Name: "never", Type: "echo"},
 		),
-		// Delivery semantics (semantics.go, queue.go): the error handlers
+		// Delivery semantics (cascade_onerror.go, queue.go): the error handlers
 		// behind their GetVersion marker, and a queued action's enqueue.
 		"action_failed_on_error": withOnError(with(
 			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},

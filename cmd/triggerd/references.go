@@ -20,7 +20,7 @@ func configChecker(cfg *config.Config) api.Checker {
 	return func(defs []trigger.Definition) []trigger.Problem {
 		probs := trigger.CheckResources(defs, trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
 		probs = append(probs, appReferences(cfg, defs)...)       // apps.go
-		probs = append(probs, guardPolicyProblems(cfg, defs)...) // guards_cli.go
+		probs = append(probs, guardPolicyProblems(cfg, defs)...) // quotas_breakers_cli.go
 		probs = append(probs, databaseProblems(cfg, defs)...)
 		probs = append(probs, refetchProblems(cfg, defs)...) // debezium.go
 		return probs

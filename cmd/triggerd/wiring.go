@@ -353,11 +353,10 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
-	planner, err := newDeliveryPlanner(reg, cfg.Delivery, m.registry)
+	planner, err := newPlanner(reg, cfg, m.registry)
 	if err != nil {
 		return err
 	}
-	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:              cfg.Kafka.Brokers,
 		Topics:               cfg.Kafka.Topics,
