@@ -35,7 +35,7 @@ import (
 )
 
 // These tests run the quota and breaker decorators as the worker wires
-// them (cmd/triggerd/guards.go): real Redis holds the budgets, the
+// them (cmd/triggerd/quotas_breakers.go): real Redis holds the budgets, the
 // overrides and the breakers' state; a real Temporal server runs the
 // trigger workflow, whose waits are durable timers.
 
