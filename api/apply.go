@@ -57,7 +57,7 @@ type ApplyStore interface {
 // configuration does not define.
 //
 // opts (the limits) validate every document.
-func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check Checker, opts ...trigger.Option) (ApplyResult, error) {
+func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check trigger.Checker, opts ...trigger.Option) (ApplyResult, error) {
 	res := ApplyResult{Created: []Applied{}, Updated: []Applied{}, Unchanged: []Applied{}, Deleted: []Applied{}}
 	bad := &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid trigger definitions: nothing was applied"}
 	specs := make(map[string]json.RawMessage, len(docs))

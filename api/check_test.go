@@ -13,6 +13,7 @@ import (
 	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 // cacheDoc is a trigger whose second action writes to cache name.
@@ -94,7 +95,7 @@ func TestReloadLogsStoredTriggersNamingUnknownResources(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	reg := &replacer{}
-	r := api.NewReloader(st, reg, 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	r := triggersync.NewReloader(st, reg, 0, slog.New(slog.NewTextHandler(&logs, nil)))
 	r.Check = checkCaches
 	if _, n, err := r.Reload(ctx); err != nil || n != 2 || len(reg.defs) != 2 {
 		t.Fatalf("reload: %d trigger(s), %v", n, err)

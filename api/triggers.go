@@ -17,6 +17,7 @@ import (
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 // Canonical validates one trigger document and returns its tag and the
@@ -542,7 +543,7 @@ func (s *Server) storedSet(ctx context.Context) (*trigger.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	defs, err := Definitions(recs, s.limits)
+	defs, err := triggersync.Definitions(recs, s.limits)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/trigger"
 )
@@ -16,7 +15,7 @@ import (
 // templates and callbacks, integration operations, agents, databases,
 // quota and breaker policies. `triggerd validate`, the API's writes, the trigger
 // files applied at start and the reloader all use it.
-func configChecker(cfg *config.Config) api.Checker {
+func configChecker(cfg *config.Config) trigger.Checker {
 	return func(defs []trigger.Definition) []trigger.Problem {
 		probs := trigger.CheckResources(defs, trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
 		probs = append(probs, appReferences(cfg, defs)...)       // apps.go

@@ -1,4 +1,4 @@
-package api
+package triggersync
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func Definitions(recs []triggerstore.Record, opts ...trigger.Option) ([]trigger.
 		if rec.Deleted {
 			continue
 		}
-		d, err := parseSpec(rec.Spec, opts...)
+		d, err := ParseStored(rec.Spec, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("stored trigger %q version %d: %w", rec.Tag, rec.Version, err)
 		}
@@ -25,8 +25,9 @@ func Definitions(recs []triggerstore.Record, opts ...trigger.Option) ([]trigger.
 	return defs, nil
 }
 
-// parseSpec reads and validates one trigger document.
-func parseSpec(doc []byte, opts ...trigger.Option) (trigger.Definition, error) {
+// ParseStored reads and validates one trigger document, as the store
+// keeps it or as the API receives it.
+func ParseStored(doc []byte, opts ...trigger.Option) (trigger.Definition, error) {
 	d, err := trigger.ParseDocument(doc, opts...)
 	if err != nil {
 		return trigger.Definition{}, err
