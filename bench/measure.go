@@ -27,6 +27,11 @@ type Measure struct {
 	// leftOpen says the runs were only started (no worker ran them): the
 	// suite terminates all of them once it has read the server's CPU.
 	leftOpen bool
+	// carriers names the workflows that carried the units when they are
+	// not workflows of their own (batched delivery: one delivery
+	// workflow per partition): their history, divided among the units,
+	// is the history per run, and the suite ends them afterwards.
+	carriers []string
 	notes    []string
 }
 

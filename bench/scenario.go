@@ -150,6 +150,14 @@ func (s Scenario) run(ctx context.Context, e *Env) Result {
 	if completes := s.Temporal && m.workflowID != nil && !m.leftOpen; completes && len(done) > 0 {
 		res.HistoryEvents = historyLength(post, e.Temporal.client, m.workflowID, sampleOf(done, e.Params.HistorySamples))
 	}
+	if s.Temporal && len(m.carriers) > 0 {
+		if len(done) > 0 {
+			res.HistoryEvents = float64(carriedHistory(post, e.Temporal.client, m.carriers)) / float64(len(done))
+		}
+		for _, id := range m.carriers {
+			_ = e.Temporal.client.TerminateWorkflow(post, id, "", "benchmark scenario over")
+		}
+	}
 	switch {
 	case s.Temporal && m.workflowID != nil && m.leftOpen:
 		terminate(post, e.Temporal.client, m.workflowID, append(done, missing...))
@@ -223,6 +231,11 @@ func (p cpuProbe) sample() cpuSample {
 // activity and the workflow. Scenarios call it before they stop their
 // worker, so that the server's CPU read next includes that work.
 func (e *Env) waitClosed(ctx context.Context, m *Measure) {
+	if m.workflowID == nil {
+		// Batched delivery: the runs have no workflows of their own, and
+		// their delivery workflows stay open (Linger) after the last.
+		return
+	}
 	done, _ := m.finished()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -254,6 +267,33 @@ func historyLength(ctx context.Context, c client.Client, id func(int) string, un
 		return 0
 	}
 	return float64(total) / float64(n)
+}
+
+// carriedHistory counts the history events of the workflows ids, every
+// run of each (a delivery workflow that continued as new has several).
+func carriedHistory(ctx context.Context, c client.Client, ids []string) int {
+	total := 0
+	for _, id := range ids {
+		for runID := ""; ; {
+			it := c.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			prev := ""
+			for it.HasNext() {
+				ev, err := it.Next()
+				if err != nil {
+					break
+				}
+				if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+					prev = a.GetContinuedExecutionRunId()
+				}
+				total++
+			}
+			if prev == "" {
+				break
+			}
+			runID = prev
+		}
+	}
+	return total
 }
 
 // terminate ends the runs of units that are still open (a start-only

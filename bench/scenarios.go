@@ -3,10 +3,12 @@ package bench
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/triggerd/triggerd/ingest"
+	"github.com/triggerd/triggerd/trigger"
 )
 
 // Scenarios returns the rows of the suite for the steady rates in rates,
@@ -55,6 +57,17 @@ func Scenarios(rates []float64) []Scenario {
 	if len(rates) > 0 {
 		rows = append(rows, StartLatencyRow("triggerd", Triggerd{}, rates[len(rates)-1]))
 	}
+	// The fast path is the default: "triggerd" runs its actions as local
+	// activities. Beside it, the regular path (every action a regular
+	// activity, as before the fast path) and batched delivery.
+	rows = append(rows, TriggerdRunRows("triggerd-regular", RegularPath(), rates)...)
+	rows = append(rows, TriggerdRunRows("triggerd-batched", BatchedDelivery(), nil)...)
+	for i := range rows {
+		switch rows[i].Name {
+		case "triggerd/runs", "triggerd-batched/runs":
+			rows[i].Compare = append(rows[i].Compare, "triggerd-regular/runs")
+		}
+	}
 	// Ingest as it was before issue 13's work on it: one message of a
 	// partition in flight, normal starts. Beside the rows above it shows
 	// what the in-partition concurrency and eager start bring.
@@ -67,7 +80,41 @@ func Scenarios(rates []float64) []Scenario {
 	if len(rates) > 0 {
 		serialRows = append(serialRows, StartLatencyRow("triggerd/serial", serial, rates[len(rates)-1]))
 	}
-	return append(rows, serialRows...)
+	rows = append(rows, serialRows...)
+	return rows
+}
+
+// RegularPath is triggerd with every action a regular activity: the path
+// every run took before the fast path (delivery.localActivities: off).
+func RegularPath() Triggerd {
+	return Triggerd{TriggerOptions: []trigger.Option{trigger.WithLocalActivities(trigger.LocalActivities{Off: true})}}
+}
+
+// BatchedDelivery is triggerd with batched delivery (delivery.batch, max
+// 100) and 64 messages in flight per partition, so that ingest's signals
+// to a delivery workflow carry many runs each.
+func BatchedDelivery() Triggerd {
+	return Triggerd{
+		Triggers: func(tag, url string) string {
+			return strings.Replace(DefaultTriggers(tag, url), "    actions:", "    delivery: {batch: {max: 100}}\n    actions:", 1)
+		},
+		Consumer:  func(c *ingest.Config) { c.PartitionConcurrency = 64 },
+		Batched:   true,
+		RunsScale: 10,
+	}
+}
+
+// TriggerdRunRows returns the rows of one configuration of triggerd that
+// change nothing before the start (decode + match and starts are
+// TriggerdRows'): completed runs, and latency at each steady rate.
+func TriggerdRunRows(prefix string, t Triggerd, rates []float64) []Scenario {
+	var rows []Scenario
+	for _, s := range TriggerdRows(prefix, t, rates) {
+		if s.Group == GroupRuns || s.Group == GroupLatency {
+			rows = append(rows, s)
+		}
+	}
+	return rows
 }
 
 // StartLatencyRow measures the start side of triggerd/latency at rate:

@@ -33,13 +33,24 @@ type Triggerd struct {
 	Consumer func(*ingest.Config)
 	// Starter builds the starter ingest uses (default
 	// ingest.NewTemporalStarter with ingest.WithColocatedWorker, as
-	// `triggerd run` makes it: the scenarios run the worker through the
+	// `triggerd serve` makes it: the scenarios run the worker through the
 	// same client).
 	Starter func(c client.Client, taskQueue string) ingest.Starter
 	// Worker adjusts the worker's options; Register registers what the
 	// worker runs (default: workflows.Register and every action).
 	Worker   func(*worker.Options)
 	Register func(w worker.Worker, acts *activities.Activities)
+	// TriggerOptions are passed to trigger.NewSet (e.g.
+	// trigger.WithLocalActivities to measure the regular path).
+	TriggerOptions []trigger.Option
+	// Batched says the triggers deliver in batches (delivery.batch): the
+	// runs are carried by the delivery workflows of the topic's
+	// partitions, which the suite reads and ends afterwards.
+	Batched bool
+	// RunsScale multiplies Params.Runs for the completed-runs row (a
+	// configuration that completes hundreds of runs per second needs
+	// more of them to be measured).
+	RunsScale int
 }
 
 // DefaultTriggers is one trigger on inserts into benchTable with one http
@@ -70,7 +81,7 @@ func (t Triggerd) triggerSet(tag, url string) (*trigger.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return trigger.NewSet(defs)
+	return trigger.NewSet(defs, t.TriggerOptions...)
 }
 
 // consumer builds an ingest consumer of topic that plans with set and
@@ -112,6 +123,8 @@ func (t Triggerd) startWorker(e *Env, taskQueue string) (func(), error) {
 	} else {
 		workflows.Register(w)
 		acts.Register(w)
+		// What a delivery workflow asks when it opens (batched delivery).
+		(&workflows.Coverage{Client: e.Temporal.client}).Register(w)
 	}
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -270,7 +283,7 @@ func (t Triggerd) consumeBacklog(ctx context.Context, e *Env, m *Measure, s *tri
 // ingest and the worker, each run posting to the receiver.
 func triggerdRuns(t Triggerd) func(context.Context, *Env, *Measure) error {
 	return func(ctx context.Context, e *Env, m *Measure) error {
-		n := e.Params.Runs
+		n := e.Params.Runs * max(t.RunsScale, 1)
 		m.expect(n)
 		return t.endToEnd(ctx, e, m, func(ctx context.Context, topic string) error {
 			return e.produceBacklog(ctx, topic, n)
@@ -300,6 +313,12 @@ func (t Triggerd) endToEnd(ctx context.Context, e *Env, m *Measure, produce func
 	}
 	tq := e.name("tq")
 	m.workflowID = func(i int) string { return run.WorkflowID(s.tag, e.eventID(i)) }
+	if t.Batched {
+		m.workflowID = nil
+		for p := range 3 { // createTopic's partitions
+			m.carriers = append(m.carriers, run.DeliveryWorkflowID(s.tag, s.topic, p))
+		}
+	}
 	stopWorker, err := t.startWorker(e, tq)
 	if err != nil {
 		return err

@@ -61,7 +61,8 @@ func TestDefaults(t *testing.T) {
 		Quotas:   Quotas{RefreshInterval: 2 * time.Second, OnUnavailable: "open", UnavailableWait: 5 * time.Second, KeyPrefix: "triggerd:"},
 		Breakers: Breakers{Default: BreakerPolicy{ConsecutiveFailures: 5, MinRequests: 10, Interval: time.Minute,
 			OpenTimeout: 30 * time.Second, HalfOpenRequests: 1}},
-		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second, BatchLinger: 10 * time.Minute, HeartbeatTimeout: 30 * time.Second},
+		Delivery: Delivery{MaxCascadeDepth: 3, BatchSize: 100, BatchWindow: time.Second, BatchLinger: 10 * time.Minute, HeartbeatTimeout: 30 * time.Second,
+			LocalActivities: "on", LocalActivityMaxTimeout: 30 * time.Second},
 		Debezium: Debezium{UnavailableValuePlaceholder: "__debezium_unavailable_value", Decimals: "string", RefetchTimeout: 5 * time.Second,
 			Connector: DebeziumConnector{MoneyFractionDigits: 2}},
 	}

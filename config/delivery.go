@@ -33,7 +33,24 @@ type Delivery struct {
 	// that a killed worker's action is retried elsewhere after this
 	// rather than after its whole timeout. Default 30s.
 	HeartbeatTimeout time.Duration `yaml:"heartbeatTimeout"`
+	// LocalActivities is "on" (the default) or "off": whether actions of
+	// the short types (http, cache.*, broker.publish, log, database.*)
+	// whose timeout is at most LocalActivityMaxTimeout run as Temporal
+	// local activities by default (docs/performance.md, "The fast
+	// path"). An action's own `local:` wins either way.
+	LocalActivities string `yaml:"localActivities"`
+	// LocalActivityMaxTimeout is the longest action timeout that runs as
+	// a local activity by default. Default 30s (the default action
+	// timeout); at most twice HeartbeatTimeout, since longer actions
+	// heartbeat and a local activity cannot.
+	LocalActivityMaxTimeout time.Duration `yaml:"localActivityMaxTimeout"`
 }
+
+// Values of delivery.localActivities.
+const (
+	LocalActivitiesOn  = "on"
+	LocalActivitiesOff = "off"
+)
 
 // Queue configures one named queue of queued actions.
 type Queue struct {
@@ -47,7 +64,10 @@ const (
 	DefaultBatchWindow      = time.Second
 	DefaultBatchLinger      = 10 * time.Minute
 	DefaultHeartbeatTimeout = 30 * time.Second
-	DefaultQueueConcurrency = 4
+	DefaultLocalActivities  = LocalActivitiesOn
+	// DefaultLocalActivityMaxTimeout matches the default action timeout.
+	DefaultLocalActivityMaxTimeout = 30 * time.Second
+	DefaultQueueConcurrency        = 4
 	// MaxQueueConcurrency bounds queues.<name>.concurrency: the queue's
 	// workflow keeps that many activities in flight.
 	MaxQueueConcurrency = 256
@@ -68,6 +88,12 @@ func (c *Config) setDeliveryDefaults() {
 	}
 	if c.Delivery.HeartbeatTimeout == 0 {
 		c.Delivery.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if c.Delivery.LocalActivities == "" {
+		c.Delivery.LocalActivities = DefaultLocalActivities
+	}
+	if c.Delivery.LocalActivityMaxTimeout == 0 {
+		c.Delivery.LocalActivityMaxTimeout = DefaultLocalActivityMaxTimeout
 	}
 	for name, q := range c.Queues {
 		if q.Concurrency == 0 {
@@ -92,6 +118,15 @@ func (c *Config) validateDelivery(v *validator) {
 	}
 	if c.Delivery.HeartbeatTimeout < time.Second {
 		v.add("delivery.heartbeatTimeout", "must be at least 1s")
+	}
+	switch c.Delivery.LocalActivities {
+	case LocalActivitiesOn, LocalActivitiesOff:
+	default:
+		v.add("delivery.localActivities", "unknown value %q (want %s or %s)", c.Delivery.LocalActivities, LocalActivitiesOn, LocalActivitiesOff)
+	}
+	if d := c.Delivery.LocalActivityMaxTimeout; d < 0 || d > 2*c.Delivery.HeartbeatTimeout {
+		v.add("delivery.localActivityMaxTimeout", "must be between 0 and twice delivery.heartbeatTimeout (%s): longer actions heartbeat, which a local activity cannot",
+			2*c.Delivery.HeartbeatTimeout)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Queues)) {
 		q := c.Queues[name]

@@ -163,7 +163,14 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) createTopics(t *testing.T, topics ...string) {
 	t.Helper()
-	conn, err := kafka.Dial("tcp", e.brokers[0])
+	createTopics(t, e.brokers[0], topics...)
+}
+
+// createTopics creates topics of three partitions on the cluster of
+// broker and waits until each partition has a leader.
+func createTopics(t *testing.T, broker string, topics ...string) {
+	t.Helper()
+	conn, err := kafka.Dial("tcp", broker)
 	require.NoError(t, err)
 	defer conn.Close()
 	controller, err := conn.Controller()

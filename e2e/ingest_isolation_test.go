@@ -303,7 +303,9 @@ func TestIngestDisablingTheTriggerReleasesARetriedStart(t *testing.T) {
 	eventually(t, "the ok trigger ran for row 1, the stuck one is retried", 90*time.Second, func() bool {
 		return len(rcv.got("/ok/1")) == 1 && st.attempts.Load() >= 5
 	})
-	require.Empty(t, rcv.got("/ok/2"), "row 2 waits behind row 1")
+	// Row 2 may start within the partition's window (kafka.partitionConcurrency)
+	// while row 1 is retried, but no offset is committed past row 1.
+	require.Less(t, committedOffset(t, e, group, users, 0), int64(1), "nothing committed past the retried row")
 	require.True(t, reg.Unregister("stuck-"+e.suffix))
 	eventually(t, "row 2 ran and both rows are committed", 90*time.Second, func() bool {
 		return len(rcv.got("/ok/2")) == 1 && committedOffset(t, e, group, users, 0) == 2

@@ -30,7 +30,9 @@ import (
 // Authorization header in a 200 body, one that echoes it in a 400 error,
 // and a log line. No event of the workflow's history may contain the
 // value; the input holds only the placeholder. The same run with redaction
-// off must leak, which proves the check can see a leak.
+// off must leak, which proves the check can see a leak. Both run with the
+// actions as regular and as local activities (whose results and failures
+// are recorded as markers).
 func TestSecretsNeverReachTheHistory(t *testing.T) {
 	addr := testenv.TemporalAddress(t)
 	c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default"})
@@ -48,8 +50,9 @@ func TestSecretsNeverReachTheHistory(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	for _, redact := range []bool{true, false} {
-		t.Run(fmt.Sprintf("redaction=%v", redact), func(t *testing.T) {
+	for _, tc := range []struct{ redact, local bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+		redact, local := tc.redact, tc.local
+		t.Run(fmt.Sprintf("redaction=%v/local=%v", redact, local), func(t *testing.T) {
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			lookup := func(k string) (string, bool) {
@@ -59,7 +62,7 @@ func TestSecretsNeverReachTheHistory(t *testing.T) {
 				return "", false
 			}
 			res := secrets.NewResolver([]secrets.Source{secrets.Env{LookupEnv: lookup}}, secrets.WithRedaction(redact))
-			queue := fmt.Sprintf("e2e-secrets-%v-%d", redact, time.Now().UnixNano())
+			queue := fmt.Sprintf("e2e-secrets-%v-%v-%d", redact, local, time.Now().UnixNano())
 			acts := activities.New(activities.WithLogger(logger), allowLoopback(t))
 			w := worker.New(c, queue, worker.Options{})
 			workflows.Register(w)
@@ -79,6 +82,9 @@ func TestSecretsNeverReachTheHistory(t *testing.T) {
 					{Name: "log", Type: "log", Config: map[string]any{"message": "token is {{secret.API_TOKEN}}", "fields": map[string]any{"t": "{{secret.API_TOKEN}}"}}, Retry: retry, Timeout: 10 * time.Second},
 				},
 			}
+			for i := range in.Actions {
+				in.Actions[i].Local = local
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: run.WorkflowID("secrets-e2e", queue), TaskQueue: queue}, run.WorkflowName, in)
@@ -90,7 +96,7 @@ func TestSecretsNeverReachTheHistory(t *testing.T) {
 			require.Equal(t, run.StatusFailed, result.Actions[1].Status, "the 400 fails the action")
 			require.Contains(t, result.Actions[1].Error, "HTTP_4XX")
 
-			var leaks []string
+			var leaks, markers []string
 			placeholder := false
 			it := c.GetWorkflowHistory(ctx, wr.GetID(), wr.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 			events := 0
@@ -102,12 +108,18 @@ func TestSecretsNeverReachTheHistory(t *testing.T) {
 				// value anywhere in an input, result or failure shows.
 				b, err := proto.Marshal(ev)
 				require.NoError(t, err)
+				if m := ev.GetMarkerRecordedEventAttributes(); m != nil {
+					markers = append(markers, m.GetMarkerName())
+				}
 				if bytes.Contains(b, []byte(value)) {
 					leaks = append(leaks, ev.GetEventType().String())
 				}
 				placeholder = placeholder || bytes.Contains(b, []byte("{{secret.API_TOKEN}}"))
 			}
 			require.Greater(t, events, 5)
+			if local {
+				require.Equal(t, []string{"LocalActivity", "LocalActivity", "LocalActivity"}, markers, "the actions ran as local activities")
+			}
 			require.True(t, placeholder, "the input carries the placeholder")
 			if redact {
 				require.Empty(t, leaks, "events holding the secret")

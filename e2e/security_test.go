@@ -28,7 +28,7 @@ import (
 	"github.com/triggerd/triggerd/internal/testenv"
 )
 
-// securedProcess is a `triggerd run` built from this tree and configured
+// securedProcess is a `triggerd serve` built from this tree and configured
 // by a file, as an operator runs it.
 type securedProcess struct {
 	bin  string
@@ -68,7 +68,7 @@ func startSecuredRun(t *testing.T, bin, cfg, listen string, env ...string) *secu
 			_ = p.cmd.Process.Kill()
 		}
 		if t.Failed() {
-			t.Logf("triggerd run:\n%s", p.logs.String())
+			t.Logf("triggerd serve:\n%s", p.logs.String())
 		}
 	})
 	deadline := time.Now().Add(2 * time.Minute) // safety net only
@@ -82,11 +82,11 @@ func startSecuredRun(t *testing.T, bin, cfg, listen string, env ...string) *secu
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("triggerd run exited: %v\n%s", err, p.logs.String())
+			t.Fatalf("triggerd serve exited: %v\n%s", err, p.logs.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("triggerd run not healthy\n%s", p.logs.String())
+			t.Fatalf("triggerd serve not healthy\n%s", p.logs.String())
 		}
 	}
 }
@@ -168,7 +168,7 @@ func tokenHash(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// TestSecurityAuthProcess runs `triggerd run` with tokens configured,
+// TestSecurityAuthProcess runs `triggerd serve` with tokens configured,
 // against real Kafka and Temporal, and shows: no token is a 401 on every
 // endpoint but /healthz (walking every registered route); a
 // triggers:read token cannot create a trigger (403 naming the scope); a

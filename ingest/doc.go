@@ -112,7 +112,7 @@
 // a sync run by signal-with-start to its record's lane, a `for: all`
 // event by signal-with-start to its batch. With WithColocatedWorker (the
 // worker polls the same task queue through the same client, as in
-// `triggerd run`) direct starts are eager: the first workflow task comes
+// `triggerd serve`) direct starts are eager: the first workflow task comes
 // back in the start's response. Up to Config.PartitionConcurrency
 // messages of a partition (default 16) are started at once, on as many
 // long-lived goroutines of the partition.

@@ -17,13 +17,15 @@ import (
 )
 
 // workflowClient is the part of client.Client the TemporalStarter uses:
-// it starts runs, feeds lanes and batches (signal-with-start) and closes
-// batches (a signal).
+// it starts runs, feeds lanes, batches and delivery workflows
+// (signal-with-start), closes batches (a signal) and asks a delivery
+// workflow its backlog (a query).
 type workflowClient interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 }
 
 // TemporalStarter starts each run as a Temporal workflow whose id is
@@ -34,6 +36,8 @@ type TemporalStarter struct {
 	taskQueue string
 	// Batch configures the batches of `for: all` triggers.
 	Batch BatchOptions
+	// delivery coalesces the signals of batched delivery (batched.go).
+	delivery deliverySignals
 	// eager asks for eager workflow start (WithColocatedWorker).
 	eager bool
 }
@@ -42,7 +46,7 @@ type TemporalStarter struct {
 type StarterOption func(*TemporalStarter)
 
 // WithColocatedWorker says that a worker of the starter's task queue runs
-// in this process on the same client (`triggerd run`). The starter then
+// in this process on the same client (`triggerd serve`). The starter then
 // asks for eager workflow start: Temporal returns the run's first
 // workflow task in the start's response and the local worker runs it at
 // once, saving the server a dispatch through matching and the run a poll
@@ -79,6 +83,8 @@ func NewTemporalStarter(c client.Client, taskQueue string, opts ...StarterOption
 func (s *TemporalStarter) Start(ctx context.Context, in run.Input) error {
 	var err error
 	switch {
+	case in.BatchedDelivery != nil:
+		return s.startBatched(ctx, in) // batched.go
 	case in.ForAll:
 		err = s.startInBatch(ctx, in)
 	case in.HasSync():

@@ -21,7 +21,7 @@ import (
 )
 
 // colocated is a Temporal client with triggerd's worker polling a task
-// queue of its own through it, as in `triggerd run`; its "record" action
+// queue of its own through it, as in `triggerd serve`; its "record" action
 // records the idempotency key of every call.
 type colocated struct {
 	c     client.Client

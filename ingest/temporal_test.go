@@ -40,6 +40,10 @@ func (f *fakeExecutor) SignalWorkflow(context.Context, string, string, string, a
 	return errors.New("fakeExecutor: unexpected signal")
 }
 
+func (f *fakeExecutor) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	return nil, errors.New("fakeExecutor: unexpected query")
+}
+
 func TestTemporalStarter_Options(t *testing.T) {
 	fe := &fakeExecutor{}
 	s := &TemporalStarter{client: fe, taskQueue: "triggers"}

@@ -142,6 +142,12 @@ type Action struct {
 	// names the queue of a queued action (see docs/semantics.md).
 	Timing string `json:"timing,omitempty"`
 	Queue  string `json:"queue,omitempty"`
+	// Local runs the action as a Temporal local activity: in the run's
+	// workflow task, its result recorded as a marker, with no activity
+	// task of its own (docs/performance.md, "The fast path"). Decided when
+	// the trigger is loaded (trigger.WithLocalActivities) and frozen in
+	// the run's input, so that a run replays the way it started.
+	Local bool `json:"local,omitempty"`
 }
 
 // Input is the input of the trigger workflow. It carries a snapshot of the
@@ -177,6 +183,15 @@ type Input struct {
 	// condition branch that was unknown, a row read again from the
 	// database (and how long it took).
 	Notes []string `json:"notes,omitempty"`
+	// BatchedDelivery is set when the trigger delivers in batches
+	// (delivery.batch): ingest hands the run to its trigger's delivery
+	// workflow instead of starting it (batched.go).
+	BatchedDelivery *BatchedDelivery `json:"batchedDelivery,omitempty"`
+	// Recorded is the failure of a run a delivery workflow already ran:
+	// RunTrigger started with it fails with that failure under the run's
+	// own id, without running anything, so that the run is listed and
+	// can be re-run like any other (batched.go).
+	Recorded *RecordedFailure `json:"recorded,omitempty"`
 }
 
 // Values of Input.OnUnknown.
@@ -212,6 +227,10 @@ type ActionResult struct {
 	Notes []string `json:"notes,omitempty"`
 	// Guard says what quotas and breakers did (waits, fallback path).
 	Guard *GuardReport `json:"guard,omitempty"`
+	// OutputBytes is the size of the action's output when Output holds
+	// only a summary of it (SummarizeOutput): the run's query
+	// QueryOutput returns the whole output.
+	OutputBytes int `json:"outputBytes,omitempty"`
 }
 
 // Result is what a trigger run returns (and what the Temporal UI shows as
@@ -227,6 +246,9 @@ type Result struct {
 	// Notes are the event's and the input's notes (Event.Notes,
 	// Input.Notes): what decoding and planning found doubtful.
 	Notes []string `json:"notes,omitempty"`
+	// DeliveredBy names the delivery workflow run that ran a batched
+	// run ("<workflow id>/<run id>"); empty for a run of its own.
+	DeliveredBy string `json:"deliveredBy,omitempty"`
 }
 
 // ActionRequest is what an action activity receives: the action's rendered

@@ -46,3 +46,25 @@ type QueueInput struct {
 	Done   int `json:"done"`
 	Failed int `json:"failed"`
 }
+
+// DeliveryInput is a delivery workflow's configuration and carried state.
+type DeliveryInput struct {
+	Tag       string `json:"tag"`
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
+	// Linger is how long it waits for events before it closes (default
+	// workflows.DefaultBatchLinger); Remember how many event ids it remembers
+	// (default workflows.DefaultDeliveryRemember).
+	Linger   time.Duration `json:"linger,omitempty"`
+	Remember int           `json:"remember,omitempty"`
+	// MaxRuns is how many runs one workflow run starts before it
+	// continues as new (default: the workflow's).
+	MaxRuns int `json:"maxRuns,omitempty"`
+	// Carried over continue-as-new: the ids remembered, the events not
+	// started yet, and whether the previous closed run was consulted.
+	Seen    []string `json:"seen,omitempty"`
+	Pending []Input  `json:"pending,omitempty"`
+	Resumed bool     `json:"resumed,omitempty"`
+	Done    int      `json:"done,omitempty"`
+	Failed  int      `json:"failed,omitempty"`
+}

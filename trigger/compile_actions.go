@@ -36,6 +36,7 @@ func compileActions(list []Action, field string, earlier map[string]bool, p prob
 		checkTemplates(a.Config, joinField(f, "config"), names, p)
 		validateRetry(a, f, p)
 		checkTiming(a, f, p)
+		checkLocal(a, f, p)
 		seen[a.Name] = true
 		names[a.Name] = true
 		normalized[i] = a

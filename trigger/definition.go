@@ -160,6 +160,9 @@ type Action struct {
 	Fallback []Fallback
 	// Timing and Queue (see delivery_fields.go).
 	ActionTiming
+	// Local, when set, says whether the action runs as a local activity
+	// (local.go); nil leaves it to the type and timeout.
+	Local *bool
 }
 
 // Retry is an action's retry policy as written (Ductape's field names).
@@ -332,8 +335,8 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-var definitionFields = append(append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, deliveryFields...), beforeFields...), unknownHandlingFields...)
-var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback"}, actionTimingFields...)
+var definitionFields = append(append(append(append([]string{"tag", "name", "description", "tables", "events", "enabled", "priority", "condition", "when", "actions"}, deliveryFields...), beforeFields...), unknownHandlingFields...), deliveryBatchFields...)
+var actionFields = append([]string{"type", "name", "config", "retry", "continueOnError", "timeout", "quota", "breaker", "fallback", "local"}, actionTimingFields...)
 var retryFields = []string{"maxAttempts", "initialDelay", "maxDelay", "backoffMultiplier", "retryOn"}
 
 func unknownFields(m map[string]any, allowed []string, field string, p problems) {
@@ -411,6 +414,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		}
 	}
 	d.Delivery = decodeDelivery(m, f, p)
+	decodeDeliveryBatch(m, f, p, &d.Delivery) // delivery_batch.go
 	d.UnknownHandling = decodeUnknownHandling(m, f, p)
 	return d
 }
@@ -455,6 +459,7 @@ func decodeAction(v any, i int, field string, p problems) Action {
 		a.Timeout = d
 	}
 	decodeGuard(&a, m, field, p)
+	a.Local = decodeLocal(m, field, p) // local.go
 	if r, ok := m["retry"]; ok && r != nil {
 		rf := joinField(field, "retry")
 		rm, ok := r.(map[string]any)

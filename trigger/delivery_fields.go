@@ -23,6 +23,9 @@ type Delivery struct {
 	// For is ForEach (one run per event, the default) or ForAll (one run
 	// per source transaction or micro-batch).
 	For string
+	// Batch is delivery.batch: the runs are carried by a delivery
+	// workflow, many at a time (delivery_batch.go); nil for a workflow per run.
+	Batch *run.BatchedDelivery
 }
 
 // Values of Delivery.For.
@@ -130,6 +133,7 @@ func compileDelivery(d *Definition, p problems) []run.Action {
 			p.add(fmt.Sprintf("ignoreColumns[%d]", i), "must not be empty")
 		}
 	}
+	checkDeliveryBatch(d, p) // delivery_batch.go
 	for i, a := range d.Actions {
 		if d.For == ForAll && a.Timing == run.TimingSync {
 			p.add(fmt.Sprintf("actions[%d].timing", i), "sync orders the runs of one record; a for: all trigger runs per batch")
@@ -165,17 +169,22 @@ func checkTiming(a Action, field string, p problems) {
 }
 
 // CompileOnError validates a global error handler (config's onError) given
-// in the file format, and compiles it.
-func CompileOnError(raw []any) ([]run.Action, error) {
+// in the file format, and compiles it; opts decide which of its actions
+// run as local activities (WithLocalActivities).
+func CompileOnError(raw []any, opts ...Option) ([]run.Action, error) {
 	var list []Problem
 	p := problems{list: &list}
 	var acts []Action
 	for i, a := range raw {
 		acts = append(acts, decodeAction(a, i, fmt.Sprintf("onError[%d]", i), p))
 	}
-	out, _ := compileActions(acts, "onError", map[string]bool{FailedActionName: true}, p)
+	out, norm := compileActions(acts, "onError", map[string]bool{FailedActionName: true}, p)
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
+	}
+	local := newOptions(opts).local
+	for i := range out {
+		local.localize(&out[i], norm[i])
 	}
 	return out, nil
 }
@@ -209,6 +218,7 @@ func (e *entry) input(ev run.Event, name string) run.Input {
 	}
 	in.Cascade = append(slices.Clone(ev.Cascade), e.ref.Tag)
 	in.ForAll = e.def.For == ForAll
+	in.BatchedDelivery = e.def.Batch
 	in.OnUnknown = e.def.OnUnknown
 	return in
 }

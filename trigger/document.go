@@ -36,6 +36,7 @@ func (d Definition) Document() map[string]any {
 	doc["actions"] = actions
 	d.Before.document(doc)
 	d.Delivery.document(doc)
+	documentDeliveryBatch(d.Delivery, doc)
 	d.UnknownHandling.document(doc)
 	return doc
 }
@@ -64,6 +65,9 @@ func (a Action) Document() map[string]any {
 	doc["retry"] = retry
 	guardDocument(a, doc)
 	a.ActionTiming.document(doc)
+	if a.Local != nil {
+		doc["local"] = *a.Local
+	}
 	return doc
 }
 

@@ -67,7 +67,8 @@ type Option func(*options)
 
 type options struct {
 	limits Limits
-	hooks  planHooks // a Registry's (refetch.go, unknown.go)
+	hooks  planHooks       // a Registry's (refetch.go, unknown.go)
+	local  LocalActivities // local.go
 }
 
 // WithLimits sets the limits definitions are checked against (zero fields

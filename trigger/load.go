@@ -108,6 +108,7 @@ func build(defs []Definition, list *[]Problem, o options) *Set {
 		}
 		s.defs = append(s.defs, d)
 		if e != nil {
+			o.local.localizeEntry(e)
 			s.all = append(s.all, e)
 			if d.Enabled {
 				s.entries = append(s.entries, e)

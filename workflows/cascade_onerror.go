@@ -49,23 +49,23 @@ func checkCascade(ctx workflow.Context, in run.Input, res *run.Result) error {
 // runOnError runs the run's error handlers after failed failed the run.
 // They see the failure as {{actions.failed.output.action}}, .type, .error
 // and .attempts; a failing handler is recorded and does not stop the next.
-func runOnError(ctx workflow.Context, render renderFunc, in run.Input, res *run.Result, failed run.ActionResult, ts time.Time, wfID string) {
+func runOnError(ctx workflow.Context, render renderFunc, in run.Input, res *run.Result, failed run.ActionResult, ts time.Time, st *runState) {
 	if len(in.OnError) == 0 || workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	outputs := map[string]any{trigger.FailedActionName: map[string]any{"output": map[string]any{
 		"action": failed.Name, "type": failed.Type, "error": failed.Error, "attempts": failed.Attempts,
 	}}}
-	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	for i, act := range in.OnError {
 		name := "onError/" + actionName(act, i)
 		ar := run.ActionResult{Name: name, Type: act.Type}
-		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, runID, &ar.Guard)
+		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, st.wfID, st.runID, &ar.Guard)
 		ar.Notes, ar.Attempts = notes, attempts
 		if err != nil {
 			ar.Status, ar.Error = run.StatusFailed, errorMessage(err)
 		} else {
-			ar.Status, ar.Output = run.StatusSucceeded, out
+			ar.Status = run.StatusSucceeded
+			ar.Output, ar.OutputBytes = summarizeOutput(out)
 			outputs[actionName(act, i)] = map[string]any{"output": out}
 		}
 		res.OnError = append(res.OnError, ar)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -92,9 +94,40 @@ func (c *Coverage) startInput(ctx context.Context, id string) (run.Input, error)
 	return in, nil
 }
 
-// Register registers the coverage activity.
+// DeliverySeen returns the event ids the latest completed run of the
+// delivery workflow id remembered when it closed (DeliveryState.Seen), or
+// none when no run of it completed. A delivery workflow that opens calls
+// it first: events signalled to a run that closed since must not run
+// again. The run is found through visibility, which has recorded a run
+// that closed after lingering long before its id is started again.
+func (c *Coverage) DeliverySeen(ctx context.Context, id string) ([]string, error) {
+	resp, err := c.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:    fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'Completed'", id),
+		PageSize: 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list closed runs of %s: %w", id, err)
+	}
+	var latest *workflowpb.WorkflowExecutionInfo
+	for _, e := range resp.GetExecutions() {
+		if latest == nil || e.GetCloseTime().AsTime().After(latest.GetCloseTime().AsTime()) {
+			latest = e
+		}
+	}
+	if latest == nil {
+		return nil, nil
+	}
+	var st DeliveryState
+	if err := c.Client.GetWorkflow(ctx, id, latest.GetExecution().GetRunId()).Get(ctx, &st); err != nil {
+		return nil, fmt.Errorf("read the result of %s run %s: %w", id, latest.GetExecution().GetRunId(), err)
+	}
+	return st.Seen, nil
+}
+
+// Register registers the coverage activities.
 func (c *Coverage) Register(r worker.ActivityRegistry) {
 	r.RegisterActivityWithOptions(c.BatchCoverage, activity.RegisterOptions{Name: batchCoverageActivity})
+	r.RegisterActivityWithOptions(c.DeliverySeen, activity.RegisterOptions{Name: deliverySeenActivity})
 }
 
 // batchEventID is the event id of the n-th run of a batch (1-based).

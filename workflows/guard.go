@@ -56,14 +56,14 @@ func guardEnabled(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, guardVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 }
 
-// callWithQuota executes activity typ and waits out quota refusals with
-// durable timers, trying again after each: the waits spend none of the
-// action's retry attempts (each try is a fresh activity at attempt 1).
-// Breaker refusals are returned to the caller.
-func callWithQuota(ctx, actx workflow.Context, typ string, req run.ActionRequest, rep **run.GuardReport) (any, error) {
+// callWithQuota executes activity typ as call says (a regular or a local
+// activity, local.go) and waits out quota refusals with durable timers,
+// trying again after each: the waits spend none of the action's retry
+// attempts (each try is a fresh activity at attempt 1). Breaker refusals
+// are returned to the caller.
+func callWithQuota(ctx workflow.Context, call actionCall, typ string, req run.ActionRequest, rep **run.GuardReport) (any, error) {
 	for {
-		var out any
-		err := workflow.ExecuteActivity(actx, typ, req).Get(actx, &out)
+		out, err := call.execute(ctx, typ, req)
 		if err == nil {
 			return out, nil
 		}
@@ -111,10 +111,10 @@ func statusOf(ar run.ActionResult) string {
 // until one succeeds. A defer step waits for the breaker's next probe and
 // tries the action itself again; skip ends the action as skipped. With no
 // fallback left, the breaker's refusal is the action's failure.
-func executeGuarded(ctx, actx workflow.Context, act run.Action, req run.ActionRequest, scope trigger.Scope,
+func executeGuarded(ctx workflow.Context, call actionCall, act run.Action, req run.ActionRequest, scope trigger.Scope,
 	render renderFunc, rep **run.GuardReport) (any, error) {
 	for {
-		out, err := callWithQuota(ctx, actx, act.Type, req, rep)
+		out, err := callWithQuota(ctx, call, act.Type, req, rep)
 		kind, d := deferral(err)
 		if kind != errtype.BreakerOpen || !guardEnabled(ctx) {
 			return out, err
@@ -197,10 +197,5 @@ func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionReq
 	if timeout <= 0 {
 		timeout = run.DefaultActionTimeout
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: timeout,
-		RetryPolicy:         RetryPolicy(act.Retry),
-	})
-	out, err := callWithQuota(ctx, actx, freq.Type, freq, rep)
-	return out, err
+	return callWithQuota(ctx, newActionCall(act, timeout, 0), freq.Type, freq, rep)
 }

@@ -128,14 +128,10 @@ func executeQueued(ctx workflow.Context, it run.QueueItem) error {
 	if timeout <= 0 {
 		timeout = run.DefaultActionTimeout
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: timeout,
-		HeartbeatTimeout:    time.Duration(it.Heartbeat) * time.Millisecond,
-		RetryPolicy:         RetryPolicy(it.Retry),
-	})
+	call := actionCall{timeout: timeout, heartbeat: time.Duration(it.Heartbeat) * time.Millisecond, retry: it.Retry}
 	// A quota refusal is waited out here too (guard.go), durably.
 	var waits *run.GuardReport
-	_, err := callWithQuota(ctx, actx, it.Request.Type, it.Request, &waits)
+	_, err := callWithQuota(ctx, call, it.Request.Type, it.Request, &waits)
 	return err
 }
 
@@ -183,8 +179,10 @@ func (e *Enqueuer) Register(r worker.ActivityRegistry) {
 	r.RegisterActivityWithOptions(e.Enqueue, activity.RegisterOptions{Name: enqueueActivity})
 }
 
-// registerDeliveryWorkflows registers the lane, queue and batch workflows.
+// registerDeliveryWorkflows registers the lane, queue, batch and delivery
+// workflows.
 func registerDeliveryWorkflows(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: run.DeliveryWorkflowName})
 	r.RegisterWorkflowWithOptions(Lane, workflow.RegisterOptions{Name: run.LaneWorkflowName})
 	r.RegisterWorkflowWithOptions(Queue, workflow.RegisterOptions{Name: run.QueueWorkflowName})
 	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: run.BatchWorkflowName})

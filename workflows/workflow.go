@@ -39,8 +39,48 @@ func RunTrigger(ctx workflow.Context, in run.Input) (run.Result, error) {
 type renderFunc func(cfg map[string]any, scope trigger.Scope) (map[string]any, []string, error)
 
 func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Result, error) {
-	info := workflow.GetInfo(ctx)
-	wfID := info.WorkflowExecution.ID
+	if in.Recorded != nil {
+		// A run a delivery workflow carried and that failed (batched.go):
+		// its failure, under its own id, for listing and re-running.
+		return recordedFailure(in)
+	}
+	exec := workflow.GetInfo(ctx).WorkflowExecution
+	st := newRunState(exec.ID, exec.RunID)
+	// The whole output of each action, when the result only summarises
+	// it. A query adds no event to the history.
+	if err := workflow.SetQueryHandler(ctx, run.QueryOutput, st.output); err != nil {
+		return run.Result{}, err
+	}
+	return runActions(ctx, render, in, st)
+}
+
+// runState is what one logical run keeps while it runs: its ids and the
+// outputs of its actions so far.
+type runState struct {
+	wfID, runID string
+	// outputs holds actions.<name> of the templates: {"output": out} of
+	// each action that succeeded, whole.
+	outputs map[string]any
+}
+
+func newRunState(wfID, runID string) *runState {
+	return &runState{wfID: wfID, runID: runID, outputs: map[string]any{}}
+}
+
+// output answers run.QueryOutput: the whole output of the named action.
+func (st *runState) output(action string) (any, error) {
+	o, ok := st.outputs[action].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("no output of action %q (it did not succeed, or no such action)", action)
+	}
+	return o["output"], nil
+}
+
+// runActions runs one logical run: the run's actions in order, under the
+// workflow id st.wfID, which names the run and keys its actions'
+// idempotency. RunTrigger runs one per workflow; a delivery workflow runs
+// many side by side (delivery.go).
+func runActions(ctx workflow.Context, render renderFunc, in run.Input, st *runState) (run.Result, error) {
 	res := run.Result{
 		Trigger:   in.Trigger,
 		EventID:   in.Event.ID,
@@ -53,7 +93,6 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 	if ts.IsZero() {
 		ts = workflow.Now(ctx)
 	}
-	outputs := map[string]any{}
 	if err := checkCascade(ctx, in, &res); err != nil {
 		return res, err
 	}
@@ -61,13 +100,13 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 	for i, act := range in.Actions {
 		name := actionName(act, i)
 		ar := run.ActionResult{Name: name, Type: act.Type}
-		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, wfID, info.WorkflowExecution.RunID, &ar.Guard)
+		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, st.outputs, st.wfID, st.runID, &ar.Guard)
 		ar.Notes = notes
 		if err == nil {
 			ar.Status = statusOf(ar)
-			ar.Output = out
+			ar.Output, ar.OutputBytes = summarizeOutput(out)
 			ar.Attempts = attempts
-			outputs[name] = map[string]any{"output": out}
+			st.outputs[name] = map[string]any{"output": out}
 			res.Actions = append(res.Actions, ar)
 			continue
 		}
@@ -87,7 +126,7 @@ func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Resu
 		}
 		res.Status = run.StatusFailed
 		skipRest(&res, in.Actions, i+1)
-		runOnError(ctx, render, in, &res, ar, ts, wfID)
+		runOnError(ctx, render, in, &res, ar, ts, st)
 		return res, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("action %q (%s) failed: %s", name, act.Type, ar.Error),
 			errtype.ActionFailed, err, res)
@@ -134,11 +173,6 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		timeout = run.DefaultActionTimeout
 	}
 	hb := heartbeatTimeout(ctx, in, timeout)
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: timeout,
-		HeartbeatTimeout:    hb,
-		RetryPolicy:         RetryPolicy(act.Retry),
-	})
 	req := run.ActionRequest{
 		WorkflowID:     wfID,
 		RunID:          runID,
@@ -159,7 +193,8 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	if act.Type == run.TypeCustom || act.Type == run.TypeStorageUpload {
 		req.Context = eventContext(in, outputs)
 	}
-	out, err := executeGuarded(ctx, actx, act, req, scope, render, guard)
+	call := newActionCall(act, timeout, hb) // local.go
+	out, err := executeGuarded(ctx, call, act, req, scope, render, guard)
 	if err != nil {
 		return nil, notes, attemptsOf(err, act.Retry), err
 	}

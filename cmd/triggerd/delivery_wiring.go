@@ -22,6 +22,15 @@ func newStarter(c client.Client, cfg *config.Config, opts ...ingest.StarterOptio
 	return s
 }
 
+// localActivities is the trigger option of delivery.localActivities and
+// delivery.localActivityMaxTimeout: which actions run as local
+// activities when their definition does not say.
+func localActivities(d config.Delivery) trigger.Option {
+	return trigger.WithLocalActivities(trigger.LocalActivities{
+		Off: d.LocalActivities == config.LocalActivitiesOff, MaxTimeout: d.LocalActivityMaxTimeout,
+	})
+}
+
 // registerQueues registers the activity that feeds the queues of queued
 // actions.
 func registerQueues(w worker.Worker, c client.Client, dc converter.DataConverter, cfg *config.Config) {
@@ -41,7 +50,7 @@ func newPlanner(reg *trigger.Registry, cfg *config.Config, promReg prometheus.Re
 	for i, a := range cfg.Delivery.OnError {
 		raw[i] = a
 	}
-	onError, err := trigger.CompileOnError(raw)
+	onError, err := trigger.CompileOnError(raw, localActivities(cfg.Delivery))
 	if err != nil {
 		return nil, fmt.Errorf("delivery.onError: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 
 // runsCmd lists failed runs and re-runs them, through Temporal.
 func (a *app) runsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "runs", Short: "List trigger runs and re-run failed ones, through Temporal"}
+	cmd := &cobra.Command{Use: "runs", Short: "List trigger runs, show one, re-run failed ones (through Temporal)"}
 	var failed bool
 	var limit int
 	list := &cobra.Command{
@@ -74,7 +74,7 @@ func (a *app) runsCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, rerun)
+	cmd.AddCommand(list, rerun, a.runsGetCmd()) // runs_get.go
 	return cmd
 }
 
@@ -140,6 +140,9 @@ func rerunFailed(ctx context.Context, c client.Client, dc converter.DataConverte
 	if err := dc.FromPayloads(attrs.GetInput(), &in); err != nil {
 		return "", fmt.Errorf("decode the input of %s: %w", id, err)
 	}
+	// A run of a batched delivery was recorded with its failure: the
+	// re-run runs it, as a workflow of its own.
+	in.Recorded = nil
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    id,
 		TaskQueue:             taskQueue,

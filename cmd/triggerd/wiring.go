@@ -121,7 +121,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 				return err
 			}
 		}
-		reg = trigger.NewRegistry(append([]trigger.Option{limits}, dbz.regOpts...)...)
+		reg = trigger.NewRegistry(append([]trigger.Option{limits, localActivities(cfg.Delivery)}, dbz.regOpts...)...)
 		reloader = triggersync.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
 		reloader.Check = configChecker(cfg)

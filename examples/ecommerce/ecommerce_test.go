@@ -1,5 +1,5 @@
 // Package ecommerce_test runs the e-commerce example end to end: the built
-// triggerd binary (worker and ingest in one process, `triggerd run`) with
+// triggerd binary (worker and ingest in one process, `triggerd serve`) with
 // this directory's config.yaml and triggers.yaml, against the real Kafka,
 // Kafka Connect with Debezium, Temporal, Redis, RabbitMQ, PostgreSQL and
 // SMTP server that scripts/services/up.sh starts, and a Stripe stand-in on
@@ -244,7 +244,7 @@ func (s *setup) startInventoryWorker(t *testing.T) {
 	t.Cleanup(w.Stop)
 }
 
-// startTriggerd builds the binary and runs `triggerd run` with the
+// startTriggerd builds the binary and runs `triggerd serve` with the
 // example's files. The shared services get per-test names: environment
 // overrides for the keys that have them, and the few names written in the
 // example's files (the orders table's schema, queue, task queue, Stripe's

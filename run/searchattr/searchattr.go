@@ -30,3 +30,10 @@ func ForRun(in run.Input) temporal.SearchAttributes {
 		RecordKey.ValueSet(in.Event.Key),
 	)
 }
+
+// ForTrigger returns the search attributes of a workflow that carries the
+// runs of one trigger on one table (a batched delivery's), so that it is
+// listed with the trigger's runs.
+func ForTrigger(tag, table string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(TriggerTag.ValueSet(tag), Table.ValueSet(table))
+}

@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
-# S3-compatible object storage on 127.0.0.1:9000: versitygw (posix backend,
-# built from its Go module), objects under $STATE/s3/data, one bucket
-# "triggerd-test" created for the tests. Keys: triggerd / triggerd-secret.
+# S3-compatible object storage on 127.0.0.1:9000: moto's S3 server (a
+# package from PyPI, pinned, in a virtualenv under $STATE/s3: an install,
+# not a build), one bucket "triggerd-test" created for the tests. Keys:
+# triggerd / triggerd-secret. Objects live in memory: a restart empties the
+# bucket, which the tests (unique keys, nothing kept between runs) allow.
+# Override the port with TRIGGERD_S3_PORT.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 service_lock s3
 
-PORT=9000
-VERSION=v1.8.0
-BIN="$STATE/bin/versitygw"
-PIDF="$STATE/pids/s3.pid"
+PORT="${TRIGGERD_S3_PORT:-9000}"
+# moto[s3] and the server's own dependencies (its "server" extra would pull
+# every AWS service's).
+PACKAGES=("moto[s3]==5.1.22" "flask==3.1.3" "flask-cors==6.0.5")
 SDIR="$STATE/s3"
+VENV="$SDIR/venv"
+PIDF="$STATE/pids/s3.pid"
 BUCKET=triggerd-test
+ENDPOINT="http://127.0.0.1:$PORT"
 
-if pid_alive "$PIDF" && port_open "$PORT"; then
+# The bucket answers (HEAD with any credentials: moto checks none).
+bucket_ready() { curl -sf -o /dev/null -I "$ENDPOINT/$BUCKET"; }
+
+if pid_alive "$PIDF" && port_open "$PORT" && bucket_ready; then
   log "s3: already answering on 127.0.0.1:$PORT"
   exit 0
 fi
+pid_alive "$PIDF" && stop_pidfile s3 "$PIDF" 10
 port_open "$PORT" && die "port $PORT is taken by a process that s3.sh did not start"
 
-# go install leaves no version in the binary; a marker file records it.
-if [[ ! -x "$BIN" || "$(cat "$BIN.version" 2>/dev/null)" != "$VERSION" ]]; then
-  command -v go >/dev/null || die "go is required to build versitygw"
-  log "s3: go install github.com/versity/versitygw/cmd/versitygw@$VERSION (log: $STATE/logs/s3-build.log)"
-  (cd / && GOBIN="$STATE/bin" GOFLAGS='' GOWORK=off \
-     go install "github.com/versity/versitygw/cmd/versitygw@$VERSION") >"$STATE/logs/s3-build.log" 2>&1 \
-    || { tail -n 40 "$STATE/logs/s3-build.log" >&2; die "versitygw build failed"; }
-  echo "$VERSION" >"$BIN.version"
+# A marker file records what the virtualenv holds.
+if [[ "$(cat "$VENV/.packages" 2>/dev/null)" != "${PACKAGES[*]}" ]]; then
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  log "s3: pip install ${PACKAGES[*]} into $VENV (log: $STATE/logs/s3-pip.log)"
+  rm -rf "$VENV"
+  { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q --disable-pip-version-check "${PACKAGES[@]}"; } \
+    >"$STATE/logs/s3-pip.log" 2>&1 || { tail -n 40 "$STATE/logs/s3-pip.log" >&2; die "moto install failed"; }
+  echo "${PACKAGES[*]}" >"$VENV/.packages"
 fi
 
-# A bucket of the posix backend is a top-level directory.
-mkdir -p "$SDIR/data/$BUCKET"
-log "s3: starting versitygw on 127.0.0.1:$PORT (data $SDIR/data)"
-ROOT_ACCESS_KEY=triggerd ROOT_SECRET_KEY=triggerd-secret \
-  exec_detached nohup "$BIN" --port "127.0.0.1:$PORT" posix "$SDIR/data" >"$SDIR/s3.log" 2>&1 &
+log "s3: starting moto's S3 server on 127.0.0.1:$PORT"
+exec_detached nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$SDIR/s3.log" 2>&1 &
 echo $! >"$PIDF"
-wait_for 30 "s3" port_open "$PORT" || { tail -n 40 "$SDIR/s3.log" >&2; die "versitygw did not start"; }
+wait_started s3 "$PIDF" "$SDIR/s3.log" port_open "$PORT" # lib.sh
+curl -sf -o /dev/null -X PUT "$ENDPOINT/$BUCKET" || die "s3: could not create bucket $BUCKET"
+log "s3: bucket $BUCKET ready"
