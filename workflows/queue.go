@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -129,9 +130,10 @@ func executeQueued(ctx workflow.Context, it run.QueueItem) error {
 		timeout = run.DefaultActionTimeout
 	}
 	call := actionCall{timeout: timeout, heartbeat: time.Duration(it.Heartbeat) * time.Millisecond, retry: it.Retry}
-	// A quota refusal is waited out here too (guard.go), durably.
+	// A quota refusal is waited out here too (fallbacks.CallWithQuota),
+	// durably.
 	var waits *run.GuardReport
-	_, err := callWithQuota(ctx, call, it.Request.Type, it.Request, &waits)
+	_, err := fallbacks.CallWithQuota(ctx, call.execute, it.Request.Type, it.Request, &waits)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
@@ -103,7 +104,7 @@ func runActions(ctx workflow.Context, render renderFunc, in run.Input, st *runSt
 		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, st.outputs, st.wfID, st.runID, &ar.Guard)
 		ar.Notes = notes
 		if err == nil {
-			ar.Status = statusOf(ar)
+			ar.Status = fallbacks.Status(ar)
 			ar.Output, ar.OutputBytes = summarizeOutput(out)
 			ar.Attempts = attempts
 			st.outputs[name] = map[string]any{"output": out}
@@ -111,7 +112,7 @@ func runActions(ctx workflow.Context, render renderFunc, in run.Input, st *runSt
 			continue
 		}
 		ar.Status = run.StatusFailed
-		ar.Error = errorMessage(err)
+		ar.Error = errtype.Message(err)
 		ar.Attempts = attempts
 		res.Actions = append(res.Actions, ar)
 		if temporal.IsCanceledError(err) {
@@ -181,7 +182,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Type:           act.Type,
 		Config:         cfg,
 		IdempotencyKey: wfID + "/" + name,
-		Guard:          activityGuard(act.Guard),
+		Guard:          fallbacks.ActivityGuard(act.Guard),
 		Cascade:        in.Cascade,
 	}
 	if act.Timing == run.TimingQueued {
@@ -194,7 +195,11 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		req.Context = eventContext(in, outputs)
 	}
 	call := newActionCall(act, timeout, hb) // local.go
-	out, err := executeGuarded(ctx, call, act, req, scope, render, guard)
+	renderFallback := func(cfg map[string]any) (map[string]any, error) {
+		out, _, err := render(cfg, scope)
+		return out, err
+	}
+	out, err := fallbacks.ExecuteGuarded(ctx, call.execute, act, req, renderFallback, fallbackCall, guard)
 	if err != nil {
 		return nil, notes, attemptsOf(err, act.Retry), err
 	}
@@ -235,24 +240,6 @@ func copyOutputs(m map[string]any) map[string]any {
 		c[k] = v
 	}
 	return c
-}
-
-// errorMessage is what the result says of a failed action: the action's
-// own error type and message, without the activity error's wrapping (event
-// ids, worker identity) that says nothing to whoever reads the run.
-func errorMessage(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		if appErr.Type() == "" {
-			return appErr.Message()
-		}
-		return appErr.Type() + ": " + appErr.Message()
-	}
-	var toErr *temporal.TimeoutError
-	if errors.As(err, &toErr) {
-		return "timed out (" + toErr.TimeoutType().String() + ")"
-	}
-	return err.Error()
 }
 
 // attemptsOf reports how many attempts a failed activity made: the attempt
