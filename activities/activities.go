@@ -16,18 +16,10 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
-// Action types, the names the activities are registered under.
-const (
-	TypeHTTP         = "http"
-	TypePublish      = "broker.publish"
-	TypeCacheSet     = "cache.set"
-	TypeCacheDelete  = "cache.delete"
-	TypeLog          = "log"
-	defaultConfirmTO = 10 * time.Second
-)
+const defaultConfirmTO = 10 * time.Second
 
 // Activities holds the clients the actions use. Build it with New; it is
 // safe for concurrent use.
@@ -114,27 +106,27 @@ func New(opts ...Option) *Activities {
 // application errors but no attempt details (Register adds those).
 func (a *Activities) Actions() map[string]run.ActionFunc {
 	return map[string]run.ActionFunc{
-		TypeHTTP:            a.HTTP,
-		TypePublish:         a.Publish,
-		TypeCacheSet:        a.CacheSet,
-		TypeCacheDelete:     a.CacheDelete,
-		TypeCacheGet:        a.CacheGet,
-		TypeCacheInvalidate: a.CacheInvalidate,
-		TypeLog:             a.Log,
-		TypeNotifyEmail:     a.NotifyEmail,
-		TypeNotifySMS:       a.NotifySMS,
-		TypeNotifyPush:      a.NotifyPush,
-		TypeNotifyCallback:  a.NotifyCallback,
-		TypeAppAction:       a.AppAction,
-		TypeAgentRun:        a.AgentRun,
-		TypeCustom:          a.Custom,
-		TypeStorageUpload:   a.StorageUpload,
-		TypeStorageDelete:   a.StorageDelete,
-		TypeStorageCopy:     a.StorageCopy,
-		TypeDatabaseInsert:  a.DatabaseInsert,
-		TypeDatabaseUpdate:  a.DatabaseUpdate,
-		TypeDatabaseUpsert:  a.DatabaseUpsert,
-		TypeDatabaseDelete:  a.DatabaseDelete,
+		run.TypeHTTP:            a.HTTP,
+		run.TypePublish:         a.Publish,
+		run.TypeCacheSet:        a.CacheSet,
+		run.TypeCacheDelete:     a.CacheDelete,
+		run.TypeCacheGet:        a.CacheGet,
+		run.TypeCacheInvalidate: a.CacheInvalidate,
+		run.TypeLog:             a.Log,
+		run.TypeNotifyEmail:     a.NotifyEmail,
+		run.TypeNotifySMS:       a.NotifySMS,
+		run.TypeNotifyPush:      a.NotifyPush,
+		run.TypeNotifyCallback:  a.NotifyCallback,
+		run.TypeAppAction:       a.AppAction,
+		run.TypeAgentRun:        a.AgentRun,
+		run.TypeCustom:          a.Custom,
+		run.TypeStorageUpload:   a.StorageUpload,
+		run.TypeStorageDelete:   a.StorageDelete,
+		run.TypeStorageCopy:     a.StorageCopy,
+		run.TypeDatabaseInsert:  a.DatabaseInsert,
+		run.TypeDatabaseUpdate:  a.DatabaseUpdate,
+		run.TypeDatabaseUpsert:  a.DatabaseUpsert,
+		run.TypeDatabaseDelete:  a.DatabaseDelete,
 	}
 }
 

@@ -11,9 +11,6 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-// TypeAgentRun is Ductape's Trigger.agent.run(agent, prompt, data).
-const TypeAgentRun = "agent.run"
-
 // Agent is an LLM behind an OpenAI-compatible chat completions API.
 type Agent struct {
 	// URL is the API base, e.g. https://api.openai.com/v1; the action

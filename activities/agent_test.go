@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // chatServer speaks the chat-completions API: a fixed reply with usage,
@@ -37,7 +38,7 @@ func TestAgentRunSendsPromptAndDataAndReturnsReply(t *testing.T) {
 		URL: srv.URL + "/v1/", Model: "local-7b", APIKey: "sk-local", System: "You help onboarding.",
 		MaxTokens: 200, Temperature: &temp,
 	}}))
-	out, err := a.AgentRun(context.Background(), request(TypeAgentRun, map[string]any{
+	out, err := a.AgentRun(context.Background(), request(run.TypeAgentRun, map[string]any{
 		"agent":  "support-agent",
 		"prompt": "Suggest onboarding steps for this user",
 		"data":   map[string]any{"userData": map[string]any{"id": 7, "plan": "pro"}},
@@ -67,7 +68,7 @@ func TestAgentRunSendsPromptAndDataAndReturnsReply(t *testing.T) {
 
 func TestAgentRunErrors(t *testing.T) {
 	call := func(a *Activities, cfg map[string]any) error {
-		_, err := a.AgentRun(context.Background(), request(TypeAgentRun, cfg))
+		_, err := a.AgentRun(context.Background(), request(run.TypeAgentRun, cfg))
 		return err
 	}
 	ok := map[string]any{"agent": "bot", "prompt": "hi"}

@@ -18,11 +18,8 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
-
-// TypeAppAction is Ductape's Trigger.action.execute(app, operation, input).
-const TypeAppAction = "action.execute"
 
 // Auth types of IntegrationAuth.Type.
 const (

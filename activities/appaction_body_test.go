@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // An operation's bodyType encodes its body as the http action's does: a
@@ -27,7 +28,7 @@ func TestAppActionBodyTypes(t *testing.T) {
 		},
 	}}))
 	call := func(op string, input map[string]any) error {
-		_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": "stripe", "operation": op, "input": input}))
+		_, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{"app": "stripe", "operation": op, "input": input}))
 		return err
 	}
 	require.NoError(t, call("refund", map[string]any{"paymentIntentId": "pi_1", "amount": 1999, "orderId": 7}))

@@ -13,7 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 func TestAppActionBuildsTheOperationRequest(t *testing.T) {
@@ -33,7 +34,7 @@ func TestAppActionBuildsTheOperationRequest(t *testing.T) {
 			"create-customer": {Path: "/customers"},
 		},
 	}}))
-	out, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{
+	out, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{
 		"app": "stripe", "operation": "refund-payment",
 		"input": map[string]any{"paymentIntentId": "pi/../1", "amount": 1999, "orderId": 7, "account": "acct_1"},
 	}))
@@ -48,7 +49,7 @@ func TestAppActionBuildsTheOperationRequest(t *testing.T) {
 	// A whole-value placeholder keeps the input's type (amount stays a number).
 	require.JSONEq(t, `{"payment_intent":"pi/../1","amount":1999,"reason":"order 7 cancelled"}`, got.Body)
 
-	_, err = a.AppAction(context.Background(), request(TypeAppAction, map[string]any{
+	_, err = a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{
 		"app": "stripe", "operation": "get-customer", "input": map[string]any{"id": "cus_9"},
 	}))
 	require.NoError(t, err)
@@ -58,7 +59,7 @@ func TestAppActionBuildsTheOperationRequest(t *testing.T) {
 	require.Empty(t, reqs[1].Body, "GET sends no body")
 
 	// Without a body template, the input is the body (POST by default).
-	_, err = a.AppAction(context.Background(), request(TypeAppAction, map[string]any{
+	_, err = a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{
 		"app": "stripe", "operation": "create-customer", "input": map[string]any{"email": "a@b.c"},
 	}))
 	require.NoError(t, err)
@@ -75,7 +76,7 @@ func TestAppActionBasicAndAPIKeyAuth(t *testing.T) {
 		"geo":  {BaseURL: api.URL, Auth: IntegrationAuth{Type: AuthAPIKey, Header: "X-Geo-Key", Key: "k-2"}, Operations: map[string]Operation{"ping": {Method: "GET", Path: "/ping"}}},
 	}))
 	for _, app := range []string{"crm", "maps", "geo"} {
-		_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": app, "operation": "ping"}))
+		_, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{"app": app, "operation": "ping"}))
 		require.NoError(t, err)
 	}
 	reqs := api.requests()
@@ -91,7 +92,7 @@ func TestAppActionErrors(t *testing.T) {
 		BaseURL: api.URL, Operations: map[string]Operation{"refund": {Path: "/refunds"}},
 	}}))
 	call := func(cfg map[string]any) error {
-		_, err := a.AppAction(context.Background(), request(TypeAppAction, cfg))
+		_, err := a.AppAction(context.Background(), request(run.TypeAppAction, cfg))
 		return err
 	}
 	appError(t, call(map[string]any{"app": "stripe", "operation": "refund"}), errtype.HTTP5xx, true)
@@ -165,7 +166,7 @@ func TestAppActionOAuth2TokenIsCachedAndRenewedAfter401(t *testing.T) {
 		Operations: map[string]Operation{"sync": {Path: "/sync"}},
 	}}))
 	call := func() error {
-		_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": "erp", "operation": "sync"}))
+		_, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{"app": "erp", "operation": "sync"}))
 		return err
 	}
 	for range 3 {
@@ -204,7 +205,7 @@ func TestAppActionOAuth2SecondRefusalIsFinal(t *testing.T) {
 		Auth:       IntegrationAuth{Type: AuthOAuth2, TokenURL: s.token.URL, ClientID: "client", ClientSecret: "secret"},
 		Operations: map[string]Operation{"sync": {Path: "/sync"}},
 	}}))
-	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": "erp", "operation": "sync"}))
+	_, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{"app": "erp", "operation": "sync"}))
 	appError(t, err, errtype.HTTP4xx, false)
 	require.Len(t, api.requests(), 2, "one renewal, then the 401 stands")
 	require.Len(t, s.token.requests(), 2)
@@ -217,7 +218,7 @@ func TestAppActionPathValuesAreOneSegment(t *testing.T) {
 	a := New(allowLoopback, WithIntegrations(map[string]Integration{"crm": {
 		BaseURL: srv.URL, Operations: map[string]Operation{"get": {Method: "GET", Path: "/customers/{{id}}/notes"}},
 	}}))
-	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{
+	_, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{
 		"app": "crm", "operation": "get", "input": map[string]any{"id": "../admin?x=1#"},
 	}))
 	require.NoError(t, err)
@@ -232,6 +233,6 @@ func TestAppActionTimeoutIsRetryable(t *testing.T) {
 	a := New(allowLoopback, WithIntegrations(map[string]Integration{"slow": {
 		BaseURL: slow.URL, Timeout: 50 * time.Millisecond, Operations: map[string]Operation{"op": {Path: "/"}},
 	}}))
-	_, err := a.AppAction(context.Background(), request(TypeAppAction, map[string]any{"app": "slow", "operation": "op"}))
+	_, err := a.AppAction(context.Background(), request(run.TypeAppAction, map[string]any{"app": "slow", "operation": "op"}))
 	appError(t, err, errtype.Timeout, true)
 }

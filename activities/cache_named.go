@@ -12,12 +12,6 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-// Cache action types added to cache.set and cache.delete.
-const (
-	TypeCacheGet        = "cache.get"
-	TypeCacheInvalidate = "cache.invalidate"
-)
-
 // DefaultCache is the cache an action without a cache key uses.
 const DefaultCache = "default"
 

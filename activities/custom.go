@@ -8,10 +8,6 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-// TypeCustom is the action type of Go functions registered with
-// RegisterAction or WithCustom.
-const TypeCustom = "custom"
-
 // ActionContext is what a custom action function receives: the change that
 // matched, the outputs of the actions before it (by action name), its own
 // rendered config and the run's idempotency key for this action.

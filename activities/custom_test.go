@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 func TestCustomAction(t *testing.T) {
@@ -16,7 +16,7 @@ func TestCustomAction(t *testing.T) {
 		got = ac
 		return map[string]any{"hello": ac.Record["name"]}, nil
 	}))
-	req := request(TypeCustom, map[string]any{"function": "greet", "params": map[string]any{"x": 1.0}})
+	req := request(run.TypeCustom, map[string]any{"function": "greet", "params": map[string]any{"x": 1.0}})
 	req.Context = &run.EventContext{Record: map[string]any{"name": "Ada"}, ChangedFields: []string{"name"},
 		Event: "afterUpdate", Table: "users", Operation: "update", Outputs: map[string]any{"prev": 1.0}}
 	out, err := a.Custom(context.Background(), req)
@@ -26,6 +26,6 @@ func TestCustomAction(t *testing.T) {
 	require.Equal(t, 1.0, got.Outputs["prev"])
 	require.Equal(t, req.IdempotencyKey, got.IdempotencyKey)
 
-	_, err = a.Custom(context.Background(), request(TypeCustom, map[string]any{"function": "nope"}))
+	_, err = a.Custom(context.Background(), request(run.TypeCustom, map[string]any{"function": "nope"}))
 	appError(t, err, errtype.NotConfigured, false)
 }

@@ -6,7 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // With an allow-list, a database action may use only the listed tables and
@@ -20,13 +21,13 @@ func TestDatabaseTableAllowList(t *testing.T) {
 		WithTableAllowLists(map[string]TableAllowList{"default": {p.table("user_stats"): {OpInsert, OpUpdate}}}))
 	ctx := context.Background()
 	insert := func(table string) error {
-		_, err := p.acts.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{
+		_, err := p.acts.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{
 			"table": table, "values": map[string]any{"user_id": float64(1), "name": "n"},
 		}))
 		return err
 	}
 	require.NoError(t, insert(p.table("user_stats")))
-	_, err := p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	_, err := p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"), "set": map[string]any{"name": "m"}, "where": map[string]any{"user_id": float64(1)},
 	}))
 	require.NoError(t, err)
@@ -37,11 +38,11 @@ func TestDatabaseTableAllowList(t *testing.T) {
 	appError(t, insert("secrets"), errtype.TableNotAllowed, false)
 	appError(t, insert("pg_catalog.pg_authid"), errtype.TableNotAllowed, false)
 	appError(t, insert(p.schema+".no_such_table"), errtype.TableNotAllowed, false)
-	_, err = p.acts.DatabaseDelete(ctx, request(TypeDatabaseDelete, map[string]any{
+	_, err = p.acts.DatabaseDelete(ctx, request(run.TypeDatabaseDelete, map[string]any{
 		"table": p.table("user_stats"), "where": map[string]any{"user_id": float64(1)},
 	}))
 	require.Contains(t, appError(t, err, errtype.TableNotAllowed, false).Message(), "delete on table")
-	_, err = p.acts.DatabaseUpsert(ctx, request(TypeDatabaseUpsert, map[string]any{
+	_, err = p.acts.DatabaseUpsert(ctx, request(run.TypeDatabaseUpsert, map[string]any{
 		"table": p.table("user_stats"), "values": map[string]any{"user_id": float64(1), "name": "x"}, "conflict": []any{"user_id"},
 	}))
 	appError(t, err, errtype.TableNotAllowed, false)
@@ -61,7 +62,7 @@ func TestDatabaseTableAllowList(t *testing.T) {
 	t.Cleanup(func() { _, _ = p.pool.Exec(context.Background(), "DROP TABLE IF EXISTS public."+probe) })
 	listed := New(WithDatabases(map[string]DB{"default": p.pool}),
 		WithTableAllowLists(map[string]TableAllowList{"default": {p.schema + "." + probe: {OpInsert}}}))
-	_, err = listed.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{
+	_, err = listed.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{
 		"table": probe, "values": map[string]any{"user_id": float64(1)},
 	}))
 	require.Contains(t, appError(t, err, errtype.TableNotAllowed, false).Message(), `"public.`+probe+`"`)

@@ -50,12 +50,12 @@ func TestDatabaseActionsMarkTheCascadeChain(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	do(p.acts.DatabaseInsert, TypeDatabaseInsert, map[string]any{
+	do(p.acts.DatabaseInsert, run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(1), "status": "new"}})
 	fresh(1, "insert")
 
 	reset(1)
-	o := do(p.acts.DatabaseUpdate, TypeDatabaseUpdate, map[string]any{
+	o := do(p.acts.DatabaseUpdate, run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("orders"), "set": map[string]any{"status": "paid"}, "where": map[string]any{"id": float64(1)}})
 	require.True(t, *o.Matched)
 	updated := fresh(1, "update")
@@ -70,28 +70,28 @@ func TestDatabaseActionsMarkTheCascadeChain(t *testing.T) {
 	require.NotEqual(t, updated, xmin, "the application's write is another transaction")
 
 	reset(1)
-	do(p.acts.DatabaseUpsert, TypeDatabaseUpsert, map[string]any{
+	do(p.acts.DatabaseUpsert, run.TypeDatabaseUpsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(1), "status": "shipped"}, "conflict": []any{"id"}})
 	fresh(1, "upsert that updates (DO UPDATE)")
 
-	do(p.acts.DatabaseUpsert, TypeDatabaseUpsert, map[string]any{
+	do(p.acts.DatabaseUpsert, run.TypeDatabaseUpsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(3), "status": "new"}, "conflict": []any{"id"}})
 	fresh(3, "upsert that inserts")
 
 	reset(1)
-	o = do(p.acts.DatabaseUpsert, TypeDatabaseUpsert, map[string]any{
+	o = do(p.acts.DatabaseUpsert, run.TypeDatabaseUpsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(1)}, "conflict": []any{"id"}})
 	require.EqualValues(t, 0, o.RowsAffected, "an upsert with nothing to update stays DO NOTHING")
 	require.Nil(t, marker(1))
 
 	// {{run.cascade}} keeps working: the action's own value wins, written
 	// as it is (a plain chain, no xid).
-	do(p.acts.DatabaseInsert, TypeDatabaseInsert, map[string]any{
+	do(p.acts.DatabaseInsert, run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("orders"), "values": map[string]any{"id": float64(2), "_triggerd_cascade": "explicit"}})
 	require.Equal(t, "explicit", *marker(2))
 
 	// A table without the column is written as before.
-	o = do(p.acts.DatabaseInsert, TypeDatabaseInsert, map[string]any{
+	o = do(p.acts.DatabaseInsert, run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("plain"), "values": map[string]any{"id": float64(1), "status": "new"}})
 	require.EqualValues(t, 1, o.RowsAffected)
 }
@@ -107,7 +107,7 @@ func TestCascadeMarkerXidIsTheDecodedTxID(t *testing.T) {
 	acts := New(WithDatabases(map[string]DB{"default": h.Pool()}))
 	ctx := context.Background()
 
-	req := request(TypeDatabaseInsert, map[string]any{
+	req := request(run.TypeDatabaseInsert, map[string]any{
 		"table": h.Table("orders"), "values": map[string]any{"id": float64(1), "status": "new"}})
 	req.Cascade = []string{"on-signup", "on-order"}
 	out, err := acts.DatabaseInsert(ctx, req)

@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/internal/testenv"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // pgTest is a real PostgreSQL database with a schema of its own, dropped
@@ -79,7 +80,7 @@ const statsDDL = `CREATE TABLE %s.user_stats (
 func TestDatabaseInsertReturning(t *testing.T) {
 	p := newPGTest(t, auditDDL)
 	ctx := context.Background()
-	out, err := p.acts.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{
+	out, err := p.acts.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("audit_logs"),
 		// Ductape's name for values.
 		"data": map[string]any{
@@ -106,11 +107,11 @@ func TestDatabaseValuesAreNeverSpliced(t *testing.T) {
 	p := newPGTest(t, auditDDL, `CREATE TABLE %s.x (id int)`)
 	ctx := context.Background()
 	evil := `'; DROP TABLE x; --`
-	_, err := p.acts.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{
+	_, err := p.acts.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("audit_logs"), "values": map[string]any{"action": evil},
 	}))
 	require.NoError(t, err)
-	out, err := p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	out, err := p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("audit_logs"), "set": map[string]any{"action": evil + "2"}, "where": map[string]any{"action": evil},
 	}))
 	require.EqualValues(t, 1, dbOut(t, out, err).RowsAffected)
@@ -125,7 +126,7 @@ func TestDatabaseValuesAreNeverSpliced(t *testing.T) {
 func TestDatabaseUpdateOperators(t *testing.T) {
 	p := newPGTest(t, statsDDL, `INSERT INTO %s.user_stats VALUES (1, 5, 10, 'a', 'keep'), (2, NULL, NULL, 'z', 'z')`)
 	ctx := context.Background()
-	out, err := p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	out, err := p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"),
 		"set": map[string]any{
 			"login_count": map[string]any{"$INC": float64(1)},
@@ -145,7 +146,7 @@ func TestDatabaseUpdateOperators(t *testing.T) {
 
 	// Ductape's form: Trigger.database.update('user_stats', { login_count:
 	// { $INC: 1 } }, { user_id: ... }), on a NULL counter, plus a plain value.
-	out, err = p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	out, err = p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"),
 		"data":  map[string]any{"login_count": map[string]any{"$INC": float64(1)}, "name": "y"},
 		"where": map[string]any{"user_id": "2"},
@@ -167,14 +168,14 @@ func TestDatabaseUpdateOperators(t *testing.T) {
 func TestDatabaseNoMatchIsReportedNotAnError(t *testing.T) {
 	p := newPGTest(t, statsDDL)
 	ctx := context.Background()
-	out, err := p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	out, err := p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"), "set": map[string]any{"name": "n"}, "where": map[string]any{"user_id": float64(99)},
 	}))
 	o := dbOut(t, out, err)
 	require.EqualValues(t, 0, o.RowsAffected)
 	require.False(t, *o.Matched)
 
-	out, err = p.acts.DatabaseDelete(ctx, request(TypeDatabaseDelete, map[string]any{
+	out, err = p.acts.DatabaseDelete(ctx, request(run.TypeDatabaseDelete, map[string]any{
 		"table": p.table("user_stats"), "where": map[string]any{"user_id": float64(99)},
 	}))
 	o = dbOut(t, out, err)
@@ -186,7 +187,7 @@ func TestDatabaseUpsertAndDelete(t *testing.T) {
 	p := newPGTest(t, statsDDL)
 	ctx := context.Background()
 	upsert := func(name string) DatabaseOutput {
-		out, err := p.acts.DatabaseUpsert(ctx, request(TypeDatabaseUpsert, map[string]any{
+		out, err := p.acts.DatabaseUpsert(ctx, request(run.TypeDatabaseUpsert, map[string]any{
 			"table":     p.table("user_stats"),
 			"values":    map[string]any{"user_id": float64(7), "name": name, "login_count": float64(1)},
 			"conflict":  []any{"user_id"},
@@ -202,7 +203,7 @@ func TestDatabaseUpsertAndDelete(t *testing.T) {
 	require.NoError(t, p.pool.QueryRow(ctx, "SELECT count(*) FROM "+p.table("user_stats")).Scan(&n))
 	require.Equal(t, 1, n)
 
-	out, err := p.acts.DatabaseDelete(ctx, request(TypeDatabaseDelete, map[string]any{
+	out, err := p.acts.DatabaseDelete(ctx, request(run.TypeDatabaseDelete, map[string]any{
 		"table": p.table("user_stats"), "where": map[string]any{"user_id": float64(7)}, "returning": []any{"name"},
 	}))
 	o = dbOut(t, out, err)
@@ -216,34 +217,34 @@ func TestDatabaseUpsertAndDelete(t *testing.T) {
 func TestDatabaseRefusesWhatTheCatalogDoesNotHave(t *testing.T) {
 	p := newPGTest(t, statsDDL)
 	ctx := context.Background()
-	_, err := p.acts.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{
+	_, err := p.acts.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("nope"), "values": map[string]any{"a": 1},
 	}))
 	require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "nope")
-	_, err = p.acts.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{
+	_, err = p.acts.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("user_stats"), "values": map[string]any{"user_id": 1, `name" = 'x'; --`: 1},
 	}))
 	require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), `name\" = 'x'; --`)
-	_, err = p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	_, err = p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"), "set": map[string]any{"name": "n"}, "where": map[string]any{"missing": 1},
 	}))
 	require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "missing")
-	_, err = p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	_, err = p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"), "set": map[string]any{"name": "n"}, "returning": []any{"ghost"}, "where": map[string]any{"user_id": 1},
 	}))
 	require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "ghost")
 	// No filter, no update: it would hit every row.
-	_, err = p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	_, err = p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"), "set": map[string]any{"name": "n"}, "where": map[string]any{},
 	}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = p.acts.DatabaseDelete(ctx, request(TypeDatabaseDelete, map[string]any{"table": p.table("user_stats")}))
+	_, err = p.acts.DatabaseDelete(ctx, request(run.TypeDatabaseDelete, map[string]any{"table": p.table("user_stats")}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = p.acts.DatabaseUpdate(ctx, request(TypeDatabaseUpdate, map[string]any{
+	_, err = p.acts.DatabaseUpdate(ctx, request(run.TypeDatabaseUpdate, map[string]any{
 		"table": p.table("user_stats"), "set": map[string]any{"name": map[string]any{"$PUSH": 1}}, "where": map[string]any{"user_id": 1},
 	}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = p.acts.DatabaseDelete(ctx, request(TypeDatabaseDelete, map[string]any{
+	_, err = p.acts.DatabaseDelete(ctx, request(run.TypeDatabaseDelete, map[string]any{
 		"database": "reporting", "table": "t", "where": map[string]any{"a": 1},
 	}))
 	require.Contains(t, appError(t, err, errtype.NotConfigured, false).Message(), "reporting")
@@ -253,7 +254,7 @@ func TestDatabaseConstraintViolationsArePermanent(t *testing.T) {
 	p := newPGTest(t, auditDDL)
 	ctx := context.Background()
 	ins := func(values map[string]any) error {
-		_, err := p.acts.DatabaseInsert(ctx, request(TypeDatabaseInsert, map[string]any{"table": p.table("audit_logs"), "values": values}))
+		_, err := p.acts.DatabaseInsert(ctx, request(run.TypeDatabaseInsert, map[string]any{"table": p.table("audit_logs"), "values": values}))
 		return err
 	}
 	require.NoError(t, ins(map[string]any{"action": "a", "run_key": "k"}))
@@ -269,7 +270,7 @@ func TestDatabaseConstraintViolationsArePermanent(t *testing.T) {
 func TestDatabaseIdempotentInsertRetried(t *testing.T) {
 	p := newPGTest(t, auditDDL)
 	ctx := context.Background()
-	req := request(TypeDatabaseInsert, map[string]any{
+	req := request(run.TypeDatabaseInsert, map[string]any{
 		"table": p.table("audit_logs"), "values": map[string]any{"action": "order_placed"}, "idempotencyColumn": "run_key",
 	})
 	first, err := p.acts.DatabaseInsert(ctx, req)
@@ -289,7 +290,7 @@ func TestDatabaseUnreachableIsRetryable(t *testing.T) {
 	require.NoError(t, err)
 	defer pool.Close()
 	a := New(WithDatabases(map[string]DB{"default": pool}))
-	_, err = a.DatabaseDelete(context.Background(), request(TypeDatabaseDelete, map[string]any{
+	_, err = a.DatabaseDelete(context.Background(), request(run.TypeDatabaseDelete, map[string]any{
 		"table": "t", "where": map[string]any{"a": 1},
 	}))
 	appError(t, err, errtype.ConnRefused, true)

@@ -27,7 +27,7 @@
 // Every action decodes the rendered config of its run.ActionRequest into a
 // typed struct, validates it, executes and returns a typed output. Every
 // failure is a Temporal application error whose type comes from package
-// workflows/errtype: a bad config, a missing dependency, an HTTP 4xx other
+// run/errtype: a bad config, a missing dependency, an HTTP 4xx other
 // than 408/429, a broker that rejects a message, are non-retryable; refused
 // or reset connections, timeouts, HTTP 5xx/408/429 (honouring Retry-After
 // through NextRetryDelay), unavailable brokers and caches are retryable.

@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/triggerd/triggerd/egress"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // WithEgress sets the policy every outbound call of the actions goes

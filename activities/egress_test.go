@@ -11,7 +11,8 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/internal/testenv"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // By default (no WithEgress) the http action refuses loopback: the error
@@ -19,7 +20,7 @@ import (
 // target never sees a request.
 func TestHTTPDefaultPolicyRefusesLoopback(t *testing.T) {
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) {})
-	_, err := New().HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL + "/hook?token=secret"}))
+	_, err := New().HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL + "/hook?token=secret"}))
 	msg := appError(t, err, errtype.EgressDenied, false).Message()
 	require.Contains(t, msg, "127.0.0.1")
 	require.Contains(t, msg, "default: loopback 127.0.0.0/8")
@@ -43,7 +44,7 @@ func TestHTTPRedirectToRefusedAddress(t *testing.T) {
 	p, err := egress.New([]string{"127.0.0.2"}, nil)
 	require.NoError(t, err)
 	a := New(WithEgress(p))
-	_, err = a.HTTP(context.Background(), request(TypeHTTP, map[string]any{"method": "GET", "url": redirector.URL, "followRedirects": true}))
+	_, err = a.HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"method": "GET", "url": redirector.URL, "followRedirects": true}))
 	require.Contains(t, appError(t, err, errtype.EgressDenied, false).Message(), "127.0.0.1")
 	require.Empty(t, tg.requests())
 }
@@ -67,15 +68,15 @@ func TestIntegrationPolicy(t *testing.T) {
 		"token": {BaseURL: "https://api.example.com", Auth: oauth, Operations: ops},
 	}))
 	ctx := context.Background()
-	_, err = a.AppAction(ctx, request(TypeAppAction, map[string]any{"app": "crm", "operation": "ping"}))
+	_, err = a.AppAction(ctx, request(run.TypeAppAction, map[string]any{"app": "crm", "operation": "ping"}))
 	require.NoError(t, err)
 	require.Len(t, tg.requests(), 2, "token and operation")
 
-	_, err = a.AppAction(ctx, request(TypeAppAction, map[string]any{"app": "other", "operation": "ping"}))
+	_, err = a.AppAction(ctx, request(run.TypeAppAction, map[string]any{"app": "other", "operation": "ping"}))
 	appError(t, err, errtype.EgressDenied, false)
-	_, err = a.AppAction(ctx, request(TypeAppAction, map[string]any{"app": "token", "operation": "ping"}))
+	_, err = a.AppAction(ctx, request(run.TypeAppAction, map[string]any{"app": "token", "operation": "ping"}))
 	require.Contains(t, appError(t, err, errtype.EgressDenied, false).Message(), "oauth2 token")
-	_, err = a.HTTP(ctx, request(TypeHTTP, map[string]any{"url": tg.URL}))
+	_, err = a.HTTP(ctx, request(run.TypeHTTP, map[string]any{"url": tg.URL}))
 	appError(t, err, errtype.EgressDenied, false)
 	require.Len(t, tg.requests(), 2, "nothing reached the target past the crm calls")
 }
@@ -85,7 +86,7 @@ func TestNotifyEmailRefusedByPolicy(t *testing.T) {
 	s := smtpServer(t)
 	a := New(WithNotifications(Notifications{SMTP: s, Templates: orderTemplates}))
 	rcpt := uniqueAddr(t, "egress")
-	_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+	_, err := a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation", "recipients": []any{rcpt}, "template": map[string]any{"orderNumber": 1},
 	}))
 	require.Contains(t, appError(t, err, errtype.EgressDenied, false).Message(), "smtp "+testenv.SMTPAddr(t))

@@ -15,7 +15,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // permanent is a non-retryable application error of type typ. err's text

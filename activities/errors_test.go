@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 func TestClassifyHTTPStatus(t *testing.T) {
@@ -161,28 +162,28 @@ func TestDuration(t *testing.T) {
 func TestConfigErrorsArePermanent(t *testing.T) {
 	a := New()
 	ctx := context.Background()
-	_, err := a.HTTP(ctx, request(TypeHTTP, map[string]any{"url": "ftp://x"}))
+	_, err := a.HTTP(ctx, request(run.TypeHTTP, map[string]any{"url": "ftp://x"}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = a.HTTP(ctx, request(TypeHTTP, map[string]any{"url": "http://x", "methd": "GET"}))
+	_, err = a.HTTP(ctx, request(run.TypeHTTP, map[string]any{"url": "http://x", "methd": "GET"}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = a.Publish(ctx, request(TypePublish, map[string]any{"target": "sqs:foo", "message": 1}))
+	_, err = a.Publish(ctx, request(run.TypePublish, map[string]any{"target": "sqs:foo", "message": 1}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = a.Publish(ctx, request(TypePublish, map[string]any{"target": "kafka", "message": 1}))
+	_, err = a.Publish(ctx, request(run.TypePublish, map[string]any{"target": "kafka", "message": 1}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = a.Log(ctx, request(TypeLog, map[string]any{"message": "m", "level": "loud"}))
+	_, err = a.Log(ctx, request(run.TypeLog, map[string]any{"message": "m", "level": "loud"}))
 	appError(t, err, errtype.InvalidConfig, false)
 }
 
 func TestMissingDependencyIsPermanent(t *testing.T) {
 	a := New()
 	ctx := context.Background()
-	_, err := a.Publish(ctx, request(TypePublish, map[string]any{"target": "kafka:t", "message": 1}))
+	_, err := a.Publish(ctx, request(run.TypePublish, map[string]any{"target": "kafka:t", "message": 1}))
 	require.Contains(t, appError(t, err, errtype.NotConfigured, false).Message(), "kafka")
-	_, err = a.Publish(ctx, request(TypePublish, map[string]any{"target": "rabbitmq:q", "message": 1}))
+	_, err = a.Publish(ctx, request(run.TypePublish, map[string]any{"target": "rabbitmq:q", "message": 1}))
 	require.Contains(t, appError(t, err, errtype.NotConfigured, false).Message(), "rabbitmq")
-	_, err = a.CacheSet(ctx, request(TypeCacheSet, map[string]any{"key": "k", "value": 1}))
+	_, err = a.CacheSet(ctx, request(run.TypeCacheSet, map[string]any{"key": "k", "value": 1}))
 	require.Contains(t, appError(t, err, errtype.NotConfigured, false).Message(), "redis")
-	_, err = a.CacheDelete(ctx, request(TypeCacheDelete, map[string]any{"key": "k"}))
+	_, err = a.CacheDelete(ctx, request(run.TypeCacheDelete, map[string]any{"key": "k"}))
 	appError(t, err, errtype.NotConfigured, false)
 }
 

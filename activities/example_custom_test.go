@@ -31,7 +31,7 @@ func Example_customAction() {
 		EventName: "afterUpdate",
 		Event: run.Event{ID: "ev-1", Table: "users", Operation: run.OperationUpdate,
 			Record: map[string]any{"name": "Ada", "plan": "pro"}, PreviousRecord: map[string]any{"name": "Ada", "plan": "free"}},
-		Actions: []run.Action{{Name: "score", Type: activities.TypeCustom, Config: map[string]any{"function": "score"}}},
+		Actions: []run.Action{{Name: "score", Type: run.TypeCustom, Config: map[string]any{"function": "score"}}},
 	})
 	var res run.Result
 	if err := env.GetWorkflowResult(&res); err != nil {

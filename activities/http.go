@@ -17,8 +17,8 @@ import (
 
 	"github.com/triggerd/triggerd/egress"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/webhooksign"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // maxResponseBody caps the response body kept in the output (and so in the

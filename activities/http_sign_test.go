@@ -11,8 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/webhooksign"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // A receiver written against package webhooksign accepts what the action
@@ -34,7 +35,7 @@ func TestHTTPSignsTheBody(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"url":  srv.URL,
 		"body": map[string]any{"orderId": 7.0},
 		"sign": map[string]any{"key": string(key)},
@@ -48,7 +49,7 @@ func TestHTTPSignsTheBody(t *testing.T) {
 
 func TestHTTPSignHeaderAndEmptyBody(t *testing.T) {
 	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
-	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"method": "GET", "url": tg.URL,
 		"sign": map[string]any{"key": "k", "header": "X-Signature"},
 	}))
@@ -61,7 +62,7 @@ func TestHTTPSignHeaderAndEmptyBody(t *testing.T) {
 
 func TestHTTPFormBody(t *testing.T) {
 	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
-	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"url": tg.URL, "bodyType": "form",
 		"body": map[string]any{"email": "a+b@example.com", "qty": 2.0, "tag": []any{"x", "y z"}},
 	}))
@@ -77,7 +78,7 @@ func TestHTTPRawBodyWithContentTypeAndMethods(t *testing.T) {
 	tg := newTarget(t, func(http.ResponseWriter, *http.Request) {})
 	a := New(allowLoopback)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
-		_, err := a.HTTP(context.Background(), request(TypeHTTP, map[string]any{
+		_, err := a.HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 			"method": m, "url": tg.URL, "bodyType": "raw", "body": "<order id=\"1\"/>", "contentType": "application/xml",
 			"idempotencyHeader": "X-Idem",
 		}))
@@ -103,7 +104,7 @@ func TestHTTPFollowRedirectsOptIn(t *testing.T) {
 		}
 		http.Redirect(w, r, "/final", http.StatusFound)
 	})
-	out, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	out, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"method": "GET", "url": tg.URL + "/start", "followRedirects": true,
 	}))
 	require.NoError(t, err)
@@ -118,7 +119,7 @@ func TestHTTPResponseHeadersAndCap(t *testing.T) {
 		_, _ = w.Write([]byte("0123456789"))
 	})
 	a := New(allowLoopback)
-	out, err := a.HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	out, err := a.HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"url": tg.URL, "responseHeaders": []any{"x-rate-remaining"}, "maxResponseBytes": 4.0,
 	}))
 	require.NoError(t, err)
@@ -127,7 +128,7 @@ func TestHTTPResponseHeadersAndCap(t *testing.T) {
 	require.Equal(t, "0123", o.Body)
 	require.True(t, o.Truncated)
 
-	out, err = a.HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL, "responseHeaders": []any{"*"}}))
+	out, err = a.HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL, "responseHeaders": []any{"*"}}))
 	require.NoError(t, err)
 	o = out.(HTTPOutput)
 	require.Equal(t, "10", o.Headers["Content-Length"])
@@ -144,7 +145,7 @@ func TestHTTPInvalidConfigIsPermanent(t *testing.T) {
 		"empty sign key":   {"url": tg.URL, "sign": map[string]any{"key": ""}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, cfg))
+			_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, cfg))
 			appError(t, err, errtype.InvalidConfig, false)
 		})
 	}
@@ -153,7 +154,7 @@ func TestHTTPInvalidConfigIsPermanent(t *testing.T) {
 
 func TestHTTPRedirectLoopIsPermanent(t *testing.T) {
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/again", http.StatusFound) })
-	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"method": "GET", "url": tg.URL, "followRedirects": true}))
+	_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"method": "GET", "url": tg.URL, "followRedirects": true}))
 	require.Contains(t, appError(t, err, errtype.HTTP3xx, false).Message(), "stopped after 10 redirects")
 	require.Len(t, tg.requests(), 11)
 }
@@ -165,7 +166,7 @@ func TestHTTPInvalidHeadersArePermanent(t *testing.T) {
 		"space in name":    {"X Name": "v"},
 		"colon in name":    {"X:Name": "v"},
 	} {
-		_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL, "headers": h}))
+		_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL, "headers": h}))
 		require.Error(t, err, name)
 		appError(t, err, errtype.InvalidConfig, false)
 	}

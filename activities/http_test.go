@@ -14,7 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // seen is one request the test server received.
@@ -59,7 +60,7 @@ func TestHTTPSendsJSONWithIdempotencyKey(t *testing.T) {
 		_, _ = w.Write([]byte(`{"id": 42, "ok": true}`))
 	})
 	a := New(allowLoopback)
-	out, err := a.HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	out, err := a.HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"url":     tg.URL + "/hooks/welcome",
 		"headers": map[string]any{"Authorization": "Bearer x", "X-Count": 3.0, "Idempotency-Key": "overridden?"},
 		"query":   map[string]any{"a": "1", "tags": []any{"x", "y"}},
@@ -93,7 +94,7 @@ func TestHTTPSendsJSONWithIdempotencyKey(t *testing.T) {
 
 func TestHTTPStringBodyIsSentRaw(t *testing.T) {
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("plain ok")) })
-	out, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{
+	out, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{
 		"method": "put", "url": tg.URL, "body": "a=1&b=2",
 		"headers": map[string]any{"Content-Type": "application/x-www-form-urlencoded"},
 	}))
@@ -118,7 +119,7 @@ func TestHTTPStatusMapping(t *testing.T) {
 			w.WriteHeader(tt.status)
 			_, _ = w.Write([]byte("reason"))
 		})
-		_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL}))
+		_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL}))
 		appErr := appError(t, err, tt.typ, tt.retryable)
 		require.Contains(t, appErr.Message(), "reason")
 	}
@@ -129,7 +130,7 @@ func TestHTTPHonoursRetryAfter(t *testing.T) {
 		w.Header().Set("Retry-After", "17")
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
-	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL}))
+	_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL}))
 	require.Equal(t, 17*time.Second, appError(t, err, errtype.HTTP429, true).NextRetryDelay())
 
 	date := time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)
@@ -137,7 +138,7 @@ func TestHTTPHonoursRetryAfter(t *testing.T) {
 		w.Header().Set("Retry-After", date)
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
-	_, err = New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL}))
+	_, err = New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL}))
 	d := appError(t, err, errtype.HTTP5xx, true).NextRetryDelay()
 	require.InDelta(t, (2 * time.Minute).Seconds(), d.Seconds(), 2)
 }
@@ -155,7 +156,7 @@ func TestHTTPDoesNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, "/final", http.StatusTemporaryRedirect)
 	})
 	a := New(allowLoopback)
-	_, err := a.HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL + "/start"}))
+	_, err := a.HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL + "/start"}))
 	require.Contains(t, appError(t, err, errtype.HTTP3xx, false).Message(), "/final")
 	require.Len(t, tg.requests(), 1)
 	require.Zero(t, final)
@@ -167,7 +168,7 @@ func TestHTTPCapsTheBody(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`"` + big + `"`))
 	})
-	out, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL}))
+	out, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL}))
 	require.NoError(t, err)
 	o := out.(HTTPOutput)
 	require.True(t, o.Truncated)
@@ -183,7 +184,7 @@ func TestHTTPTimeoutIsRetryable(t *testing.T) {
 		}
 	})
 	defer close(release)
-	_, err := New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": tg.URL, "timeout": "50ms"}))
+	_, err := New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": tg.URL, "timeout": "50ms"}))
 	appError(t, err, errtype.Timeout, true)
 }
 
@@ -192,7 +193,7 @@ func TestHTTPConnectionRefusedIsRetryable(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
-	_, err = New(allowLoopback).HTTP(context.Background(), request(TypeHTTP, map[string]any{"url": "http://" + addr + "/x?token=secret"}))
+	_, err = New(allowLoopback).HTTP(context.Background(), request(run.TypeHTTP, map[string]any{"url": "http://" + addr + "/x?token=secret"}))
 	appErr := appError(t, err, errtype.ConnRefused, true)
 	require.NotContains(t, appErr.Message(), "secret", "query strings are not quoted in errors")
 }

@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // A Kafka that cannot be reached is retried; a topic name Kafka would
@@ -23,7 +24,7 @@ func TestKafkaErrorClassification(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	_, err = a.Publish(ctx, request(TypePublish, map[string]any{"target": "kafka:orders", "message": map[string]any{"id": 1.0}}))
+	_, err = a.Publish(ctx, request(run.TypePublish, map[string]any{"target": "kafka:orders", "message": map[string]any{"id": 1.0}}))
 	appError(t, err, errtype.BrokerUnavailable, true)
 
 	for name, cfg := range map[string]map[string]any{
@@ -33,7 +34,7 @@ func TestKafkaErrorClassification(t *testing.T) {
 		"base64 not a str": {"target": "kafka:t", "format": "base64", "message": 1.0},
 		"key not a scalar": {"target": "kafka:t", "key": map[string]any{}, "message": "x"},
 	} {
-		_, err := a.Publish(ctx, request(TypePublish, cfg))
+		_, err := a.Publish(ctx, request(run.TypePublish, cfg))
 		require.Error(t, err, name)
 		appError(t, err, errtype.InvalidConfig, false)
 	}

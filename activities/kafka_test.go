@@ -43,7 +43,7 @@ func TestKafkaPublishThenConsume(t *testing.T) {
 	defer cancel()
 	var outs []PublishOutput
 	for i, id := range []any{1.0, "2"} {
-		req := request(TypePublish, map[string]any{
+		req := request(run.TypePublish, map[string]any{
 			"target":  "kafka:" + topic,
 			"key":     id, // a whole-value template keeps the number's type
 			"headers": map[string]any{"source": "test"},

@@ -19,7 +19,7 @@ func TestLogMasksSecrets(t *testing.T) {
 		return "hunter2", k == secrets.EnvPrefix+"DB_PASSWORD"
 	}}})
 	log := run.Chain(a.Log, r.Middleware())
-	out, err := log(context.Background(), request(TypeLog, map[string]any{
+	out, err := log(context.Background(), request(run.TypeLog, map[string]any{
 		"message": "connecting with {{secret.DB_PASSWORD}}",
 		"fields":  map[string]any{"pw": "{{secret.DB_PASSWORD}}", "nested": map[string]any{"dsn": "postgres://u:{{secret.DB_PASSWORD}}@db"}},
 	}))

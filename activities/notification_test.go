@@ -29,7 +29,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/internal/testenv"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 var orderTemplates = map[string]map[string]MessageTemplate{
@@ -56,7 +57,7 @@ func uniqueAddr(t *testing.T, local string) string {
 func TestNotifyEmailDeliversRenderedTemplate(t *testing.T) {
 	a := New(allowLoopback, WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
 	rcpt := uniqueAddr(t, "alice")
-	req := request(TypeNotifyEmail, map[string]any{
+	req := request(run.TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation",
 		"recipients":   []any{rcpt},
 		"subject":      map[string]any{"orderNumber": "A-1001"},
@@ -97,7 +98,7 @@ func TestNotifyEmailDeliversRenderedTemplate(t *testing.T) {
 func TestNotifyEmailSubjectStringOverridesTemplate(t *testing.T) {
 	a := New(allowLoopback, WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
 	rcpt := uniqueAddr(t, "bob")
-	out, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+	out, err := a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation", "recipients": rcpt,
 		"subject": "Order Cancelled #A-7", "variables": map[string]any{"orderNumber": "A-7"},
 	}))
@@ -110,7 +111,7 @@ func TestNotifyEmailSubjectStringOverridesTemplate(t *testing.T) {
 
 func TestNotifyEmailRejectedRecipientIsPermanent(t *testing.T) {
 	a := New(allowLoopback, WithNotifications(Notifications{SMTP: smtpServer(t), Templates: orderTemplates}))
-	_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+	_, err := a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation", "recipients": []any{uniqueAddr(t, "reject")},
 	}))
 	appErr := appError(t, err, errtype.SMTPRejected, false)
@@ -126,7 +127,7 @@ func TestNotifyEmailUnreachableServerIsRetryable(t *testing.T) {
 		SMTP:      SMTPSettings{Host: "127.0.0.1", Port: port, From: "a@b.example"},
 		Templates: orderTemplates,
 	}))
-	_, err = a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+	_, err = a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 		"notification": "order-emails:confirmation", "recipients": "x@y.example",
 	}))
 	appError(t, err, errtype.ConnRefused, true)
@@ -151,11 +152,11 @@ func TestNotificationConfigErrors(t *testing.T) {
 			errtype.InvalidConfig, "subject"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, tc.cfg))
+			_, err := a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, tc.cfg))
 			require.Contains(t, appError(t, err, tc.typ, false).Message(), tc.want)
 		})
 	}
-	_, err := New(allowLoopback).NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{"notification": "a:b"}))
+	_, err := New(allowLoopback).NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{"notification": "a:b"}))
 	appError(t, err, errtype.NotConfigured, false)
 }
 
@@ -228,7 +229,7 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 		"subject": map[string]any{"orderNumber": "T-1"}}
 
 	_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
-		NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
+		NotifyEmail(context.Background(), request(run.TypeNotifyEmail, cfg))
 	require.NoError(t, err)
 	files, err := filepath.Glob(filepath.Join(out, "*.eml"))
 	require.NoError(t, err)
@@ -241,21 +242,21 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 	t.Run("greylisted recipient is retryable", func(t *testing.T) {
 		busy := map[string]any{"notification": "order-emails:confirmation", "recipients": "busy@shop.example"}
 		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: settings, Templates: orderTemplates})).
-			NotifyEmail(context.Background(), request(TypeNotifyEmail, busy))
+			NotifyEmail(context.Background(), request(run.TypeNotifyEmail, busy))
 		require.Contains(t, appError(t, err, errtype.SMTPTransient, true).Message(), "451")
 	})
 	t.Run("wrong password is permanent", func(t *testing.T) {
 		s := settings
 		s.Password = "wrong"
 		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
-			NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
+			NotifyEmail(context.Background(), request(run.TypeNotifyEmail, cfg))
 		appError(t, err, errtype.SMTPRejected, false)
 	})
 	t.Run("untrusted certificate is permanent", func(t *testing.T) {
 		s := settings
 		s.TLSConfig = nil // system roots do not know the test CA
 		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
-			NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
+			NotifyEmail(context.Background(), request(run.TypeNotifyEmail, cfg))
 		appError(t, err, errtype.InvalidConfig, false)
 	})
 	t.Run("no STARTTLS means no plaintext AUTH", func(t *testing.T) {
@@ -263,7 +264,7 @@ func TestNotifyEmailStartTLSAndAuth(t *testing.T) {
 		s.TLS = SMTPTLSNone
 		s.Host = "127.0.0.1"
 		_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
-			NotifyEmail(context.Background(), request(TypeNotifyEmail, cfg))
+			NotifyEmail(context.Background(), request(run.TypeNotifyEmail, cfg))
 		// The server refuses AUTH before STARTTLS (530): permanent.
 		appError(t, err, errtype.SMTPRejected, false)
 	})
@@ -273,7 +274,7 @@ func TestNotifyEmailStartTLSNotOfferedIsPermanent(t *testing.T) {
 	s := smtpServer(t) // the shared server has no STARTTLS
 	s.TLS = SMTPTLSStartTLS
 	_, err := New(allowLoopback, WithNotifications(Notifications{SMTP: s, Templates: orderTemplates})).
-		NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+		NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 			"notification": "order-emails:confirmation", "recipients": uniqueAddr(t, "dave"),
 		}))
 	require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "STARTTLS")
@@ -291,7 +292,7 @@ func TestNotifySMSAndPushPostToProviders(t *testing.T) {
 		Push:      Endpoint{URL: push.URL, Auth: IntegrationAuth{Type: AuthAPIKey, Header: "X-Push-Key", Key: "k1"}},
 	}))
 
-	out, err := a.NotifySMS(context.Background(), request(TypeNotifySMS, map[string]any{
+	out, err := a.NotifySMS(context.Background(), request(run.TypeNotifySMS, map[string]any{
 		"notification": "sms:verification-code", "recipients": []any{"+15550001"},
 		"body": map[string]any{"code": 123456},
 	}))
@@ -303,7 +304,7 @@ func TestNotifySMSAndPushPostToProviders(t *testing.T) {
 		headerValues(got.Header, "X-Account", "Authorization", "Idempotency-Key"))
 	require.JSONEq(t, `{"notification":"sms:verification-code","recipients":["+15550001"],"body":"Your code is 123456"}`, got.Body)
 
-	_, err = a.NotifyPush(context.Background(), request(TypeNotifyPush, map[string]any{
+	_, err = a.NotifyPush(context.Background(), request(run.TypeNotifyPush, map[string]any{
 		"notification": "push:new-message", "device_tokens": []any{"dev-1", "dev-2"},
 		"title": map[string]any{"sender": "Ann"}, "body": map[string]any{"preview": "hi!"},
 		"data": map[string]any{"messageId": "m1"},
@@ -319,15 +320,15 @@ func TestNotifyProviderErrorsAreClassified(t *testing.T) {
 	sms := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
 	a := New(allowLoopback, WithNotifications(Notifications{Templates: orderTemplates, SMS: Endpoint{URL: sms.URL}}))
 	cfg := map[string]any{"notification": "sms:verification-code", "recipients": "+1555"}
-	_, err := a.NotifySMS(context.Background(), request(TypeNotifySMS, cfg))
+	_, err := a.NotifySMS(context.Background(), request(run.TypeNotifySMS, cfg))
 	appError(t, err, errtype.HTTP5xx, true)
 	status = http.StatusBadRequest
-	_, err = a.NotifySMS(context.Background(), request(TypeNotifySMS, cfg))
+	_, err = a.NotifySMS(context.Background(), request(run.TypeNotifySMS, cfg))
 	appError(t, err, errtype.HTTP4xx, false)
 
-	_, err = a.NotifyPush(context.Background(), request(TypeNotifyPush, map[string]any{"notification": "push:new-message", "device_tokens": "d"}))
+	_, err = a.NotifyPush(context.Background(), request(run.TypeNotifyPush, map[string]any{"notification": "push:new-message", "device_tokens": "d"}))
 	require.Contains(t, appError(t, err, errtype.NotConfigured, false).Message(), "notifications.push")
-	_, err = a.NotifySMS(context.Background(), request(TypeNotifySMS, map[string]any{"notification": "sms:verification-code"}))
+	_, err = a.NotifySMS(context.Background(), request(run.TypeNotifySMS, map[string]any{"notification": "sms:verification-code"}))
 	appError(t, err, errtype.InvalidConfig, false)
 }
 
@@ -336,7 +337,7 @@ func TestNotifyCallbackPostsBodyAndHeaders(t *testing.T) {
 	a := New(allowLoopback, WithNotifications(Notifications{Callbacks: map[string]Endpoint{
 		"webhooks": {URL: hook.URL + "/orders", Headers: map[string]string{"X-Source": "triggerd"}, Auth: IntegrationAuth{Type: AuthBearer, Token: "tok"}},
 	}}))
-	out, err := a.NotifyCallback(context.Background(), request(TypeNotifyCallback, map[string]any{
+	out, err := a.NotifyCallback(context.Background(), request(run.TypeNotifyCallback, map[string]any{
 		"notification": "webhooks:order-created",
 		"callback": map[string]any{
 			"body":    map[string]any{"orderId": 7, "total": "9.99"},
@@ -351,7 +352,7 @@ func TestNotifyCallbackPostsBodyAndHeaders(t *testing.T) {
 		headerValues(got.Header, "X-Order-Id", "X-Source", "Authorization"))
 	require.JSONEq(t, `{"orderId":7,"total":"9.99"}`, got.Body)
 
-	_, err = a.NotifyCallback(context.Background(), request(TypeNotifyCallback, map[string]any{"notification": "hooks:x"}))
+	_, err = a.NotifyCallback(context.Background(), request(run.TypeNotifyCallback, map[string]any{"notification": "hooks:x"}))
 	require.Contains(t, appError(t, err, errtype.NotConfigured, false).Message(), "notifications.callbacks.hooks")
 }
 
@@ -384,7 +385,7 @@ func TestNotifyEmailImplicitTLS(t *testing.T) {
 			Subject: "Grüße, {{name}}", Body: "<p>Hallo {{name}} – schön, dass du da bist.</p>", HTML: true,
 		}}},
 	}))
-	out1, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+	out1, err := a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 		"notification": "news:html", "recipients": "Erin <erin@shop.example>", "subject": map[string]any{"name": "Jürgen"},
 		"variables": map[string]any{"name": "Jürgen"},
 	}))
@@ -410,7 +411,7 @@ func TestNotifyEmailImplicitTLS(t *testing.T) {
 func TestNotifyEmailMalformedRecipientIsPermanent(t *testing.T) {
 	a := New(allowLoopback, WithNotifications(Notifications{SMTP: SMTPSettings{Host: "127.0.0.1", Port: 1, From: "a@b.example"}, Templates: orderTemplates}))
 	for _, r := range []string{"not an address", "x@y.example\r\nBcc: victim@z.example"} {
-		_, err := a.NotifyEmail(context.Background(), request(TypeNotifyEmail, map[string]any{
+		_, err := a.NotifyEmail(context.Background(), request(run.TypeNotifyEmail, map[string]any{
 			"notification": "order-emails:confirmation", "recipients": []any{r},
 		}))
 		require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "recipients[0]")

@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/internal/testenv"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // rabbitChannel returns a channel of the test's own connection, for
@@ -49,7 +50,7 @@ func TestRabbitMQPublishToQueue(t *testing.T) {
 
 	a := New(WithRabbitMQ(url))
 	t.Cleanup(func() { require.NoError(t, a.Close()) })
-	out, err := a.Publish(context.Background(), request(TypePublish, map[string]any{
+	out, err := a.Publish(context.Background(), request(run.TypePublish, map[string]any{
 		"target":  "rabbitmq:" + queue,
 		"headers": map[string]any{"source": "test", "n": 2.0},
 		"message": map[string]any{"type": "user.created", "id": 1.0},
@@ -68,7 +69,7 @@ func TestRabbitMQPublishToQueue(t *testing.T) {
 	require.Equal(t, map[string]any{"type": "user.created", "id": 1.0}, doc)
 
 	// The connection is shared: a second publish reuses it.
-	_, err = a.Publish(context.Background(), request(TypePublish, map[string]any{"target": "rabbitmq:" + queue, "message": "again"}))
+	_, err = a.Publish(context.Background(), request(run.TypePublish, map[string]any{"target": "rabbitmq:" + queue, "message": "again"}))
 	require.NoError(t, err)
 	require.Equal(t, `"again"`, string(getOne(t, ch, queue).Body), "the message is always JSON")
 }
@@ -86,7 +87,7 @@ func TestRabbitMQPublishToExchange(t *testing.T) {
 
 	a := New(WithRabbitMQ(url))
 	t.Cleanup(func() { _ = a.Close() })
-	_, err = a.Publish(context.Background(), request(TypePublish, map[string]any{
+	_, err = a.Publish(context.Background(), request(run.TypePublish, map[string]any{
 		"target": "rabbitmq:" + exchange + "/user.created", "message": map[string]any{"id": 7.0},
 	}))
 	require.NoError(t, err)
@@ -99,12 +100,12 @@ func TestRabbitMQUnroutableAndMissingExchangeArePermanent(t *testing.T) {
 	t.Cleanup(func() { _ = a.Close() })
 	ctx := context.Background()
 
-	_, err := a.Publish(ctx, request(TypePublish, map[string]any{
+	_, err := a.Publish(ctx, request(run.TypePublish, map[string]any{
 		"target": "rabbitmq:" + uniqueName(t, "triggerd-test.no-such-queue"), "message": 1.0,
 	}))
 	require.Contains(t, appError(t, err, errtype.Unroutable, false).Message(), "unroutable")
 
-	_, err = a.Publish(ctx, request(TypePublish, map[string]any{
+	_, err = a.Publish(ctx, request(run.TypePublish, map[string]any{
 		"target": "rabbitmq:" + uniqueName(t, "triggerd-test.no-such-exchange") + "/key", "message": 1.0,
 	}))
 	appError(t, err, errtype.Unroutable, false)
@@ -114,7 +115,7 @@ func TestRabbitMQUnroutableAndMissingExchangeArePermanent(t *testing.T) {
 	queue := uniqueName(t, "triggerd-test.after")
 	_, err = ch.QueueDeclare(queue, false, true, false, false, nil)
 	require.NoError(t, err)
-	_, err = a.Publish(ctx, request(TypePublish, map[string]any{"target": "rabbitmq:" + queue, "message": 1.0}))
+	_, err = a.Publish(ctx, request(run.TypePublish, map[string]any{"target": "rabbitmq:" + queue, "message": 1.0}))
 	require.NoError(t, err)
 }
 
@@ -127,7 +128,7 @@ func TestRabbitMQReconnectsAfterTheConnectionCloses(t *testing.T) {
 
 	a := New(WithRabbitMQ(url))
 	t.Cleanup(func() { _ = a.Close() })
-	req := request(TypePublish, map[string]any{"target": "rabbitmq:" + queue, "message": 1.0})
+	req := request(run.TypePublish, map[string]any{"target": "rabbitmq:" + queue, "message": 1.0})
 	_, err = a.Publish(context.Background(), req)
 	require.NoError(t, err)
 
@@ -144,6 +145,6 @@ func TestRabbitMQReconnectsAfterTheConnectionCloses(t *testing.T) {
 
 func TestRabbitMQUnreachableIsRetryable(t *testing.T) {
 	a := New(WithRabbitMQ("amqp://guest:guest@127.0.0.1:1/"))
-	_, err := a.Publish(context.Background(), request(TypePublish, map[string]any{"target": "rabbitmq:q", "message": 1.0}))
+	_, err := a.Publish(context.Background(), request(run.TypePublish, map[string]any{"target": "rabbitmq:q", "message": 1.0}))
 	appError(t, err, errtype.ConnRefused, true)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/internal/testenv"
+	"github.com/triggerd/triggerd/run"
 )
 
 func newRedis(t *testing.T) *redis.Client {
@@ -26,7 +27,7 @@ func TestCacheSetGetTTLDelete(t *testing.T) {
 	key := uniqueName(t, "triggerd-test:user")
 	t.Cleanup(func() { rdb.Del(context.Background(), key, key+":raw", key+":forever") })
 
-	out, err := a.CacheSet(ctx, request(TypeCacheSet, map[string]any{
+	out, err := a.CacheSet(ctx, request(run.TypeCacheSet, map[string]any{
 		"key": key, "value": map[string]any{"id": 1.0, "name": "Alice"}, "ttl": 600.0,
 	}))
 	require.NoError(t, err)
@@ -36,21 +37,21 @@ func TestCacheSetGetTTLDelete(t *testing.T) {
 	require.Greater(t, ttl, 590*time.Second)
 	require.LessOrEqual(t, ttl, 600*time.Second)
 
-	_, err = a.CacheSet(ctx, request(TypeCacheSet, map[string]any{"key": key + ":raw", "value": "plain", "ttl": "1m30s"}))
+	_, err = a.CacheSet(ctx, request(run.TypeCacheSet, map[string]any{"key": key + ":raw", "value": "plain", "ttl": "1m30s"}))
 	require.NoError(t, err)
 	require.Equal(t, "plain", rdb.Get(ctx, key+":raw").Val(), "a string is stored as is")
 	require.Greater(t, rdb.TTL(ctx, key+":raw").Val(), 80*time.Second)
 
-	_, err = a.CacheSet(ctx, request(TypeCacheSet, map[string]any{"key": key + ":forever", "value": 1.0}))
+	_, err = a.CacheSet(ctx, request(run.TypeCacheSet, map[string]any{"key": key + ":forever", "value": 1.0}))
 	require.NoError(t, err)
 	require.Equal(t, time.Duration(-1), rdb.TTL(ctx, key+":forever").Val(), "no ttl, no expiry")
 
-	out, err = a.CacheDelete(ctx, request(TypeCacheDelete, map[string]any{"key": key}))
+	out, err = a.CacheDelete(ctx, request(run.TypeCacheDelete, map[string]any{"key": key}))
 	require.NoError(t, err)
 	require.Equal(t, CacheDeleteOutput{Key: key, Deleted: 1}, out)
 	require.Zero(t, rdb.Exists(ctx, key).Val())
 
-	out, err = a.CacheDelete(ctx, request(TypeCacheDelete, map[string]any{"key": key}))
+	out, err = a.CacheDelete(ctx, request(run.TypeCacheDelete, map[string]any{"key": key}))
 	require.NoError(t, err, "deleting a missing key succeeds")
 	require.Equal(t, CacheDeleteOutput{Key: key, Deleted: 0}, out)
 }

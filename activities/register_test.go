@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // activityEnv lets a test activity environment stand in for a worker's
@@ -40,7 +40,7 @@ func TestRegisterWrapsEveryActionInMiddlewares(t *testing.T) {
 	}
 	a.Register(activityEnv{env}, mw("outer"), mw("inner"))
 
-	v, err := env.ExecuteActivity(TypeLog, request(TypeLog, map[string]any{
+	v, err := env.ExecuteActivity(run.TypeLog, request(run.TypeLog, map[string]any{
 		"level": "warn", "message": "user 1 welcomed", "fields": map[string]any{"id": 1.0},
 	}))
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func TestRegisteredActionsReportTheirAttempt(t *testing.T) {
 		return func(context.Context, run.ActionRequest) (any, error) { return nil, errors.New("breaker open") }
 	}
 	a.Register(activityEnv{env}, failing)
-	_, err := env.ExecuteActivity(TypeHTTP, request(TypeHTTP, map[string]any{"url": "http://x"}))
+	_, err := env.ExecuteActivity(run.TypeHTTP, request(run.TypeHTTP, map[string]any{"url": "http://x"}))
 	appErr := appError(t, err, errtype.Unclassified, true)
 	var d errtype.Details
 	require.NoError(t, appErr.Details(&d))

@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // A symbolic link inside a local bucket cannot take an operation outside
@@ -30,13 +31,13 @@ func TestLocalStorageRefusesSymlinkEscapes(t *testing.T) {
 	a := New(WithStorage(map[string]BucketConfig{"b": {Driver: "local", Dir: dir}}))
 	ctx := context.Background()
 	upload := func(path string) error {
-		_, err := a.StorageUpload(ctx, request(TypeStorageUpload, map[string]any{"storage": "b", "path": path, "data": "pwned"}))
+		_, err := a.StorageUpload(ctx, request(run.TypeStorageUpload, map[string]any{"storage": "b", "path": path, "data": "pwned"}))
 		return err
 	}
 	for _, path := range []string{"rel/evil.txt", "abs/evil.txt", "rel/../../outside/evil.txt"} {
 		appError(t, upload(path), errtype.InvalidConfig, false)
 	}
-	_, err := a.StorageCopy(ctx, request(TypeStorageCopy, map[string]any{"storage": "b", "from": "secret-link.txt", "to": "published.txt"}))
+	_, err := a.StorageCopy(ctx, request(run.TypeStorageCopy, map[string]any{"storage": "b", "from": "secret-link.txt", "to": "published.txt"}))
 	appError(t, err, errtype.InvalidConfig, false)
 	entries, err := os.ReadDir(outside)
 	require.NoError(t, err)
@@ -57,15 +58,15 @@ func TestLocalStorageMetadataIsNotAnObject(t *testing.T) {
 	dir := t.TempDir()
 	a := New(WithStorage(map[string]BucketConfig{"b": {Driver: "local", Dir: dir}}))
 	ctx := context.Background()
-	_, err := a.StorageUpload(ctx, request(TypeStorageUpload, map[string]any{"storage": "b", "path": "report.html", "data": "<p>hi</p>", "mimeType": "text/html"}))
+	_, err := a.StorageUpload(ctx, request(run.TypeStorageUpload, map[string]any{"storage": "b", "path": "report.html", "data": "<p>hi</p>", "mimeType": "text/html"}))
 	require.NoError(t, err)
 	for _, path := range []string{".content-type/report.html", ".Content-Type/report.html", "/.content-type/x"} {
-		_, err = a.StorageUpload(ctx, request(TypeStorageUpload, map[string]any{"storage": "b", "path": path, "data": "application/x-evil"}))
+		_, err = a.StorageUpload(ctx, request(run.TypeStorageUpload, map[string]any{"storage": "b", "path": path, "data": "application/x-evil"}))
 		require.Contains(t, appError(t, err, errtype.InvalidConfig, false).Message(), "reserved", path)
 	}
-	_, err = a.StorageCopy(ctx, request(TypeStorageCopy, map[string]any{"storage": "b", "from": ".content-type/report.html", "to": "x.txt"}))
+	_, err = a.StorageCopy(ctx, request(run.TypeStorageCopy, map[string]any{"storage": "b", "from": ".content-type/report.html", "to": "x.txt"}))
 	appError(t, err, errtype.InvalidConfig, false)
-	_, err = a.StorageCopy(ctx, request(TypeStorageCopy, map[string]any{"storage": "b", "from": "report.html", "to": "copy.html"}))
+	_, err = a.StorageCopy(ctx, request(run.TypeStorageCopy, map[string]any{"storage": "b", "from": "report.html", "to": "copy.html"}))
 	require.NoError(t, err)
 	ct, err := os.ReadFile(filepath.Join(dir, ".content-type", "copy.html"))
 	require.NoError(t, err)

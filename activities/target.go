@@ -26,22 +26,22 @@ func Target(req run.ActionRequest) string {
 		return prefix + def
 	}
 	switch {
-	case req.Type == TypeHTTP || req.Type == TypeNotifyCallback:
+	case req.Type == run.TypeHTTP || req.Type == run.TypeNotifyCallback:
 		u, err := url.Parse(str("url"))
 		if err != nil || u.Host == "" {
 			return ""
 		}
 		return "http:" + strings.ToLower(u.Host)
-	case req.Type == TypePublish:
+	case req.Type == run.TypePublish:
 		return str("target")
-	case req.Type == TypeNotifyEmail:
+	case req.Type == run.TypeNotifyEmail:
 		if p := str("provider"); p != "" {
 			return "smtp:" + p
 		}
 		return "smtp"
-	case req.Type == TypeNotifySMS || req.Type == TypeNotifyPush:
+	case req.Type == run.TypeNotifySMS || req.Type == run.TypeNotifyPush:
 		return named(req.Type+":", "provider", "default")
-	case req.Type == TypeAppAction:
+	case req.Type == run.TypeAppAction:
 		return named("app:", "app", "")
 	case strings.HasPrefix(req.Type, "database."):
 		return named("database:", "database", "default")
@@ -49,9 +49,9 @@ func Target(req run.ActionRequest) string {
 		return named("storage:", "storage", "")
 	case strings.HasPrefix(req.Type, "cache."):
 		return named("cache:", "cache", "default")
-	case req.Type == TypeAgentRun:
+	case req.Type == run.TypeAgentRun:
 		return named("agent:", "agent", "")
-	case req.Type == TypeCustom:
+	case req.Type == run.TypeCustom:
 		return named("custom:", "function", "")
 	}
 	return ""

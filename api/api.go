@@ -73,7 +73,7 @@ type Options struct {
 	Gate       Gate
 	GateLimits GateLimits
 	// Check, if set, refuses writes naming unconfigured resources (check.go).
-	Check Checker
+	Check trigger.Checker
 	// Warn, if set, adds warnings to the responses of writes (check.go).
 	Warn Warner
 	// Decode decodes the events of dry runs as ingest does (placeholder,
@@ -89,13 +89,13 @@ type Server struct {
 	reload  func(ctx context.Context) (int64, int, error)
 	maxBody int64
 	limits  trigger.Option
-	// quotas and breakers serve api/guards.go's routes when set.
+	// quotas and breakers serve api/quotas_breakers.go's routes when set.
 	quotas   Quotas
 	breakers Breakers
 	// gate serves POST /v1/gate/{table}/{operation} when set.
 	gate       Gate
 	gateLimits GateLimits
-	check      Checker
+	check      trigger.Checker
 	warn       Warner
 	decode     ingest.DecodeOptions
 }

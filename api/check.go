@@ -6,21 +6,12 @@ import (
 	"strings"
 
 	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/triggersync"
 )
-
-// Checker reports the definitions that name something the process's
-// configuration does not define: a cache, a bucket, a notification
-// template, an integration operation, an agent, a quota or breaker policy.
-// A definition is valid on its own (trigger.ValidateDefinition); whether
-// its names resolve depends on the configuration, which package api does
-// not know, so cmd builds the Checker from it — the same one `triggerd
-// validate` uses. Each Problem's Field is the path inside the trigger
-// ("actions[1].config.cache").
-type Checker func(defs []trigger.Definition) []trigger.Problem
 
 // Warner reports what a valid definition asks for that this process will
 // refuse when the trigger runs, such as a literal URL its egress policy
-// refuses. Unlike a Checker's problems, warnings never refuse a write: the
+// refuses. Unlike a trigger.Checker's problems, warnings never refuse a write: the
 // policy may differ between the processes sharing a store. The API returns
 // them with the write ("warnings") and logs them; `triggerd validate`
 // prints them.
@@ -34,7 +25,7 @@ func warnings(warn Warner, specs []json.RawMessage, prefix func(i int) string) [
 	}
 	var out []Problem
 	for i, spec := range specs {
-		d, err := parseSpec(spec)
+		d, err := triggersync.ParseStored(spec)
 		if err != nil {
 			continue // canonical documents parse; nothing to warn about otherwise
 		}
@@ -51,8 +42,8 @@ func warnings(warn Warner, specs []json.RawMessage, prefix func(i int) string) [
 
 // canonical is Canonical followed by check (when set): a document naming
 // an unknown resource is refused with the same 422 as an invalid one.
-func canonical(doc []byte, check Checker, opts ...trigger.Option) (string, json.RawMessage, error) {
-	d, err := parseSpec(doc, opts...)
+func canonical(doc []byte, check trigger.Checker, opts ...trigger.Option) (string, json.RawMessage, error) {
+	d, err := triggersync.ParseStored(doc, opts...)
 	if err != nil {
 		return "", nil, invalid(err)
 	}

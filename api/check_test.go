@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,42 +68,5 @@ func TestWritesNamingUnknownResourcesAreRefused(t *testing.T) {
 	}
 	if tr, err := c.Get(ctx, "x"); err != nil || tr.Version != 1 {
 		t.Fatalf("after refused patch: %+v %v", tr, err)
-	}
-}
-
-// replacer records the definitions a Reloader loads.
-type replacer struct{ defs []trigger.Definition }
-
-func (r *replacer) Replace(defs []trigger.Definition) error { r.defs = defs; return nil }
-
-// A stored trigger naming a cache the configuration no longer defines is
-// logged with its field; the reload succeeds and keeps every trigger.
-func TestReloadLogsStoredTriggersNamingUnknownResources(t *testing.T) {
-	ctx := context.Background()
-	st := triggerstore.NewMemory()
-	for _, d := range []json.RawMessage{cacheDoc("stale", "orders"), cacheDoc("fine", "sessions")} {
-		tag, spec, err := api.Canonical(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Create(ctx, tag, spec, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var logs bytes.Buffer
-	reg := &replacer{}
-	r := api.NewReloader(st, reg, 0, slog.New(slog.NewTextHandler(&logs, nil)))
-	r.Check = checkCaches
-	if _, n, err := r.Reload(ctx); err != nil || n != 2 || len(reg.defs) != 2 {
-		t.Fatalf("reload: %d trigger(s), %v", n, err)
-	}
-	out := logs.String()
-	for _, want := range []string{"level=WARN", "tag=stale", "field=actions[1].config.cache", `\"orders\" is not configured`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "tag=fine") {
-		t.Errorf("a valid trigger was reported:\n%s", out)
 	}
 }

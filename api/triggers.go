@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 // Canonical validates one trigger document and returns its tag and the
@@ -40,19 +40,6 @@ func invalid(err error) *Error {
 		e.Problems = append(e.Problems, Problem{Field: p.Field, Tag: p.Tag, Reason: p.Reason})
 	}
 	return e
-}
-
-// sameSpec compares two documents by value, so that key order and
-// formatting never make an unchanged trigger look changed.
-func sameSpec(a, b json.RawMessage) bool {
-	if bytes.Equal(a, b) {
-		return true
-	}
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
@@ -448,136 +435,6 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, fromRecord(rec))
 }
 
-// ApplyRequest is the body of POST /v1/triggers:apply.
-type ApplyRequest struct {
-	Triggers []json.RawMessage `json:"triggers"`
-	// Prune deletes the stored triggers the request does not list.
-	Prune bool `json:"prune,omitempty"`
-}
-
-// Applied is one trigger in an apply's result.
-type Applied struct {
-	Tag     string `json:"tag"`
-	Version int64  `json:"version"`
-	// PreviousVersion is the version an update or a deletion replaced.
-	PreviousVersion int64 `json:"previousVersion,omitempty"`
-}
-
-// ApplyResult says what an apply did, trigger by trigger.
-type ApplyResult struct {
-	Created   []Applied `json:"created"`
-	Updated   []Applied `json:"updated"`
-	Unchanged []Applied `json:"unchanged"`
-	Deleted   []Applied `json:"deleted"`
-	// Warnings are the applied definitions' warnings (Options.Warn), their
-	// fields prefixed triggers[i].
-	Warnings []Problem `json:"warnings,omitempty"`
-}
-
-// ApplyStore is what Apply needs of the store.
-type ApplyStore interface {
-	List(ctx context.Context) ([]triggerstore.Record, error)
-	Apply(ctx context.Context, changes []triggerstore.Change, actor string) ([]triggerstore.Record, error)
-}
-
-// Apply makes the store hold docs (and, with prune, nothing else) in one
-// transaction: every document is validated first and a single invalid one
-// (or a tag listed twice) refuses the whole batch with a 422 *Error.
-// Unchanged triggers get no new version, so applying the same files again
-// is a no-op. Each update is conditional on the version it was computed
-// from, so a concurrent change makes the apply fail (409) rather than
-// overwrite it. check, if set, also refuses documents naming resources the
-// configuration does not define.
-//
-// opts (the limits) validate every document.
-func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check Checker, opts ...trigger.Option) (ApplyResult, error) {
-	res := ApplyResult{Created: []Applied{}, Updated: []Applied{}, Unchanged: []Applied{}, Deleted: []Applied{}}
-	bad := &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid trigger definitions: nothing was applied"}
-	specs := make(map[string]json.RawMessage, len(docs))
-	var order []string
-	for i, doc := range docs {
-		prefix := fmt.Sprintf("triggers[%d]", i)
-		tag, spec, err := canonical(doc, check, opts...)
-		var e *Error
-		switch {
-		case errors.As(err, &e):
-			for _, p := range e.Problems {
-				p.Field = strings.TrimSuffix(prefix+"."+p.Field, ".")
-				bad.Problems = append(bad.Problems, p)
-			}
-			continue
-		case err != nil:
-			return res, err
-		}
-		if _, dup := specs[tag]; dup {
-			bad.Problems = append(bad.Problems, Problem{Field: prefix + ".tag", Tag: tag, Reason: "duplicate tag in the request"})
-			continue
-		}
-		specs[tag] = spec
-		order = append(order, tag)
-	}
-	if len(bad.Problems) > 0 {
-		return res, bad
-	}
-	recs, err := st.List(ctx)
-	if err != nil {
-		return res, err
-	}
-	current := make(map[string]triggerstore.Record, len(recs))
-	for _, r := range recs {
-		if !r.Deleted {
-			current[r.Tag] = r
-		}
-	}
-	var changes []triggerstore.Change
-	for _, tag := range order {
-		cur, ok := current[tag]
-		switch {
-		case !ok:
-			changes = append(changes, triggerstore.Change{Kind: triggerstore.ChangeCreate, Tag: tag, Spec: specs[tag]})
-		case sameSpec(cur.Spec, specs[tag]):
-			res.Unchanged = append(res.Unchanged, Applied{Tag: tag, Version: cur.Version})
-		default:
-			changes = append(changes, triggerstore.Change{Kind: triggerstore.ChangeUpdate, Tag: tag, Spec: specs[tag], IfVersion: cur.Version})
-		}
-	}
-	if prune {
-		var gone []string
-		for tag := range current {
-			if _, keep := specs[tag]; !keep {
-				gone = append(gone, tag)
-			}
-		}
-		slices.Sort(gone)
-		for _, tag := range gone {
-			changes = append(changes, triggerstore.Change{Kind: triggerstore.ChangeDelete, Tag: tag, IfVersion: current[tag].Version})
-		}
-	}
-	if len(changes) == 0 {
-		return res, nil
-	}
-	done, err := st.Apply(ctx, changes, actor)
-	if err != nil {
-		return res, fmt.Errorf("apply %d change(s): %w", len(changes), err)
-	}
-	for i, ch := range changes {
-		var v int64
-		if i < len(done) {
-			v = done[i].Version
-		}
-		prev := current[ch.Tag].Version
-		switch ch.Kind {
-		case triggerstore.ChangeCreate:
-			res.Created = append(res.Created, Applied{Tag: ch.Tag, Version: v})
-		case triggerstore.ChangeUpdate:
-			res.Updated = append(res.Updated, Applied{Tag: ch.Tag, Version: v, PreviousVersion: prev})
-		case triggerstore.ChangeDelete:
-			res.Deleted = append(res.Deleted, Applied{Tag: ch.Tag, Version: v, PreviousVersion: prev})
-		}
-	}
-	return res, nil
-}
-
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	body, err := s.readDefinition(w, r)
 	if err != nil {
@@ -686,7 +543,7 @@ func (s *Server) storedSet(ctx context.Context) (*trigger.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	defs, err := Definitions(recs, s.limits)
+	defs, err := triggersync.Definitions(recs, s.limits)
 	if err != nil {
 		return nil, err
 	}
@@ -695,41 +552,4 @@ func (s *Server) storedSet(ctx context.Context) (*trigger.Set, error) {
 		return nil, fmt.Errorf("stored triggers: %w", err)
 	}
 	return set, nil
-}
-
-// Definitions parses the live records of a store into definitions with
-// their version, author and time, for a Registry or a Set, validated with
-// opts (the limits).
-func Definitions(recs []triggerstore.Record, opts ...trigger.Option) ([]trigger.Definition, error) {
-	defs := make([]trigger.Definition, 0, len(recs))
-	for _, rec := range recs {
-		if rec.Deleted {
-			continue
-		}
-		d, err := parseSpec(rec.Spec, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("stored trigger %q version %d: %w", rec.Tag, rec.Version, err)
-		}
-		defs = append(defs, withMeta(d, rec))
-	}
-	return defs, nil
-}
-
-// parseSpec reads and validates one trigger document.
-func parseSpec(doc []byte, opts ...trigger.Option) (trigger.Definition, error) {
-	d, err := trigger.ParseDocument(doc, opts...)
-	if err != nil {
-		return trigger.Definition{}, err
-	}
-	if err := trigger.ValidateDefinition(d, opts...); err != nil {
-		return trigger.Definition{}, err
-	}
-	return d, nil
-}
-
-// withMeta gives a stored definition its version, author and time, which
-// runs then record.
-func withMeta(d trigger.Definition, rec triggerstore.Record) trigger.Definition {
-	d.Version, d.UpdatedBy, d.UpdatedAt = rec.Version, rec.Actor, rec.ChangedAt
-	return d
 }

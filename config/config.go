@@ -115,7 +115,7 @@ type Config struct {
 	// (config/egress.go).
 	Egress Egress `yaml:"egress"`
 	// Delivery and Queues configure the delivery semantics: cascades,
-	// error handlers, batches, heartbeats, queues (semantics.go).
+	// error handlers, batches, heartbeats, queues (delivery.go).
 	Delivery Delivery         `yaml:"delivery"`
 	Queues   map[string]Queue `yaml:"queues"`
 	// Debezium configures how Debezium's change events are read

@@ -1,12 +1,15 @@
 package docs
 
 import (
+	"maps"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/triggerd/triggerd/activities"
+	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -69,6 +72,59 @@ func TestTranslationLaterMarks(t *testing.T) {
 			if strings.Contains(line, "`"+typ+"`") || strings.Contains(line, "`"+family+".*`") {
 				t.Errorf("translation.md:%d: marked for later, yet action type %s exists: %s", i+1, typ, line)
 				break
+			}
+		}
+	}
+}
+
+// TestActionTypesRegistered: every action type the language accepts is
+// registered as an activity or run by the workflow itself (a child
+// workflow), and every registered activity is a type the language accepts.
+func TestActionTypesRegistered(t *testing.T) {
+	accepted := trigger.KnownActionTypes()
+	registered := slices.Sorted(maps.Keys(activities.New().Actions()))
+	byWorkflow := run.WorkflowActionTypes()
+	for _, typ := range accepted {
+		if !slices.Contains(registered, typ) && !slices.Contains(byWorkflow, typ) {
+			t.Errorf("action type %s is accepted by the language, but no activity is registered under it", typ)
+		}
+		if slices.Contains(registered, typ) && slices.Contains(byWorkflow, typ) {
+			t.Errorf("action type %s is both an activity and run by the workflow", typ)
+		}
+	}
+	for _, typ := range slices.Concat(registered, byWorkflow) {
+		if !slices.Contains(accepted, typ) {
+			t.Errorf("action type %s is registered (or run by the workflow), but the language does not accept it", typ)
+		}
+	}
+}
+
+// TestActionConfigKeysDocumented: every config key an action type accepts
+// is named (`key`) in the actions.md section of that type.
+func TestActionConfigKeysDocumented(t *testing.T) {
+	b, err := os.ReadFile("actions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{} // action type -> its section's text
+	var current []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if heading, ok := strings.CutPrefix(line, "## "); ok {
+			current = strings.Split(heading, " / ")
+			continue
+		}
+		for _, typ := range current {
+			sections[typ] += line + "\n"
+		}
+	}
+	for _, typ := range trigger.KnownActionTypes() {
+		keys := trigger.ActionConfigKeys(typ)
+		if len(keys) == 0 {
+			t.Errorf("action type %s accepts no config key: the list is broken", typ)
+		}
+		for _, k := range keys {
+			if !strings.Contains(sections[typ], "`"+k+"`") {
+				t.Errorf("actions.md: the section of %s does not document its config key `%s`", typ, k)
 			}
 		}
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/internal/cdctest"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // TestCascade proves docs/semantics.md's cascade rules against real Kafka

@@ -28,7 +28,7 @@ func BenchmarkGuardOverhead(b *testing.B) {
 	qcfg := quotas.Config{Targets: map[string]run.Limit{target: {Rate: 1_000_000, Period: time.Second}}}
 	bcfg := fallbacks.Config{Targets: map[string]run.BreakerSettings{target: {ConsecutiveFailures: 5, OpenTimeout: time.Minute}}}
 	noop := func(context.Context, run.ActionRequest) (any, error) { return nil, nil }
-	req := run.ActionRequest{TriggerTag: "bench", ActionName: "notify", Type: activities.TypeHTTP,
+	req := run.ActionRequest{TriggerTag: "bench", ActionName: "notify", Type: run.TypeHTTP,
 		Config: map[string]any{"url": "https://bench.example/hook"}}
 
 	for _, c := range []struct {

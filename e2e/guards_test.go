@@ -36,7 +36,7 @@ import (
 )
 
 // These tests run the quota and breaker decorators as the worker wires
-// them (cmd/triggerd/guards.go): real Redis holds the budgets, the
+// them (cmd/triggerd/quotas_breakers.go): real Redis holds the budgets, the
 // overrides and the breakers' state; a real Temporal server runs the
 // trigger workflow, whose waits are durable timers.
 
@@ -138,7 +138,7 @@ func (e *guardEnv) startWorker(t *testing.T, qc quotas.Config, bc fallbacks.Conf
 }
 
 func httpAction(h *hitTarget, g *run.Guard) run.Action {
-	return run.Action{Name: "notify", Type: activities.TypeHTTP, Timeout: 10 * time.Second,
+	return run.Action{Name: "notify", Type: run.TypeHTTP, Timeout: 10 * time.Second,
 		Config: map[string]any{"url": h.srv.URL + "/hook", "method": "POST", "body": map[string]any{"id": "{{record.id}}"}},
 		Retry:  run.RetryPolicy{MaxAttempts: 1}, Guard: g}
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/overrides"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // Defaults of a breaker's settings, used where config says nothing.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 var errDown = temporal.NewApplicationError("HTTP 500", errtype.HTTP5xx)

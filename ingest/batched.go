@@ -9,10 +9,9 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 )
 
 // Batched delivery (a trigger's delivery.batch, run.BatchedDelivery): the
@@ -62,22 +61,9 @@ type deliveryRequest struct {
 	done chan error // buffered: the sender never blocks on it
 }
 
-// deliveryInput mirrors workflows.DeliveryInput, which ingest does not
-// import.
-type deliveryInput struct {
-	Tag       string        `json:"tag"`
-	Topic     string        `json:"topic"`
-	Partition int           `json:"partition"`
-	Linger    time.Duration `json:"linger,omitempty"`
-}
-
 // startBatched hands in to its delivery workflow and returns once the
 // signal carrying it is durable.
 func (s *TemporalStarter) startBatched(ctx context.Context, in run.Input) error {
-	ss, ok := s.client.(signalStarter)
-	if !ok {
-		return fmt.Errorf("batched delivery: client cannot signal-with-start")
-	}
 	id := run.DeliveryWorkflowID(in.Trigger.Tag, in.Event.Source.Topic, in.Event.Source.Partition)
 	req := &deliveryRequest{in: in, done: make(chan error, 1)}
 	d := &s.delivery
@@ -93,7 +79,7 @@ func (s *TemporalStarter) startBatched(ctx context.Context, in run.Input) error 
 	q.waiting = append(q.waiting, req)
 	if !q.sending {
 		q.sending = true
-		go s.sendDeliveries(ss, id, q)
+		go s.sendDeliveries(id, q)
 	}
 	d.mu.Unlock()
 	select {
@@ -109,7 +95,7 @@ func (s *TemporalStarter) startBatched(ctx context.Context, in run.Input) error 
 
 // sendDeliveries sends q's waiting runs, up to maxSignalInputs a signal,
 // until none is left.
-func (s *TemporalStarter) sendDeliveries(ss signalStarter, id string, q *deliveryQueue) {
+func (s *TemporalStarter) sendDeliveries(id string, q *deliveryQueue) {
 	d := &s.delivery
 	for {
 		d.mu.Lock()
@@ -132,13 +118,13 @@ func (s *TemporalStarter) sendDeliveries(ss signalStarter, id string, q *deliver
 		}
 		if err == nil {
 			q.handed += n
-			err = s.signalDelivery(ss, id, reqs)
+			err = s.signalDelivery(id, reqs)
 		}
 		if err != nil && len(reqs) > 1 && IsRejected(err) {
 			// Refused for its size, most likely: each on its own, so
 			// that only a run too large by itself is refused.
 			for _, r := range reqs {
-				r.done <- s.signalDelivery(ss, id, []*deliveryRequest{r})
+				r.done <- s.signalDelivery(id, []*deliveryRequest{r})
 			}
 			continue
 		}
@@ -148,27 +134,17 @@ func (s *TemporalStarter) sendDeliveries(ss signalStarter, id string, q *deliver
 	}
 }
 
-// workflowQuerier is the part of client.Client that asks a delivery
-// workflow its backlog.
-type workflowQuerier interface {
-	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
-}
-
 // awaitDeliveryRoom waits until delivery workflow id holds at most half
 // of limit runs and is not draining, and returns what it holds. A
 // workflow that does not exist holds nothing. It gives up after
 // deliverySignalTimeout (the worker may be down): the runs waiting are
 // then not done, and ingest tries them again.
 func (s *TemporalStarter) awaitDeliveryRoom(id string, limit int) (int, error) {
-	qc, ok := s.client.(workflowQuerier)
-	if !ok {
-		return 0, fmt.Errorf("batched delivery: client cannot query")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), deliverySignalTimeout)
 	defer cancel()
 	pause := 50 * time.Millisecond
 	for {
-		v, err := qc.QueryWorkflow(ctx, id, "", run.QueryBacklog)
+		v, err := s.client.QueryWorkflow(ctx, id, "", run.QueryBacklog)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return 0, nil
@@ -198,7 +174,7 @@ const deliverySignalTimeout = 30 * time.Second
 
 // signalDelivery signals reqs' inputs to delivery workflow id, starting
 // it if it is not running.
-func (s *TemporalStarter) signalDelivery(ss signalStarter, id string, reqs []*deliveryRequest) error {
+func (s *TemporalStarter) signalDelivery(id string, reqs []*deliveryRequest) error {
 	ins := make([]run.Input, len(reqs))
 	for i, r := range reqs {
 		ins[i] = r.in
@@ -207,15 +183,12 @@ func (s *TemporalStarter) signalDelivery(ss signalStarter, id string, reqs []*de
 	ctx, cancel := context.WithTimeout(context.Background(), deliverySignalTimeout)
 	defer cancel()
 	summary := fmt.Sprintf("batched delivery of %s for %s[%d]", first.Trigger.Tag, first.Event.Source.Topic, first.Event.Source.Partition)
-	_, err := ss.SignalWithStartWorkflow(ctx, id, run.SignalDeliver, ins, client.StartWorkflowOptions{
-		ID:        id,
-		TaskQueue: s.taskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			saTriggerTag.ValueSet(first.Trigger.Tag),
-			saTable.ValueSet(first.Event.QualifiedTable()),
-		),
-		StaticSummary: summary,
-	}, run.DeliveryWorkflowName, deliveryInput{
+	_, err := s.client.SignalWithStartWorkflow(ctx, id, run.SignalDeliver, ins, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             s.taskQueue,
+		TypedSearchAttributes: searchattr.ForTrigger(first.Trigger.Tag, first.Event.QualifiedTable()),
+		StaticSummary:         summary,
+	}, run.DeliveryWorkflowName, run.DeliveryInput{
 		Tag: first.Trigger.Tag, Topic: first.Event.Source.Topic, Partition: first.Event.Source.Partition, Linger: s.Batch.Linger,
 	})
 	if err != nil {

@@ -146,7 +146,7 @@ func TestBatchedStartsShareASignal(t *testing.T) {
 	assert.Equal(t, []string{id, id}, f.ids)
 	assert.Equal(t, id, f.opts[0].ID)
 	assert.Equal(t, "q", f.opts[0].TaskQueue)
-	assert.Equal(t, deliveryInput{Tag: "hot", Topic: "db.orders", Partition: 3, Linger: time.Minute}, f.args[0])
+	assert.Equal(t, run.DeliveryInput{Tag: "hot", Topic: "db.orders", Partition: 3, Linger: time.Minute}, f.args[0])
 	assert.Equal(t, 0, s.waiting(id))
 }
 
@@ -160,7 +160,7 @@ func TestBatchedSignalTooLargeIsSplit(t *testing.T) {
 	}
 	q := &deliveryQueue{waiting: reqs, sending: true}
 	s.delivery.queues = map[string]*deliveryQueue{"x": q}
-	s.sendDeliveries(f, "x", q)
+	s.sendDeliveries("x", q)
 	for _, r := range reqs {
 		require.NoError(t, <-r.done)
 	}
@@ -180,7 +180,7 @@ func TestBatchedFlowControl(t *testing.T) {
 	s.delivery.queues = map[string]*deliveryQueue{id: q}
 	req := &deliveryRequest{in: batchedInput("x", 0), done: make(chan error, 1)}
 	q.waiting, q.sending = []*deliveryRequest{req}, true
-	s.sendDeliveries(f, id, q)
+	s.sendDeliveries(id, q)
 	require.NoError(t, <-req.done)
 	assert.Equal(t, 3, f.queries, "asked until the backlog was low and not draining")
 	assert.Equal(t, 51, q.handed, "what it reported, plus the run just handed over")
@@ -189,7 +189,7 @@ func TestBatchedFlowControl(t *testing.T) {
 	f.queries = 0
 	req = &deliveryRequest{in: batchedInput("y", 0), done: make(chan error, 1)}
 	q.waiting, q.sending = []*deliveryRequest{req}, true
-	s.sendDeliveries(f, id, q)
+	s.sendDeliveries(id, q)
 	require.NoError(t, <-req.done)
 	assert.Zero(t, f.queries)
 }

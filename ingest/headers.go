@@ -78,3 +78,42 @@ func truncate(s string) string {
 	}
 	return s[:max] + "…"
 }
+
+// applyHeaders applies the message's delivery headers to its events: a
+// HeaderSkipTriggers header drops them all (an import that must not run
+// triggers), a FieldSkipTriggers field in a record drops that event, and
+// HeaderCascade (or, for a change written by a database action, the
+// FieldCascade column, unless it is stale: see markerCascade) gives each
+// the cascade chain of the run that produced it. A value that does not
+// parse (headers.go) is an error: the message goes to the DLQ.
+func applyHeaders(msg kafka.Message, events []run.Event) ([]run.Event, error) {
+	h, err := parseHeaders(msg)
+	if err != nil || h.skip {
+		return nil, err
+	}
+	out := events[:0]
+	for _, ev := range events {
+		if v, ok := ev.Record[run.FieldSkipTriggers]; ok {
+			skip, err := skipField(v)
+			if err != nil {
+				return nil, fmt.Errorf("record field %s: %w", run.FieldSkipTriggers, err)
+			}
+			if skip {
+				continue
+			}
+		}
+		switch {
+		case len(h.chain) > 0:
+			ev.Cascade = h.chain
+		case ev.Record[run.FieldCascade] != nil:
+			// A database write by a run: its marker column.
+			chain, err := markerCascade(ev)
+			if err != nil {
+				return nil, fmt.Errorf("record field %s: %w", run.FieldCascade, err)
+			}
+			ev.Cascade = chain
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}

@@ -131,7 +131,7 @@ func (c *Consumer) prepare(msg kafka.Message) *work {
 	w := &work{msg: msg}
 	events, err := Decode(msg, c.cfg.Decode)
 	if err == nil {
-		events, err = applyHeaders(msg, events) // semantics.go, headers.go
+		events, err = applyHeaders(msg, events) // headers.go
 	}
 	if err != nil {
 		w.malformed = err

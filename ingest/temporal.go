@@ -13,26 +13,26 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 )
 
-// Search attribute keys set on every run (all registered as Keyword).
-var (
-	saTriggerTag = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrTriggerTag)
-	saTable      = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrTable)
-	saEvent      = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrEvent)
-	saRecordKey  = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrRecordKey)
-)
-
-// workflowExecutor is the part of client.Client the TemporalStarter uses.
-type workflowExecutor interface {
+// workflowClient is the part of client.Client the TemporalStarter uses:
+// it starts runs, feeds lanes, batches and delivery workflows
+// (signal-with-start), closes batches (a signal) and asks a delivery
+// workflow its backlog (a query).
+type workflowClient interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 }
 
 // TemporalStarter starts each run as a Temporal workflow whose id is
 // derived from the trigger and the event, so that starting the same run
 // twice is a no-op.
 type TemporalStarter struct {
-	client    workflowExecutor
+	client    workflowClient
 	taskQueue string
 	// Batch configures the batches of `for: all` triggers.
 	Batch BatchOptions
@@ -148,14 +148,9 @@ func startOptions(in run.Input, taskQueue string) client.StartWorkflowOptions {
 		// started by an earlier delivery: attach to it.
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			saTriggerTag.ValueSet(in.Trigger.Tag),
-			saTable.ValueSet(table),
-			saEvent.ValueSet(in.EventName),
-			saRecordKey.ValueSet(in.Event.Key),
-		),
-		Memo:          map[string]any{"summary": summary},
-		StaticSummary: summary,
+		TypedSearchAttributes:    searchattr.ForRun(in),
+		Memo:                     map[string]any{"summary": summary},
+		StaticSummary:            summary,
 	}
 }
 

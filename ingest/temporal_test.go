@@ -30,6 +30,20 @@ func (f *fakeExecutor) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 	return nil, f.err
 }
 
+// A fakeExecutor only starts runs: the tests using it start no lane or
+// batch.
+func (f *fakeExecutor) SignalWithStartWorkflow(context.Context, string, string, any, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	return nil, errors.New("fakeExecutor: unexpected signal-with-start")
+}
+
+func (f *fakeExecutor) SignalWorkflow(context.Context, string, string, string, any) error {
+	return errors.New("fakeExecutor: unexpected signal")
+}
+
+func (f *fakeExecutor) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	return nil, errors.New("fakeExecutor: unexpected query")
+}
+
 func TestTemporalStarter_Options(t *testing.T) {
 	fe := &fakeExecutor{}
 	s := &TemporalStarter{client: fe, taskQueue: "triggers"}

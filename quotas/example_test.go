@@ -10,7 +10,7 @@ import (
 
 	"github.com/triggerd/triggerd/quotas"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // A quota decorates an action: within the budget the call goes through,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/overrides"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // Defaults of Options.

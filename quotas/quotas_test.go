@@ -14,7 +14,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // limiterConformance is what every Limiter must do, in memory or in Redis.

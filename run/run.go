@@ -136,7 +136,7 @@ type Action struct {
 	ContinueOnError bool           `json:"continueOnError,omitempty"`
 	// Timeout bounds one attempt of the action (Temporal's start-to-close).
 	Timeout time.Duration `json:"timeout"`
-	// Guard holds the action's quota, breaker and fallbacks (run/guard.go).
+	// Guard holds the action's quota, breaker and fallbacks (quotas_breakers.go).
 	Guard *Guard `json:"guard,omitempty"`
 	// Timing is TimingSync, TimingAsync (empty) or TimingQueued; Queue
 	// names the queue of a queued action (see docs/semantics.md).

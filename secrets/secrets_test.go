@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/secrets"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 func env(m map[string]string) secrets.Env {

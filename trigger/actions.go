@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/triggerd/triggerd/run"
 )
 
 // actionType describes one action type's config. Adding an action type is
@@ -20,121 +22,121 @@ type actionType struct {
 
 // actionTypes is the registry of action types. It is never modified.
 var actionTypes = map[string]actionType{
-	"http": {
+	run.TypeHTTP: {
 		allowed:  []string{"method", "url", "headers", "query", "body", "bodyType", "contentType", "timeout", "followRedirects", "idempotencyHeader", "responseHeaders", "maxResponseBytes", "sign"},
 		required: []string{"url"},
 		check:    checkHTTPMore,
 	},
-	"broker.publish": {
+	run.TypePublish: {
 		allowed:  []string{"target", "message", "key", "headers", "format", "contentType", "exchange", "routingKey", "persistent", "confirm", "mandatory"},
 		required: []string{"target", "message"},
 		check:    checkPublishMore,
 	},
-	"cache.set": {
+	run.TypeCacheSet: {
 		allowed:  []string{"cache", "key", "value", "ttl"},
 		required: []string{"key", "value"},
 		check:    checkCacheSet,
 	},
-	"cache.delete": {
+	run.TypeCacheDelete: {
 		allowed:  []string{"cache", "key"},
 		required: []string{"key"},
 		check:    checkCache,
 	},
-	"cache.get": {
+	run.TypeCacheGet: {
 		allowed:  []string{"cache", "key", "as"},
 		required: []string{"key"},
 		check:    checkCacheGet,
 	},
-	"cache.invalidate": {
+	run.TypeCacheInvalidate: {
 		allowed:  []string{"cache", "pattern"},
 		required: []string{"pattern"},
 		check:    checkCacheInvalidate,
 	},
-	"log": {
+	run.TypeLog: {
 		allowed:  []string{"level", "message", "fields"},
 		required: []string{"message"},
 		check:    checkLog,
 	},
 	// database.*: values/set may also be written data, Ductape's name, so
 	// their presence is checked by checkDatabase rather than required.
-	"database.insert": {
+	run.TypeDatabaseInsert: {
 		allowed:  []string{"database", "table", "values", "data", "returning", "idempotencyColumn"},
 		required: []string{"table"},
 		check:    checkDatabase("values"),
 	},
-	"database.update": {
+	run.TypeDatabaseUpdate: {
 		allowed:  []string{"database", "table", "set", "data", "where", "returning"},
 		required: []string{"table", "where"},
 		check:    checkDatabase("set"),
 	},
-	"database.upsert": {
+	run.TypeDatabaseUpsert: {
 		allowed:  []string{"database", "table", "values", "data", "conflict", "returning"},
 		required: []string{"table", "conflict"},
 		check:    checkDatabase("values"),
 	},
-	"database.delete": {
+	run.TypeDatabaseDelete: {
 		allowed:  []string{"database", "table", "where", "returning"},
 		required: []string{"table", "where"},
 		check:    checkDatabase(""),
 	},
-	"workflow.execute": {
+	run.TypeWorkflowExecute: {
 		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
 		required: []string{"workflow"},
 		check:    checkNoSecrets,
 	},
-	"workflow.dispatch": {
+	run.TypeWorkflowDispatch: {
 		allowed:  []string{"workflow", "input", "taskQueue", "id", "timeout"},
 		required: []string{"workflow"},
 		check:    checkNoSecrets,
 	},
 	// custom hands its whole rendered config (params included) to the Go
 	// function registered under function.
-	"custom": {
+	run.TypeCustom: {
 		allowed:  []string{"function", "params"},
 		required: []string{"function"},
 	},
-	"storage.upload": {
+	run.TypeStorageUpload: {
 		allowed:  []string{"storage", "path", "dataField", "data", "encoding", "mimeType"},
 		required: []string{"storage", "path"},
 		check:    checkStorageUpload,
 	},
-	"storage.delete": {
+	run.TypeStorageDelete: {
 		allowed:  []string{"storage", "path"},
 		required: []string{"storage", "path"},
 		check:    checkStoragePaths("path"),
 	},
-	"storage.copy": {
+	run.TypeStorageCopy: {
 		allowed:  []string{"storage", "from", "to"},
 		required: []string{"storage", "from", "to"},
 		check:    checkStoragePaths("from", "to"),
 	},
 	// notification.*, action.execute, agent.run: checks in apps.go.
-	"notification.email": {
+	run.TypeNotifyEmail: {
 		allowed:  []string{"notification", "recipients", "subject", "template", "variables"},
 		required: []string{"notification", "recipients"},
 		check:    checkNotification("recipients", "template", "variables"),
 	},
-	"notification.sms": {
+	run.TypeNotifySMS: {
 		allowed:  []string{"notification", "recipients", "body", "variables"},
 		required: []string{"notification", "recipients"},
 		check:    checkNotification("recipients", "body", "variables"),
 	},
-	"notification.push": {
+	run.TypeNotifyPush: {
 		allowed:  []string{"notification", "device_tokens", "title", "body", "data", "variables"},
 		required: []string{"notification", "device_tokens"},
 		check:    checkNotification("device_tokens", "title", "body", "data", "variables"),
 	},
-	"notification.callback": {
+	run.TypeNotifyCallback: {
 		allowed:  []string{"notification", "callback"},
 		required: []string{"notification", "callback"},
 		check:    checkCallback,
 	},
-	"action.execute": {
+	run.TypeAppAction: {
 		allowed:  []string{"app", "operation", "input"},
 		required: []string{"app", "operation"},
 		check:    checkAppAction,
 	},
-	"agent.run": {
+	run.TypeAgentRun: {
 		allowed:  []string{"agent", "prompt", "data"},
 		required: []string{"agent", "prompt"},
 		check:    checkAgent,
@@ -143,12 +145,19 @@ var actionTypes = map[string]actionType{
 
 // actionAliases maps Ductape's log.<level> types to log with that level.
 var actionAliases = map[string]struct{ typ, level string }{
-	"log.debug": {"log", "debug"}, "log.info": {"log", "info"}, "log.warn": {"log", "warn"},
-	"log.error": {"log", "error"}, "log.create": {"log", "info"},
+	"log.debug": {run.TypeLog, "debug"}, "log.info": {run.TypeLog, "info"}, "log.warn": {run.TypeLog, "warn"},
+	"log.error": {run.TypeLog, "error"}, "log.create": {run.TypeLog, "info"},
 }
 
 // KnownActionTypes lists the action types the set accepts, sorted.
 func KnownActionTypes() []string { return sortedKeys(actionTypes) }
+
+// ActionConfigKeys lists the config keys an action of type typ accepts, in
+// the order of their documentation (docs/actions.md); nil for a type the
+// language does not accept.
+func ActionConfigKeys(typ string) []string {
+	return append([]string(nil), actionTypes[typ].allowed...)
+}
 
 // normalizeAction resolves aliases: log.error becomes log with level error
 // (a level written in the config must agree). It returns a copy.

@@ -16,15 +16,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Defaults applied to fields a definition leaves out.
-const (
-	DefaultPriority          = 100
-	DefaultMaxAttempts       = 3
-	DefaultInitialDelay      = time.Second
-	DefaultMaxDelay          = 30 * time.Second
-	DefaultBackoffMultiplier = 2.0
-	DefaultActionTimeout     = 30 * time.Second
-)
+// DefaultPriority is the priority of a definition that sets none. The
+// defaults of an action's retry and timeout are run's (run.DefaultMaxAttempts
+// and the rest), which the workflow applies too.
+const DefaultPriority = 100
 
 // Trigger event names, in their canonical (camelCase) spelling.
 const (
@@ -120,7 +115,7 @@ type Definition struct {
 	// (before.go), which the gate runs.
 	Before BeforeRules
 	// Delivery holds the delivery fields (for, onlyOnChange, snapshot,
-	// onError...; see semantics.go).
+	// onError...; see delivery_fields.go).
 	Delivery
 	// UnknownHandling holds onUnknown and refetch (unknown_fields.go).
 	UnknownHandling
@@ -159,11 +154,11 @@ type Action struct {
 	Retry           Retry
 	ContinueOnError bool
 	Timeout         Duration
-	// Quota, Breaker and Fallback protect the action's targets (guard.go).
+	// Quota, Breaker and Fallback protect the action's targets (quotas_breakers.go).
 	Quota    *run.QuotaSpec
 	Breaker  *run.BreakerSpec
 	Fallback []Fallback
-	// Timing and Queue (see semantics.go).
+	// Timing and Queue (see delivery_fields.go).
 	ActionTiming
 	// Local, when set, says whether the action runs as a local activity
 	// (local.go); nil leaves it to the type and timeout.
@@ -425,8 +420,8 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 }
 
 func decodeAction(v any, i int, field string, p problems) Action {
-	a := Action{Retry: Retry{MaxAttempts: DefaultMaxAttempts, InitialDelay: Duration(DefaultInitialDelay),
-		MaxDelay: Duration(DefaultMaxDelay), BackoffMultiplier: DefaultBackoffMultiplier}, Timeout: Duration(DefaultActionTimeout)}
+	a := Action{Retry: Retry{MaxAttempts: run.DefaultMaxAttempts, InitialDelay: Duration(run.DefaultInitialInterval),
+		MaxDelay: Duration(run.DefaultMaxInterval), BackoffMultiplier: run.DefaultBackoffCoefficient}, Timeout: Duration(run.DefaultActionTimeout)}
 	m, ok := v.(map[string]any)
 	if !ok {
 		p.add(field, "must be a mapping")

@@ -22,7 +22,7 @@ import (
 // DefaultLocalMaxTimeout is the longest action timeout that runs as a
 // local activity by default: the default action timeout, so that every
 // action of a default type and timeout is local.
-const DefaultLocalMaxTimeout = DefaultActionTimeout
+const DefaultLocalMaxTimeout = run.DefaultActionTimeout
 
 // LocalActivities configures which actions run as local activities when
 // their definition does not say (WithLocalActivities).
@@ -47,7 +47,7 @@ func WithLocalActivities(l LocalActivities) Option {
 // are rate-limited by their providers; they stay regular activities.
 func localByDefault(typ string) bool {
 	switch typ {
-	case "http", "broker.publish", "log":
+	case run.TypeHTTP, run.TypePublish, run.TypeLog:
 		return true
 	}
 	return strings.HasPrefix(typ, "cache.") || strings.HasPrefix(typ, "database.")

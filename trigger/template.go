@@ -30,7 +30,7 @@ type Scope struct {
 	Lookups map[string]any
 	// Records and PreviousRecords are a `for: all` run's records (batch.go).
 	Records, PreviousRecords []map[string]any
-	// Cascade is the run's cascade chain ({{run.cascade}}, semantics.go).
+	// Cascade is the run's cascade chain ({{run.cascade}}, delivery_fields.go).
 	Cascade []string
 	// Unavailable lists the values the event does not carry
 	// (run.Event.Unavailable); a placeholder that reads one renders as

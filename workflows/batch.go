@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -22,21 +23,6 @@ import (
 // follow-up batch (…/2, …/3). A batch reopened after it closed reads what
 // its earlier runs covered (Coverage) and runs only the rest.
 
-// BatchInput is a batch's configuration and carried-over state.
-type BatchInput struct {
-	Tag    string        `json:"tag"`
-	Topic  string        `json:"topic"`
-	Key    string        `json:"key"`
-	Window time.Duration `json:"window"`
-	Size   int           `json:"size"`
-	// Linger is how long the batch stays open after its last run, to
-	// recognise redeliveries. Default 10 minutes.
-	Linger  time.Duration `json:"linger"`
-	Fired   int           `json:"fired"`
-	Seen    []string      `json:"seen,omitempty"`
-	Pending []run.Input   `json:"pending,omitempty"`
-}
-
 // Batch defaults.
 const (
 	DefaultBatchWindow = time.Second
@@ -45,7 +31,7 @@ const (
 )
 
 // Batch is the batch workflow (run.BatchWorkflowName).
-func Batch(ctx workflow.Context, in BatchInput) error {
+func Batch(ctx workflow.Context, in run.BatchInput) error {
 	if in.Window <= 0 {
 		in.Window = DefaultBatchWindow
 	}
@@ -138,7 +124,7 @@ func Batch(ctx workflow.Context, in BatchInput) error {
 // fireBatch starts the run of evs and waits until it has started. It
 // returns the ids of events that earlier runs of the batch covered, which
 // a batch reopened after it closed learns from Temporal (nil otherwise).
-func fireBatch(ctx workflow.Context, in *BatchInput, evs []run.Input) ([]string, error) {
+func fireBatch(ctx workflow.Context, in *run.BatchInput, evs []run.Input) ([]string, error) {
 	var covered []string
 	for {
 		err := startBatchRun(ctx, in, evs)
@@ -162,7 +148,7 @@ func fireBatch(ctx workflow.Context, in *BatchInput, evs []run.Input) ([]string,
 }
 
 // startBatchRun starts the next run of the batch, for evs.
-func startBatchRun(ctx workflow.Context, in *BatchInput, evs []run.Input) error {
+func startBatchRun(ctx workflow.Context, in *run.BatchInput, evs []run.Input) error {
 	first, last := evs[0], evs[len(evs)-1]
 	b := &run.Batch{Key: in.Key}
 	for _, e := range evs {
@@ -177,7 +163,7 @@ func startBatchRun(ctx workflow.Context, in *BatchInput, evs []run.Input) error 
 		WorkflowID:            run.WorkflowID(in.Tag, batchEventID(in.Topic, in.Key, in.Fired)),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		TypedSearchAttributes: RunSearchAttributes(runIn),
+		TypedSearchAttributes: searchattr.ForRun(runIn),
 	})
 	return workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, runIn).GetChildWorkflowExecution().Get(ctx, nil)
 }

@@ -30,7 +30,7 @@ func TestRecordBatchCloseHistory(t *testing.T) {
 		in.Event.ID = queue + "-" + string(rune('a'+i))
 		in.ForAll = true
 		_, err := c.SignalWithStartWorkflow(ctx, bid, run.SignalBatchAdd, in, opts, run.BatchWorkflowName,
-			BatchInput{Tag: in.Trigger.Tag, Topic: "t", Key: queue, Window: time.Hour})
+			run.BatchInput{Tag: in.Trigger.Tag, Topic: "t", Key: queue, Window: time.Hour})
 		require.NoError(t, err)
 	}
 	require.NoError(t, c.SignalWorkflow(ctx, bid, "", run.SignalBatchClose, nil))

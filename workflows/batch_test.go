@@ -34,7 +34,7 @@ func TestBatchRunsOncePerBatch(t *testing.T) {
 	for d, n := range at {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(run.SignalBatchAdd, ev(n)) }, d)
 	}
-	env.ExecuteWorkflow(run.BatchWorkflowName, BatchInput{Tag: "welcome", Topic: "t", Key: "tx-9", Window: time.Second})
+	env.ExecuteWorkflow(run.BatchWorkflowName, run.BatchInput{Tag: "welcome", Topic: "t", Key: "tx-9", Window: time.Second})
 	require.NoError(t, env.GetWorkflowError())
 	reqs := c.all()
 	require.Len(t, reqs, 2, "one run for 1-3, one for the late 4")
@@ -66,7 +66,7 @@ func TestBatchClosedByIngest(t *testing.T) {
 	// Within the hour-long window of 1 and 2: without the close, all three
 	// would be one run.
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(run.SignalBatchAdd, ev(3)) }, 40*time.Minute)
-	env.ExecuteWorkflow(run.BatchWorkflowName, BatchInput{Tag: "bulk", Topic: "t", Key: "tx-9", Window: time.Hour, Linger: 2 * time.Hour})
+	env.ExecuteWorkflow(run.BatchWorkflowName, run.BatchInput{Tag: "bulk", Topic: "t", Key: "tx-9", Window: time.Hour, Linger: 2 * time.Hour})
 	require.NoError(t, env.GetWorkflowError())
 	reqs := c.all()
 	require.Len(t, reqs, 2)

@@ -9,20 +9,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
-// Action types the workflow runs itself, as child workflows rather than
-// activities: starting a workflow is a workflow command, and doing it here
-// makes the child's id and the parent's wait part of the parent's history.
-const (
-	TypeWorkflowExecute  = "workflow.execute"
-	TypeWorkflowDispatch = "workflow.dispatch"
-)
-
+// isChildAction reports whether the workflow runs an action of typ itself,
+// as a child workflow rather than an activity (run.WorkflowActionTypes):
+// starting a workflow is a workflow command, and doing it here makes the
+// child's id and the parent's wait part of the parent's history.
 func isChildAction(typ string) bool {
-	return typ == TypeWorkflowExecute || typ == TypeWorkflowDispatch
+	return typ == run.TypeWorkflowExecute || typ == run.TypeWorkflowDispatch
 }
 
 // runChild starts the child workflow described by the rendered cfg. execute
@@ -58,7 +54,7 @@ func runChild(ctx workflow.Context, act run.Action, cfg map[string]any, name, wf
 		}
 		opts.WorkflowExecutionTimeout = time.Duration(d)
 	}
-	dispatch := act.Type == TypeWorkflowDispatch
+	dispatch := act.Type == run.TypeWorkflowDispatch
 	if dispatch {
 		opts.ParentClosePolicy = enumspb.PARENT_CLOSE_POLICY_ABANDON
 	}

@@ -60,7 +60,7 @@ func TestChildExecuteVersusDispatchHistories(t *testing.T) {
 		wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, run.WorkflowName,
 			input(run.Action{Name: "child", Type: typ, Config: map[string]any{"workflow": "gated"}}))
 		require.NoError(t, err)
-		if typ == TypeWorkflowExecute {
+		if typ == run.TypeWorkflowExecute {
 			// The parent waits: release its child, then it completes.
 			require.Eventually(t, func() bool {
 				return c.SignalWorkflow(ctx, id+"/child", "", "release", "go") == nil
@@ -70,14 +70,14 @@ func TestChildExecuteVersusDispatchHistories(t *testing.T) {
 	}
 
 	execID := run.WorkflowID("history-execute", queue)
-	start(execID, TypeWorkflowExecute)
+	start(execID, run.TypeWorkflowExecute)
 	h := historyTypes(t, c, execID)
 	childDone := indexOf(h, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED)
 	require.GreaterOrEqual(t, childDone, 0, "execute: the parent's history records the child's completion: %v", h)
 	require.Less(t, childDone, indexOf(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED))
 
 	dispID := run.WorkflowID("history-dispatch", queue)
-	start(dispID, TypeWorkflowDispatch)
+	start(dispID, run.TypeWorkflowDispatch)
 	h = historyTypes(t, c, dispID)
 	require.GreaterOrEqual(t, indexOf(h, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED), 0, "%v", h)
 	require.Equal(t, -1, indexOf(h, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED),

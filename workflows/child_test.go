@@ -34,7 +34,7 @@ func TestWorkflowExecuteFeedsLaterAction(t *testing.T) {
 	env, c := newEnv(t)
 	env.RegisterWorkflowWithOptions(doubleWorkflow, workflow.RegisterOptions{Name: "double"})
 	env.ExecuteWorkflow(run.WorkflowName, input(
-		run.Action{Name: "child", Type: TypeWorkflowExecute, Config: map[string]any{
+		run.Action{Name: "child", Type: run.TypeWorkflowExecute, Config: map[string]any{
 			"workflow": "double", "input": map[string]any{"n": "{{record.id}}"}}},
 		run.Action{Name: "after", Type: "echo", Config: map[string]any{"got": "{{actions.child.output.result.doubled}}"}},
 	))
@@ -51,7 +51,7 @@ func TestWorkflowExecuteFeedsLaterAction(t *testing.T) {
 func TestWorkflowExecuteMissingWorkflowIsInvalidConfig(t *testing.T) {
 	env, _ := newEnv(t)
 	env.ExecuteWorkflow(run.WorkflowName, input(
-		run.Action{Name: "child", Type: TypeWorkflowExecute, Config: map[string]any{}},
+		run.Action{Name: "child", Type: run.TypeWorkflowExecute, Config: map[string]any{}},
 	))
 	err := env.GetWorkflowError()
 	require.Error(t, err)
@@ -82,9 +82,9 @@ func TestWorkflowDispatchOutlivesParent(t *testing.T) {
 	defer cancel()
 	id := run.WorkflowID("dispatch", queue)
 	in := input(
-		run.Action{Name: "compute", Type: TypeWorkflowExecute, Config: map[string]any{
+		run.Action{Name: "compute", Type: run.TypeWorkflowExecute, Config: map[string]any{
 			"workflow": "double", "input": map[string]any{"n": 21.0}}},
-		run.Action{Name: "fire", Type: TypeWorkflowDispatch, Config: map[string]any{
+		run.Action{Name: "fire", Type: run.TypeWorkflowDispatch, Config: map[string]any{
 			"workflow": "gated", "input": map[string]any{"x": "{{actions.compute.output.result.doubled}}"}}},
 		run.Action{Name: "after", Type: "echo", Config: map[string]any{"child": "{{actions.fire.output.workflowId}}"}},
 	)

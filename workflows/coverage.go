@@ -143,7 +143,7 @@ func batchEventID(topic, key string, n int) string {
 // covered, after starting the next run failed because it exists: this
 // batch was reopened after it closed. It returns nil when the batch was
 // recorded before the lookup existed.
-func coveredByClosedRuns(ctx workflow.Context, in *BatchInput) (*BatchCovered, error) {
+func coveredByClosedRuns(ctx workflow.Context, in *run.BatchInput) (*BatchCovered, error) {
 	if workflow.GetVersion(ctx, batchCoverageChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil, nil
 	}

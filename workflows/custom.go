@@ -5,14 +5,6 @@ import (
 	"github.com/triggerd/triggerd/trigger"
 )
 
-// TypeCustom is the type of actions that call a Go function registered by
-// the program embedding the worker; the workflow hands them the event.
-const TypeCustom = "custom"
-
-// typeStorageUpload also gets the event: its content may be a record field
-// (dataField).
-const typeStorageUpload = "storage.upload"
-
 // eventContext is the run's event and earlier outputs for a custom action.
 // outputs holds {"output": v} per action (the template scope's shape); the
 // function gets the bare outputs.

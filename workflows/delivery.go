@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -36,28 +37,6 @@ import (
 // without events, returning what it remembers; the next run of its id
 // starts by reading that (Coverage.DeliverySeen).
 
-// DeliveryInput is a delivery workflow's configuration and carried state.
-type DeliveryInput struct {
-	Tag       string `json:"tag"`
-	Topic     string `json:"topic"`
-	Partition int    `json:"partition"`
-	// Linger is how long it waits for events before it closes (default
-	// DefaultBatchLinger); Remember how many event ids it remembers
-	// (default DefaultDeliveryRemember).
-	Linger   time.Duration `json:"linger,omitempty"`
-	Remember int           `json:"remember,omitempty"`
-	// MaxRuns is how many runs one workflow run starts before it
-	// continues as new (default deliveryMaxRuns).
-	MaxRuns int `json:"maxRuns,omitempty"`
-	// Carried over continue-as-new: the ids remembered, the events not
-	// started yet, and whether the previous closed run was consulted.
-	Seen    []string    `json:"seen,omitempty"`
-	Pending []run.Input `json:"pending,omitempty"`
-	Resumed bool        `json:"resumed,omitempty"`
-	Done    int         `json:"done,omitempty"`
-	Failed  int         `json:"failed,omitempty"`
-}
-
 // DeliveryState is what a delivery workflow returns when it closes.
 type DeliveryState struct {
 	Seen   []string `json:"seen,omitempty"`
@@ -80,13 +59,13 @@ const (
 )
 
 // Delivery is the delivery workflow (run.DeliveryWorkflowName).
-func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryState, error) {
+func Delivery(ctx workflow.Context, in run.DeliveryInput) (DeliveryState, error) {
 	return runDelivery(ctx, in, trigger.RenderConfigTrace)
 }
 
 // delivery is the state of one delivery workflow run.
 type delivery struct {
-	in       DeliveryInput
+	in       run.DeliveryInput
 	ch       workflow.ReceiveChannel
 	seen     *recentIDs
 	pending  []run.Input
@@ -103,7 +82,7 @@ type delivery struct {
 	runID   string
 }
 
-func runDelivery(ctx workflow.Context, in DeliveryInput, render renderFunc) (DeliveryState, error) {
+func runDelivery(ctx workflow.Context, in run.DeliveryInput, render renderFunc) (DeliveryState, error) {
 	if in.Linger <= 0 {
 		in.Linger = DefaultBatchLinger
 	}
@@ -278,7 +257,7 @@ func recordFailure(ctx workflow.Context, in run.Input, res run.Result, err error
 		WorkflowID:            id,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		TypedSearchAttributes: RunSearchAttributes(in),
+		TypedSearchAttributes: searchattr.ForRun(in),
 		StaticSummary:         fmt.Sprintf("%s failed in batched delivery %s", in.Trigger.Tag, by),
 	})
 	err = workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, in).GetChildWorkflowExecution().Get(ctx, nil)
@@ -331,7 +310,7 @@ func (d *delivery) backlog() (run.DeliveryBacklog, error) {
 }
 
 // next is the input of the workflow run this one continues as.
-func (d *delivery) next() DeliveryInput {
+func (d *delivery) next() run.DeliveryInput {
 	n := d.in
 	n.Seen, n.Pending, n.Resumed = d.seen.list(), d.pending, true
 	return n

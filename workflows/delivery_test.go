@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // newDeliveryEnv is newEnv's with the delivery workflow and a fake of the
@@ -48,7 +48,7 @@ func TestDeliveryRunsEachEventOnceUnderItsOwnID(t *testing.T) {
 		// ev-old, which the previous run of this workflow id took.
 		env.SignalWorkflow(run.SignalDeliver, []run.Input{batched("ev-2", echo), batched("ev-3", echo), batched("ev-old", echo)})
 	}, time.Second)
-	env.ExecuteWorkflow(run.DeliveryWorkflowName, DeliveryInput{Tag: "welcome", Topic: "t", Partition: 0, Linger: time.Minute})
+	env.ExecuteWorkflow(run.DeliveryWorkflowName, run.DeliveryInput{Tag: "welcome", Topic: "t", Partition: 0, Linger: time.Minute})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var st DeliveryState
@@ -92,7 +92,7 @@ func TestDeliveryRecordsAFailedRun(t *testing.T) {
 	bad.OnError = []run.Action{{Name: "alert", Type: "echo", Local: true, Config: map[string]any{"why": "{{actions.failed.output.error}}"}}}
 	good := batched("ev-good", run.Action{Name: "hook", Type: "echo", Local: true})
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(run.SignalDeliver, []run.Input{bad, good}) }, 0)
-	env.ExecuteWorkflow(run.DeliveryWorkflowName, DeliveryInput{Tag: "welcome", Topic: "t", Linger: time.Minute})
+	env.ExecuteWorkflow(run.DeliveryWorkflowName, run.DeliveryInput{Tag: "welcome", Topic: "t", Linger: time.Minute})
 	require.NoError(t, env.GetWorkflowError())
 	var st DeliveryState
 	require.NoError(t, env.GetWorkflowResult(&st))
@@ -139,10 +139,10 @@ func TestDeliveryContinuesAsNew(t *testing.T) {
 		require.NoError(t, v.Get(&b))
 		backlogs = append(backlogs, b)
 	})
-	env.ExecuteWorkflow(run.DeliveryWorkflowName, DeliveryInput{Tag: "welcome", Topic: "t", Linger: time.Minute, MaxRuns: 2})
+	env.ExecuteWorkflow(run.DeliveryWorkflowName, run.DeliveryInput{Tag: "welcome", Topic: "t", Linger: time.Minute, MaxRuns: 2})
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(env.GetWorkflowError(), &can), "%v", env.GetWorkflowError())
-	var next DeliveryInput
+	var next run.DeliveryInput
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	assert.Equal(t, []string{"ev-1", "ev-2", "ev-3"}, next.Seen)
 	assert.Empty(t, next.Pending)

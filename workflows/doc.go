@@ -11,8 +11,9 @@
 // # Retries
 //
 // An action's run.RetryPolicy becomes the activity's Temporal retry policy
-// (see RetryPolicy). Unset fields take these defaults: 3 attempts, a first
-// interval of 1s, a backoff coefficient of 2 and a maximum interval of 1m.
+// (see RetryPolicy). Unset fields take run's defaults, the language's too
+// (run.DefaultMaxAttempts and the rest): 3 attempts, a first interval of
+// 1s, a backoff coefficient of 2 and a maximum interval of 30s.
 // A maximum interval below the first interval is raised to it.
 //
 // Temporal only knows a deny list (NonRetryableErrorTypes), while retryOn is

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // refusal builds the errors the quota and breaker decorators return.
@@ -50,7 +50,7 @@ func newGuardEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *calls) {
 	env.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
 		c.add(req)
 		return "published", nil
-	}, activity.RegisterOptions{Name: typePublish})
+	}, activity.RegisterOptions{Name: run.TypePublish})
 	return env, c
 }
 
@@ -101,7 +101,7 @@ func TestBreakerOpenRunsFallbacksInOrder(t *testing.T) {
 	require.Len(t, all, 3)
 	assert.Equal(t, "notify/fallback[0]", all[1].ActionName)
 	dl := all[2]
-	assert.Equal(t, typePublish, dl.Type)
+	assert.Equal(t, run.TypePublish, dl.Type)
 	assert.Equal(t, "kafka:dead", dl.Config["target"])
 	msg := dl.Config["message"].(map[string]any)
 	assert.Equal(t, map[string]any{"url": "http://x/1"}, msg["config"], "the original rendered request")
@@ -169,7 +169,7 @@ func registerGuardedFakes(w worker.ActivityRegistry) {
 	}, activity.RegisterOptions{Name: "open"})
 	w.RegisterActivityWithOptions(func(ctx context.Context, req run.ActionRequest) (any, error) {
 		return req.Config, nil
-	}, activity.RegisterOptions{Name: typePublish})
+	}, activity.RegisterOptions{Name: run.TypePublish})
 }
 
 // A queued action refused by its quota waits in its queue, durably, and
@@ -177,7 +177,7 @@ func registerGuardedFakes(w worker.ActivityRegistry) {
 func TestQueuedActionWaitsOutItsQuota(t *testing.T) {
 	env, c := newGuardEnv(t)
 	env.RegisterWorkflowWithOptions(Queue, queueOpts())
-	env.ExecuteWorkflow(run.QueueWorkflowName, QueueInput{Name: "q", Concurrency: 1, Pending: []run.QueueItem{{
+	env.ExecuteWorkflow(run.QueueWorkflowName, run.QueueInput{Name: "q", Concurrency: 1, Pending: []run.QueueItem{{
 		Request: run.ActionRequest{Type: "limited", ActionName: "a", IdempotencyKey: "k", Config: map[string]any{"refuse": 1.0}},
 		Retry:   fastRetry(1),
 	}}})

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 )
 
 // A lane runs the sync runs of one (trigger, record key) one after another,
@@ -17,11 +18,6 @@ import (
 // changes in its Kafka partition. Ingest only waits for the durable signal
 // (signal-with-start), so it is never blocked by a slow run; the lane is
 // what serialises them.
-
-// LaneInput is the lane's state, carried over continue-as-new.
-type LaneInput struct {
-	Pending []run.Input `json:"pending,omitempty"`
-}
 
 // Lane tunables. A lane closes after laneIdle without work (signal-with-
 // start opens a new one) and continues as new every laneMaxRuns runs so
@@ -32,7 +28,7 @@ const (
 )
 
 // Lane is the lane workflow (run.LaneWorkflowName).
-func Lane(ctx workflow.Context, in LaneInput) error {
+func Lane(ctx workflow.Context, in run.LaneInput) error {
 	ch := workflow.GetSignalChannel(ctx, run.SignalLaneRun)
 	pending := in.Pending
 	done := 0
@@ -59,7 +55,7 @@ func Lane(ctx workflow.Context, in LaneInput) error {
 		}
 		done++
 		if done >= laneMaxRuns || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			return workflow.NewContinueAsNewError(ctx, run.LaneWorkflowName, LaneInput{Pending: drain(ch, pending)})
+			return workflow.NewContinueAsNewError(ctx, run.LaneWorkflowName, run.LaneInput{Pending: drain(ch, pending)})
 		}
 	}
 }
@@ -82,7 +78,7 @@ func runInLane(ctx workflow.Context, in run.Input) error {
 		WorkflowID:            run.WorkflowID(in.Trigger.Tag, in.Event.ID),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		TypedSearchAttributes: RunSearchAttributes(in),
+		TypedSearchAttributes: searchattr.ForRun(in),
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, run.WorkflowName, in)
 	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
@@ -105,22 +101,4 @@ func childAlreadyStarted(err error) bool {
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
 	var svcAlready *serviceerror.WorkflowExecutionAlreadyStarted
 	return errors.As(err, &already) || errors.As(err, &svcAlready)
-}
-
-// Search attribute keys every run carries.
-var (
-	saTriggerTag = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrTriggerTag)
-	saTable      = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrTable)
-	saEvent      = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrEvent)
-	saRecordKey  = temporal.NewSearchAttributeKeyKeyword(run.SearchAttrRecordKey)
-)
-
-// RunSearchAttributes are the search attributes of in's run.
-func RunSearchAttributes(in run.Input) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		saTriggerTag.ValueSet(in.Trigger.Tag),
-		saTable.ValueSet(in.Event.QualifiedTable()),
-		saEvent.ValueSet(in.EventName),
-		saRecordKey.ValueSet(in.Event.Key),
-	)
 }

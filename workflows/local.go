@@ -9,8 +9,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // An action with run.Action.Local runs as a Temporal local activity: the
@@ -23,7 +24,7 @@ import (
 // It is the same activity, registered once under the action's type: the
 // worker's middleware chain (quotas, breakers, secrets, attempt details)
 // wraps it whichever way it is called, and the workflow handles its typed
-// errors the same way (guard.go).
+// errors the same way (fallbacks.CallWithQuota).
 //
 // What differs is where retries happen. A local activity's attempts all
 // run inside workflow tasks of the worker that started it: if that
@@ -46,6 +47,12 @@ type actionCall struct {
 	timeout   time.Duration
 	heartbeat time.Duration
 	retry     run.RetryPolicy
+}
+
+// fallbackCall is how a fallback action runs (fallbacks.NewExecuteFunc):
+// like an action, with no heartbeat.
+func fallbackCall(act run.Action, timeout time.Duration) fallbacks.ExecuteFunc {
+	return newActionCall(act, timeout, 0).execute
 }
 
 // newActionCall is the call of act with the given timeout and heartbeat

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/run"
 )
 
@@ -18,21 +19,6 @@ import (
 // activities, at most Concurrency at a time. Its state is its history, so
 // it survives the loss of every triggerd process; it continues as new every
 // MaxItems items so that history stays small, carrying what is pending.
-
-// QueueInput is a queue's configuration and carried-over state.
-type QueueInput struct {
-	Name        string          `json:"name"`
-	Concurrency int             `json:"concurrency"`
-	Pending     []run.QueueItem `json:"pending,omitempty"`
-	// Seen holds the idempotency keys of the most recent items, so that an
-	// item enqueued twice (an enqueue activity retried after a crash) runs
-	// once.
-	Seen []string `json:"seen,omitempty"`
-	// Done and Failed count the items worked through since the queue opened
-	// (reported by the "stats" query).
-	Done   int `json:"done"`
-	Failed int `json:"failed"`
-}
 
 // QueueStats is the answer of the queue's "stats" query.
 type QueueStats struct {
@@ -54,7 +40,7 @@ const (
 )
 
 // Queue is the queue workflow (run.QueueWorkflowName).
-func Queue(ctx workflow.Context, in QueueInput) (QueueStats, error) {
+func Queue(ctx workflow.Context, in run.QueueInput) (QueueStats, error) {
 	conc := in.Concurrency
 	if conc <= 0 {
 		conc = DefaultQueueConcurrency
@@ -117,7 +103,7 @@ func Queue(ctx workflow.Context, in QueueInput) (QueueStats, error) {
 				return QueueStats{}, err
 			}
 			receive()
-			next := QueueInput{Name: in.Name, Concurrency: in.Concurrency, Pending: pending, Seen: seenOrder, Done: st.Done, Failed: st.Failed}
+			next := run.QueueInput{Name: in.Name, Concurrency: in.Concurrency, Pending: pending, Seen: seenOrder, Done: st.Done, Failed: st.Failed}
 			return QueueStats{}, workflow.NewContinueAsNewError(ctx, run.QueueWorkflowName, next)
 		}
 		if inFlight == 0 && len(pending) == 0 {
@@ -141,12 +127,13 @@ func Queue(ctx workflow.Context, in QueueInput) (QueueStats, error) {
 func executeQueued(ctx workflow.Context, it run.QueueItem) error {
 	timeout := time.Duration(it.Timeout) * time.Millisecond
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = run.DefaultActionTimeout
 	}
 	call := actionCall{timeout: timeout, heartbeat: time.Duration(it.Heartbeat) * time.Millisecond, retry: it.Retry}
-	// A quota refusal is waited out here too (guard.go), durably.
+	// A quota refusal is waited out here too (fallbacks.CallWithQuota),
+	// durably.
 	var waits *run.GuardReport
-	_, err := callWithQuota(ctx, call, it.Request.Type, it.Request, &waits)
+	_, err := fallbacks.CallWithQuota(ctx, call.execute, it.Request.Type, it.Request, &waits)
 	return err
 }
 
@@ -181,7 +168,7 @@ func (e *Enqueuer) Enqueue(ctx context.Context, name string, item run.QueueItem)
 	cfg := e.Queues[name]
 	_, err := e.Client.SignalWithStartWorkflow(ctx, run.QueueWorkflowID(name), run.SignalEnqueue, item,
 		client.StartWorkflowOptions{TaskQueue: e.TaskQueue}, run.QueueWorkflowName,
-		QueueInput{Name: name, Concurrency: cfg.Concurrency})
+		run.QueueInput{Name: name, Concurrency: cfg.Concurrency})
 	if err != nil {
 		return fmt.Errorf("enqueue to %s: %w", name, err)
 	}

@@ -41,7 +41,7 @@ func TestRecordCoverageHistories(t *testing.T) {
 		)
 		for _, n := range ns {
 			wr, err = c.SignalWithStartWorkflow(ctx, bid, run.SignalBatchAdd, ev(n), client.StartWorkflowOptions{TaskQueue: queue},
-				run.BatchWorkflowName, BatchInput{Tag: ev(n).Trigger.Tag, Topic: "t", Key: queue, Window: time.Second, Linger: time.Millisecond})
+				run.BatchWorkflowName, run.BatchInput{Tag: ev(n).Trigger.Tag, Topic: "t", Key: queue, Window: time.Second, Linger: time.Millisecond})
 			require.NoError(t, err)
 		}
 		require.NoError(t, c.GetWorkflow(ctx, bid, wr.GetRunID()).Get(ctx, nil))

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // TestRecordFastPathHistories records the shapes the fast path added, next
@@ -95,7 +95,7 @@ func TestRecordFastPathHistories(t *testing.T) {
 	for _, batch := range [][]run.Input{{ev("e1", ok), ev("e2", bad)}, {ev("e1", ok), ev("e3", ok)}} {
 		var err error
 		wr, err = c.SignalWithStartWorkflow(ctx, did, run.SignalDeliver, batch, client.StartWorkflowOptions{TaskQueue: queue},
-			run.DeliveryWorkflowName, DeliveryInput{Tag: tag, Topic: "t", Linger: 2 * time.Second})
+			run.DeliveryWorkflowName, run.DeliveryInput{Tag: tag, Topic: "t", Linger: 2 * time.Second})
 		require.NoError(t, err)
 	}
 	var st DeliveryState

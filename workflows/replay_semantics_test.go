@@ -64,7 +64,7 @@ func TestRecordSemanticsHistories(t *testing.T) {
 	for i := range 2 {
 		sync := ev(i)
 		sync.Actions[0].Timing = run.TimingSync
-		_, err := c.SignalWithStartWorkflow(ctx, lane, run.SignalLaneRun, sync, opts, run.LaneWorkflowName, LaneInput{})
+		_, err := c.SignalWithStartWorkflow(ctx, lane, run.SignalLaneRun, sync, opts, run.LaneWorkflowName, run.LaneInput{})
 		require.NoError(t, err)
 	}
 	save("lane", lane, completed(run.WorkflowID(ev(1).Trigger.Tag, ev(1).Event.ID)))
@@ -73,7 +73,7 @@ func TestRecordSemanticsHistories(t *testing.T) {
 	qid := run.QueueWorkflowID("replay-" + queue)
 	for _, k := range []string{"x", "y", "x", "z"} {
 		it := run.QueueItem{Request: run.ActionRequest{Type: "echo", IdempotencyKey: k}, Retry: run.RetryPolicy{MaxAttempts: 1}}
-		_, err := c.SignalWithStartWorkflow(ctx, qid, run.SignalEnqueue, it, opts, run.QueueWorkflowName, QueueInput{Name: "replay", Concurrency: 2})
+		_, err := c.SignalWithStartWorkflow(ctx, qid, run.SignalEnqueue, it, opts, run.QueueWorkflowName, run.QueueInput{Name: "replay", Concurrency: 2})
 		require.NoError(t, err)
 	}
 	save("queue", qid, func() bool {
@@ -88,7 +88,7 @@ func TestRecordSemanticsHistories(t *testing.T) {
 		all := ev(i)
 		all.ForAll = true
 		_, err := c.SignalWithStartWorkflow(ctx, bid, run.SignalBatchAdd, all, opts, run.BatchWorkflowName,
-			BatchInput{Tag: all.Trigger.Tag, Topic: "t", Key: queue, Window: 300 * time.Millisecond})
+			run.BatchInput{Tag: all.Trigger.Tag, Topic: "t", Key: queue, Window: 300 * time.Millisecond})
 		require.NoError(t, err)
 	}
 	save("batch", bid, completed(run.WorkflowID(ev(0).Trigger.Tag, "batch/t/"+queue)))

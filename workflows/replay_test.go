@@ -19,7 +19,7 @@ import (
 
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // Histories recorded from a real Temporal server (TestRecordHistories) are
@@ -110,7 +110,7 @@ func replayScenarios() map[string]run.Input {
 			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},
 			run.Action{Name: "never", Type: "echo"},
 		),
-		// Delivery semantics (semantics.go, queue.go): the error handlers
+		// Delivery semantics (cascade_onerror.go, queue.go): the error handlers
 		// behind their GetVersion marker, and a queued action's enqueue.
 		"action_failed_on_error": withOnError(with(
 			run.Action{Name: "rejected", Type: "fail", Config: map[string]any{"type": errtype.HTTP4xx, "permanent": true}, Retry: fast},

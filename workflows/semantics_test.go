@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 func appError(t *testing.T, err error) *temporal.ApplicationError {
@@ -133,7 +133,7 @@ func TestQueueDrainsAndDeduplicates(t *testing.T) {
 	for i, k := range []string{"a", "b", "a", "c"} {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(run.SignalEnqueue, item(k)) }, time.Duration(i+1)*time.Second)
 	}
-	env.ExecuteWorkflow(run.QueueWorkflowName, QueueInput{Name: "q", Concurrency: 2})
+	env.ExecuteWorkflow(run.QueueWorkflowName, run.QueueInput{Name: "q", Concurrency: 2})
 	require.NoError(t, env.GetWorkflowError())
 	var st QueueStats
 	require.NoError(t, env.GetWorkflowResult(&st))
@@ -151,7 +151,7 @@ func TestQueueContinuesAsNew(t *testing.T) {
 	for i := range queueMaxItems + 3 {
 		pending = append(pending, run.QueueItem{Request: run.ActionRequest{Type: "echo", IdempotencyKey: string(rune('a'+i%26)) + time.Duration(i).String()}, Retry: fastRetry(1)})
 	}
-	env.ExecuteWorkflow(run.QueueWorkflowName, QueueInput{Name: "q", Concurrency: 16, Pending: pending})
+	env.ExecuteWorkflow(run.QueueWorkflowName, run.QueueInput{Name: "q", Concurrency: 16, Pending: pending})
 	err := env.GetWorkflowError()
 	require.Error(t, err)
 	require.True(t, workflow.IsContinueAsNewError(err), "%v", err)
@@ -176,7 +176,7 @@ func TestLaneRunsInOrderOnce(t *testing.T) {
 	for i, n := range []int{1, 2, 3, 2} {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(run.SignalLaneRun, ev(n)) }, time.Duration(i)*time.Millisecond)
 	}
-	env.ExecuteWorkflow(run.LaneWorkflowName, LaneInput{})
+	env.ExecuteWorkflow(run.LaneWorkflowName, run.LaneInput{})
 	require.NoError(t, env.GetWorkflowError())
 	var order []float64
 	for _, r := range c.all() {

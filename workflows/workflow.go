@@ -11,23 +11,15 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // StatusCompletedWithErrors is the status of a run in which an action with
 // continueOnError failed but every other action ran.
 const StatusCompletedWithErrors = "completed_with_errors"
-
-// Defaults applied to an action's unset timeout and retry fields.
-const (
-	DefaultTimeout            = 30 * time.Second
-	DefaultMaxAttempts        = 3
-	DefaultInitialInterval    = time.Second
-	DefaultBackoffCoefficient = 2.0
-	DefaultMaxInterval        = time.Minute
-)
 
 // Register registers RunTrigger under run.WorkflowName (and GateDecision
 // under run.GateWorkflowName).
@@ -112,7 +104,7 @@ func runActions(ctx workflow.Context, render renderFunc, in run.Input, st *runSt
 		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, st.outputs, st.wfID, st.runID, &ar.Guard)
 		ar.Notes = notes
 		if err == nil {
-			ar.Status = statusOf(ar)
+			ar.Status = fallbacks.Status(ar)
 			ar.Output, ar.OutputBytes = summarizeOutput(out)
 			ar.Attempts = attempts
 			st.outputs[name] = map[string]any{"output": out}
@@ -120,7 +112,7 @@ func runActions(ctx workflow.Context, render renderFunc, in run.Input, st *runSt
 			continue
 		}
 		ar.Status = run.StatusFailed
-		ar.Error = errorMessage(err)
+		ar.Error = errtype.Message(err)
 		ar.Attempts = attempts
 		res.Actions = append(res.Actions, ar)
 		if temporal.IsCanceledError(err) {
@@ -179,7 +171,7 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 	}
 	timeout := act.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = run.DefaultActionTimeout
 	}
 	hb := heartbeatTimeout(ctx, in, timeout)
 	req := run.ActionRequest{
@@ -190,18 +182,24 @@ func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Ac
 		Type:           act.Type,
 		Config:         cfg,
 		IdempotencyKey: wfID + "/" + name,
-		Guard:          activityGuard(act.Guard),
+		Guard:          fallbacks.ActivityGuard(act.Guard),
 		Cascade:        in.Cascade,
 	}
 	if act.Timing == run.TimingQueued {
 		out, err := enqueue(ctx, act, req, hb)
 		return out, notes, 0, err
 	}
-	if act.Type == TypeCustom || act.Type == typeStorageUpload {
+	// A custom function is handed the event, and so is storage.upload (its
+	// content may be a record field, dataField).
+	if act.Type == run.TypeCustom || act.Type == run.TypeStorageUpload {
 		req.Context = eventContext(in, outputs)
 	}
 	call := newActionCall(act, timeout, hb) // local.go
-	out, err := executeGuarded(ctx, call, act, req, scope, render, guard)
+	renderFallback := func(cfg map[string]any) (map[string]any, error) {
+		out, _, err := render(cfg, scope)
+		return out, err
+	}
+	out, err := fallbacks.ExecuteGuarded(ctx, call.execute, act, req, renderFallback, fallbackCall, guard)
 	if err != nil {
 		return nil, notes, attemptsOf(err, act.Retry), err
 	}
@@ -244,24 +242,6 @@ func copyOutputs(m map[string]any) map[string]any {
 	return c
 }
 
-// errorMessage is what the result says of a failed action: the action's
-// own error type and message, without the activity error's wrapping (event
-// ids, worker identity) that says nothing to whoever reads the run.
-func errorMessage(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		if appErr.Type() == "" {
-			return appErr.Message()
-		}
-		return appErr.Type() + ": " + appErr.Message()
-	}
-	var toErr *temporal.TimeoutError
-	if errors.As(err, &toErr) {
-		return "timed out (" + toErr.TimeoutType().String() + ")"
-	}
-	return err.Error()
-}
-
 // attemptsOf reports how many attempts a failed activity made: the attempt
 // the activity worker attached to its error (errtype.Details), else the
 // maximum when Temporal says the attempts ran out, else 0 (unknown).
@@ -298,16 +278,16 @@ func RetryPolicy(p run.RetryPolicy) *temporal.RetryPolicy {
 		MaximumAttempts:    int32(p.MaxAttempts),
 	}
 	if rp.MaximumAttempts <= 0 {
-		rp.MaximumAttempts = DefaultMaxAttempts
+		rp.MaximumAttempts = run.DefaultMaxAttempts
 	}
 	if rp.InitialInterval <= 0 {
-		rp.InitialInterval = DefaultInitialInterval
+		rp.InitialInterval = run.DefaultInitialInterval
 	}
 	if rp.BackoffCoefficient < 1 {
-		rp.BackoffCoefficient = DefaultBackoffCoefficient
+		rp.BackoffCoefficient = run.DefaultBackoffCoefficient
 	}
 	if rp.MaximumInterval <= 0 {
-		rp.MaximumInterval = DefaultMaxInterval
+		rp.MaximumInterval = run.DefaultMaxInterval
 	}
 	if rp.MaximumInterval < rp.InitialInterval {
 		// Temporal rejects such a policy when it schedules the activity.

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // calls records the requests the fake activities received, in order.
@@ -245,7 +245,7 @@ func TestRetryPolicy(t *testing.T) {
 	}{
 		{"defaults", run.RetryPolicy{}, temporal.RetryPolicy{
 			MaximumAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: time.Minute, NonRetryableErrorTypes: permanent}},
+			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: permanent}},
 		{"all set", run.RetryPolicy{MaxAttempts: 7, InitialInterval: 2 * time.Second, MaxInterval: 30 * time.Second, BackoffCoefficient: 1.5},
 			temporal.RetryPolicy{MaximumAttempts: 7, InitialInterval: 2 * time.Second, BackoffCoefficient: 1.5,
 				MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: permanent}},
@@ -254,13 +254,13 @@ func TestRetryPolicy(t *testing.T) {
 				MaximumInterval: 10 * time.Second, NonRetryableErrorTypes: permanent}},
 		{"single attempt", run.RetryPolicy{MaxAttempts: 1},
 			temporal.RetryPolicy{MaximumAttempts: 1, InitialInterval: time.Second, BackoffCoefficient: 2,
-				MaximumInterval: time.Minute, NonRetryableErrorTypes: permanent}},
+				MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: permanent}},
 		{"retryOn exact", run.RetryPolicy{MaxAttempts: 5, RetryOn: []string{"HTTP_5XX", "ECONNREFUSED"}},
 			temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second, BackoffCoefficient: 2,
-				MaximumInterval: time.Minute, NonRetryableErrorTypes: allBut(errtype.HTTP5xx, errtype.ConnRefused)}},
+				MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: allBut(errtype.HTTP5xx, errtype.ConnRefused)}},
 		{"retryOn substring any case", run.RetryPolicy{MaxAttempts: 5, RetryOn: []string{"http_4", "unavailable"}},
 			temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second, BackoffCoefficient: 2,
-				MaximumInterval: time.Minute, NonRetryableErrorTypes: allBut(errtype.HTTP429, errtype.HTTP408,
+				MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: allBut(errtype.HTTP429, errtype.HTTP408,
 					errtype.BrokerUnavailable, errtype.CacheUnavailable, errtype.DBUnavailable)}},
 	}
 	for _, tt := range tests {

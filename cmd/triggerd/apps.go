@@ -10,6 +10,7 @@ import (
 	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/egress"
+	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -123,7 +124,7 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []trigger.Prob
 				out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: fmt.Sprintf("actions[%d].config.%s", i, key), Reason: fmt.Sprintf(format, args...)})
 			}
 			switch act.Type {
-			case activities.TypeNotifyEmail, activities.TypeNotifySMS, activities.TypeNotifyPush:
+			case run.TypeNotifyEmail, run.TypeNotifySMS, run.TypeNotifyPush:
 				if name, ok := lit("notification"); ok && !cfg.Notifications.HasTemplate(name) {
 					tag, msg, _ := strings.Cut(name, ":")
 					report("notification", "no template %q in the config (notifications.templates.%s.%s)", name, tag, msg)
@@ -131,14 +132,14 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []trigger.Prob
 				if missing := missingProvider(cfg.Notifications, act.Type); missing != "" {
 					out = append(out, trigger.Problem{File: d.File, Tag: d.Tag, Field: fmt.Sprintf("actions[%d].type", i), Reason: fmt.Sprintf("%s needs %s in the config", act.Type, missing)})
 				}
-			case activities.TypeNotifyCallback:
+			case run.TypeNotifyCallback:
 				if name, ok := lit("notification"); ok {
 					tag, _, _ := strings.Cut(name, ":")
 					if _, found := cfg.Notifications.Callbacks[tag]; !found {
 						report("notification", "no callback %q in the config (notifications.callbacks.%s)", tag, tag)
 					}
 				}
-			case activities.TypeAppAction:
+			case run.TypeAppAction:
 				app, okApp := lit("app")
 				op, okOp := lit("operation")
 				if okApp && okOp {
@@ -146,7 +147,7 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []trigger.Prob
 						report("operation", "%v", err)
 					}
 				}
-			case activities.TypeAgentRun:
+			case run.TypeAgentRun:
 				if name, ok := lit("agent"); ok {
 					if _, found := cfg.Agents[name]; !found {
 						report("agent", "no agent %q in the config (agents.%s)", name, name)
@@ -162,11 +163,11 @@ func appReferences(cfg *config.Config, defs []trigger.Definition) []trigger.Prob
 // it is not configured, else "".
 func missingProvider(n config.Notifications, typ string) string {
 	switch {
-	case typ == activities.TypeNotifyEmail && n.SMTP.Host == "":
+	case typ == run.TypeNotifyEmail && n.SMTP.Host == "":
 		return "notifications.smtp"
-	case typ == activities.TypeNotifySMS && n.SMS.URL == "":
+	case typ == run.TypeNotifySMS && n.SMS.URL == "":
 		return "notifications.sms"
-	case typ == activities.TypeNotifyPush && n.Push.URL == "":
+	case typ == run.TypeNotifyPush && n.Push.URL == "":
 		return "notifications.push"
 	}
 	return ""

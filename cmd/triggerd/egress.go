@@ -9,10 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/triggerd/triggerd/activities"
 	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/egress"
+	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
 )
 
@@ -143,7 +143,7 @@ func egressWarner(p *egress.Policy) api.Warner {
 		}
 		for _, d := range defs {
 			for i, a := range d.Actions {
-				if a.Type == activities.TypeHTTP {
+				if a.Type == run.TypeHTTP {
 					check(d, fmt.Sprintf("actions[%d].config", i), a.Config)
 				}
 			}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/trigger"
 )
@@ -16,11 +15,11 @@ import (
 // templates and callbacks, integration operations, agents, databases,
 // quota and breaker policies. `triggerd validate`, the API's writes, the trigger
 // files applied at start and the reloader all use it.
-func configChecker(cfg *config.Config) api.Checker {
+func configChecker(cfg *config.Config) trigger.Checker {
 	return func(defs []trigger.Definition) []trigger.Problem {
 		probs := trigger.CheckResources(defs, trigger.Resources{Caches: cfg.CacheNames(), Buckets: cfg.StorageNames()})
 		probs = append(probs, appReferences(cfg, defs)...)       // apps.go
-		probs = append(probs, guardPolicyProblems(cfg, defs)...) // guards_cli.go
+		probs = append(probs, guardPolicyProblems(cfg, defs)...) // quotas_breakers_cli.go
 		probs = append(probs, databaseProblems(cfg, defs)...)
 		probs = append(probs, refetchProblems(cfg, defs)...) // debezium.go
 		return probs

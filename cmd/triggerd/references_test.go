@@ -18,6 +18,7 @@ import (
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 // referencesConfig defines one of each kind of name an action may give.
@@ -41,7 +42,7 @@ databases:
   reporting: {driver: postgres, dsn: "postgres://127.0.0.1:5432/r", tables: {public.daily: [insert, upsert]}}
 `
 
-func referencesChecker(t *testing.T) api.Checker {
+func referencesChecker(t *testing.T) trigger.Checker {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(path, []byte(referencesConfig), 0o600); err != nil {
@@ -201,7 +202,7 @@ func TestReloadKeepsStoredTriggerNamingRemovedCache(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	reg := trigger.NewRegistry()
-	r := api.NewReloader(st, reg, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))
+	r := triggersync.NewReloader(st, reg, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))
 	r.Check = referencesChecker(t)
 	if _, n, err := r.Reload(ctx); err != nil || n != 2 {
 		t.Fatalf("reload: %d trigger(s), %v", n, err)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows"
+	"github.com/triggerd/triggerd/run/searchattr"
 )
 
 // runsCmd lists failed runs and re-runs them, through Temporal.
@@ -147,7 +147,7 @@ func rerunFailed(ctx context.Context, c client.Client, dc converter.DataConverte
 		ID:                    id,
 		TaskQueue:             taskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes: workflows.RunSearchAttributes(in),
+		TypedSearchAttributes: searchattr.ForRun(in),
 	}, run.WorkflowName, in)
 	if err != nil {
 		return "", fmt.Errorf("re-run %s: %w", id, err)

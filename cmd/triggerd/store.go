@@ -41,7 +41,7 @@ func openStore(ctx context.Context, c config.Store, logger *slog.Logger) (trigge
 // check, if set, is run on the definitions too, so that a file naming an
 // unconfigured resource is reported with its path and nothing is applied;
 // opts (the limits) validate them.
-func fileDocuments(path string, w io.Writer, check api.Checker, opts ...trigger.Option) ([]json.RawMessage, error) {
+func fileDocuments(path string, w io.Writer, check trigger.Checker, opts ...trigger.Option) ([]json.RawMessage, error) {
 	set, err := trigger.Load(path, opts...)
 	var ve *trigger.ValidationError
 	switch {
@@ -76,7 +76,7 @@ func fileDocuments(path string, w io.Writer, check api.Checker, opts ...trigger.
 // updated, unchanged ones left without a new version; triggers the files
 // do not list are kept (they may have been created through the API).
 // Processes starting together may race; a conflict is retried.
-func applyFiles(ctx context.Context, st triggerstore.Store, path string, check api.Checker, problems io.Writer, log *slog.Logger, opts ...trigger.Option) error {
+func applyFiles(ctx context.Context, st triggerstore.Store, path string, check trigger.Checker, problems io.Writer, log *slog.Logger, opts ...trigger.Option) error {
 	docs, err := fileDocuments(path, problems, check, opts...)
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ import (
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 	"github.com/triggerd/triggerd/workflows"
 )
 
@@ -94,7 +95,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	// The triggers first: a broken store or trigger file fails the start
 	// before anything connects.
 	var reg *trigger.Registry
-	var reloader *api.Reloader
+	var reloader *triggersync.Reloader
 	var triggersAPI *api.Server
 	var gateRecorder *temporalRecorder
 	var dbz *debeziumWiring
@@ -121,7 +122,7 @@ func runComponents(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			}
 		}
 		reg = trigger.NewRegistry(append([]trigger.Option{limits, localActivities(cfg.Delivery)}, dbz.regOpts...)...)
-		reloader = api.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
+		reloader = triggersync.NewReloader(st, reg, cfg.Triggers.PollInterval, logger.With("component", "reload"))
 		reloader.OnReload = m.reloaded
 		reloader.Check = configChecker(cfg)
 		reloader.Options = []trigger.Option{limits}
@@ -353,11 +354,10 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
-	planner, err := newDeliveryPlanner(reg, cfg.Delivery, m.registry)
+	planner, err := newPlanner(reg, cfg, m.registry)
 	if err != nil {
 		return err
 	}
-	planner.env = cfg.Env
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:              cfg.Kafka.Brokers,
 		Topics:               cfg.Kafka.Topics,

@@ -5,6 +5,12 @@
 // middlewares) can import it.
 package errtype
 
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+)
+
 // Transient failures: the activities return them as retryable application
 // errors, and retryOn selects among them.
 const (
@@ -79,4 +85,22 @@ func Permanent() []string {
 // worker so that the workflow can report the attempt that failed last.
 type Details struct {
 	Attempt int32 `json:"attempt"`
+}
+
+// Message is what the result says of a failed action: the action's
+// own error type and message, without the activity error's wrapping (event
+// ids, worker identity) that says nothing to whoever reads the run.
+func Message(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.Type() == "" {
+			return appErr.Message()
+		}
+		return appErr.Type() + ": " + appErr.Message()
+	}
+	var toErr *temporal.TimeoutError
+	if errors.As(err, &toErr) {
+		return "timed out (" + toErr.TimeoutType().String() + ")"
+	}
+	return err.Error()
 }

@@ -135,44 +135,17 @@ func compileDelivery(d *Definition, p problems) []run.Action {
 	}
 	checkDeliveryBatch(d, p) // delivery_batch.go
 	for i, a := range d.Actions {
-		checkTiming(a, fmt.Sprintf("actions[%d]", i), p)
-		checkLocal(a, fmt.Sprintf("actions[%d]", i), p)
 		if d.For == ForAll && a.Timing == run.TimingSync {
 			p.add(fmt.Sprintf("actions[%d].timing", i), "sync orders the runs of one record; a for: all trigger runs per batch")
 		}
 	}
-	out, _ := compileActionList(d.OnError, "onError", map[string]bool{FailedActionName: true}, p)
+	out, _ := compileActions(d.OnError, "onError", map[string]bool{FailedActionName: true}, p)
 	for i, a := range d.OnError {
 		if a.Timing == run.TimingSync {
 			p.add(fmt.Sprintf("onError[%d].timing", i), "sync is not allowed in onError (the run has already failed)")
 		}
 	}
 	return out
-}
-
-// compileActionList validates and compiles a list of actions that is not
-// the trigger's main one (onError, the global error handler). earlier holds
-// the names templates may reference besides the list's own earlier actions.
-func compileActionList(list []Action, field string, earlier map[string]bool, p problems) ([]run.Action, []Action) {
-	var out []run.Action
-	names := map[string]bool{}
-	for k, v := range earlier {
-		names[k] = v
-	}
-	normalized := make([]Action, len(list))
-	for i, a := range list {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		a = normalizeAction(defaultAction(a, i), f, p)
-		validateActionConfig(a, f, p)
-		checkTemplates(a.Config, joinField(f, "config"), names, p)
-		validateRetry(a, f, p)
-		checkTiming(a, f, p)
-		checkLocal(a, f, p)
-		names[a.Name] = true
-		normalized[i] = a
-		out = append(out, toRunAction(a))
-	}
-	return out, normalized
 }
 
 func checkTiming(a Action, field string, p problems) {
@@ -187,7 +160,7 @@ func checkTiming(a Action, field string, p problems) {
 		} else if !tagPattern.MatchString(a.Queue) {
 			p.add(joinField(field, "queue"), "%q must match %s", a.Queue, tagPattern)
 		}
-		if a.Type == "workflow.execute" || a.Type == "workflow.dispatch" {
+		if a.Type == run.TypeWorkflowExecute || a.Type == run.TypeWorkflowDispatch {
 			p.add(joinField(field, "timing"), "queued is not supported for %s (use workflow.dispatch, which does not wait)", a.Type)
 		}
 	default:
@@ -205,7 +178,7 @@ func CompileOnError(raw []any, opts ...Option) ([]run.Action, error) {
 	for i, a := range raw {
 		acts = append(acts, decodeAction(a, i, fmt.Sprintf("onError[%d]", i), p))
 	}
-	out, norm := compileActionList(acts, "onError", map[string]bool{FailedActionName: true}, p)
+	out, norm := compileActions(acts, "onError", map[string]bool{FailedActionName: true}, p)
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
 	}

@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/errtype"
 	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
 )
 
 // deliveryChange names the GetVersion marker of the cascade checks and
@@ -62,7 +62,7 @@ func runOnError(ctx workflow.Context, render renderFunc, in run.Input, res *run.
 		out, notes, attempts, err := runAction(ctx, render, in, act, name, ts, outputs, st.wfID, st.runID, &ar.Guard)
 		ar.Notes, ar.Attempts = notes, attempts
 		if err != nil {
-			ar.Status, ar.Error = run.StatusFailed, errorMessage(err)
+			ar.Status, ar.Error = run.StatusFailed, errtype.Message(err)
 		} else {
 			ar.Status = run.StatusSucceeded
 			ar.Output, ar.OutputBytes = summarizeOutput(out)

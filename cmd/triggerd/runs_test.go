@@ -2,60 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/internal/testenv"
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/run/searchattr"
 	"github.com/triggerd/triggerd/workflows"
 )
-
-type planFunc func(run.Event) []run.Input
-
-func (f planFunc) Plan(ev run.Event) []run.Input { return f(ev) }
-
-// The global error handler fills runs of triggers without their own, the
-// cascade limit is passed on, and runs that will fail their cascade check
-// are counted by reason.
-func TestDeliveryPlanner(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	own := []run.Action{{Name: "own", Type: "log"}}
-	next := planFunc(func(ev run.Event) []run.Input {
-		return []run.Input{{Trigger: run.TriggerRef{Tag: "a"}}, {Trigger: run.TriggerRef{Tag: "b"}, OnError: own}}
-	})
-	p, err := newDeliveryPlanner(next, config.Delivery{MaxCascadeDepth: 2, OnError: []map[string]any{
-		{"type": "log", "name": "global", "config": map[string]any{"message": "{{actions.failed.output.error}}"}},
-	}}, reg)
-	require.NoError(t, err)
-
-	ins := p.Plan(run.Event{})
-	require.Equal(t, "global", ins[0].OnError[0].Name)
-	require.Equal(t, "own", ins[1].OnError[0].Name)
-	require.Equal(t, 2, ins[0].MaxCascadeDepth)
-
-	p.Plan(run.Event{Cascade: []string{"x", "y"}}) // depth 3 > 2 for both
-	p.Plan(run.Event{Cascade: []string{"a"}})      // a loops; b is at depth 2
-	require.Equal(t, 1.0, testutil.ToFloat64(p.rejected.WithLabelValues("a", "depth")))
-	require.Equal(t, 1.0, testutil.ToFloat64(p.rejected.WithLabelValues("b", "depth")))
-	require.Equal(t, 1.0, testutil.ToFloat64(p.rejected.WithLabelValues("a", "loop")))
-
-	_, err = newDeliveryPlanner(next, config.Delivery{OnError: []map[string]any{{"type": "nope"}}}, nil)
-	require.ErrorContains(t, err, `delivery.onError: `)
-}
 
 // docs/semantics.md, "Listing and re-running failed runs", on a real
 // server: a run that failed is listed by `runs list --failed` and
@@ -85,7 +48,7 @@ func TestRunsListAndRerun(t *testing.T) {
 		Actions: []run.Action{{Name: "call", Type: "flaky", Retry: run.RetryPolicy{MaxAttempts: 1}}}}
 	id := run.WorkflowID("rerun", queue)
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
-		TypedSearchAttributes: workflows.RunSearchAttributes(in)}, run.WorkflowName, in)
+		TypedSearchAttributes: searchattr.ForRun(in)}, run.WorkflowName, in)
 	require.NoError(t, err)
 	require.Error(t, wr.Get(ctx, nil))
 
@@ -108,10 +71,4 @@ func TestRunsListAndRerun(t *testing.T) {
 	code, _, errOut = runCLI(t, env, "runs", "rerun", id)
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, "only failed, timed out or terminated runs can be re-run")
-}
-
-func TestDialRetryable(t *testing.T) {
-	require.True(t, dialRetryable(errors.New("failed reaching server: connection refused")))
-	require.False(t, dialRetryable(fmt.Errorf("dial: %w", serviceerror.NewPermissionDenied("bad key", ""))))
-	require.False(t, dialRetryable(serviceerror.NewNamespaceNotFound("nope")))
 }

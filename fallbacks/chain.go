@@ -1,4 +1,4 @@
-package workflows
+package fallbacks
 
 import (
 	"errors"
@@ -9,9 +9,26 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
+
+// The workflow side of an action's guard: quota refusals waited out with
+// durable timers, and the fallback chain run when the action's breaker is
+// open. It runs inside the trigger workflow (package workflows), which
+// hands it how to execute an activity (ExecuteFunc) and how to render a
+// fallback action's config (RenderFunc); the code is deterministic.
+
+// ExecuteFunc executes activity typ of an action with req, as a regular or
+// a local activity (the workflow decides which), and returns its output.
+type ExecuteFunc func(ctx workflow.Context, typ string, req run.ActionRequest) (any, error)
+
+// NewExecuteFunc returns the ExecuteFunc of a fallback action act with its
+// timeout.
+type NewExecuteFunc func(act run.Action, timeout time.Duration) ExecuteFunc
+
+// RenderFunc renders a fallback action's config templates in the scope of
+// the action it stands in for.
+type RenderFunc func(cfg map[string]any) (map[string]any, error)
 
 // guardVersion guards the commands quotas and breakers add (timers, the
 // fallbacks' activities). It is asked for only once a decorator has turned
@@ -22,12 +39,9 @@ const guardVersion = "triggerd.guard"
 // minGuardWait is the shortest wait after a refusal.
 const minGuardWait = 100 * time.Millisecond
 
-// typePublish is the activity dead-letter fallbacks publish with.
-const typePublish = "broker.publish"
-
-// activityGuard is what the decorators need of an action's guard: its
+// ActivityGuard is what the decorators need of an action's guard: its
 // quota and breaker, without the fallbacks only the workflow runs.
-func activityGuard(g *run.Guard) *run.Guard {
+func ActivityGuard(g *run.Guard) *run.Guard {
 	if g == nil || (g.Quota == nil && g.Breaker == nil) {
 		return nil
 	}
@@ -59,14 +73,13 @@ func guardEnabled(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, guardVersion, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 }
 
-// callWithQuota executes activity typ as call says (a regular or a local
-// activity, local.go) and waits out quota refusals with durable timers,
+// CallWithQuota executes activity typ with exec and waits out quota refusals with durable timers,
 // trying again after each: the waits spend none of the action's retry
 // attempts (each try is a fresh activity at attempt 1). Breaker refusals
 // are returned to the caller.
-func callWithQuota(ctx workflow.Context, call actionCall, typ string, req run.ActionRequest, rep **run.GuardReport) (any, error) {
+func CallWithQuota(ctx workflow.Context, exec ExecuteFunc, typ string, req run.ActionRequest, rep **run.GuardReport) (any, error) {
 	for {
-		out, err := call.execute(ctx, typ, req)
+		out, err := exec(ctx, typ, req)
 		if err == nil {
 			return out, nil
 		}
@@ -101,30 +114,31 @@ func report(rep **run.GuardReport) *run.GuardReport {
 // the run reports it as skipped.
 const pathSkip = "skip"
 
-// statusOf is the status of an action that returned no error.
-func statusOf(ar run.ActionResult) string {
+// Status is the status of an action that returned no error: skipped when
+// a skip step gave up on it.
+func Status(ar run.ActionResult) string {
 	if ar.Guard != nil && ar.Guard.Path == pathSkip {
 		return run.StatusSkipped
 	}
 	return run.StatusSucceeded
 }
 
-// executeGuarded runs the action's activity under its guard: quota waits
-// (callWithQuota), and when its breaker is open the fallbacks in order
+// ExecuteGuarded runs the action's activity under its guard: quota waits
+// (CallWithQuota), and when its breaker is open the fallbacks in order
 // until one succeeds. A defer step waits for the breaker's next probe and
 // tries the action itself again; skip ends the action as skipped. With no
 // fallback left, the breaker's refusal is the action's failure.
-func executeGuarded(ctx workflow.Context, call actionCall, act run.Action, req run.ActionRequest, scope trigger.Scope,
-	render renderFunc, rep **run.GuardReport) (any, error) {
+func ExecuteGuarded(ctx workflow.Context, exec ExecuteFunc, act run.Action, req run.ActionRequest,
+	render RenderFunc, newExec NewExecuteFunc, rep **run.GuardReport) (any, error) {
 	for {
-		out, err := callWithQuota(ctx, call, act.Type, req, rep)
+		out, err := CallWithQuota(ctx, exec, act.Type, req, rep)
 		kind, d := deferral(err)
 		if kind != errtype.BreakerOpen || !guardEnabled(ctx) {
 			return out, err
 		}
 		d.RetryAfter = max(d.RetryAfter, minGuardWait)
 		r := report(rep)
-		r.Breaker, r.Reason = d.Breaker, errorMessage(err)
+		r.Breaker, r.Reason = d.Breaker, errtype.Message(err)
 		var fallbacks []run.Fallback
 		if act.Guard != nil {
 			fallbacks = act.Guard.Fallback
@@ -144,14 +158,14 @@ func executeGuarded(ctx workflow.Context, call actionCall, act run.Action, req r
 				r.Path = pathSkip
 				return nil, nil
 			default:
-				fout, ferr := runFallback(ctx, fb, i, req, scope, render, d, rep)
+				fout, ferr := runFallback(ctx, fb, i, req, render, newExec, d, rep)
 				if ferr == nil {
 					r.Path = fb.Describe()
 					return fout, nil
 				}
 				// The action's error stays the breaker's; the reason
 				// says what each failed step did.
-				r.Reason += fmt.Sprintf("; fallback %d (%s) failed: %s", i+1, fb.Describe(), errorMessage(ferr))
+				r.Reason += fmt.Sprintf("; fallback %d (%s) failed: %s", i+1, fb.Describe(), errtype.Message(ferr))
 			}
 			if retry {
 				break
@@ -164,8 +178,8 @@ func executeGuarded(ctx workflow.Context, call actionCall, act run.Action, req r
 }
 
 // runFallback runs one action or dead-letter step.
-func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionRequest, scope trigger.Scope,
-	render renderFunc, d errtype.Deferral, rep **run.GuardReport) (any, error) {
+func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionRequest,
+	render RenderFunc, newExec NewExecuteFunc, d errtype.Deferral, rep **run.GuardReport) (any, error) {
 	name := fmt.Sprintf("%s/fallback[%d]", req.ActionName, i)
 	freq := run.ActionRequest{
 		WorkflowID: req.WorkflowID, RunID: req.RunID, TriggerTag: req.TriggerTag,
@@ -173,10 +187,10 @@ func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionReq
 	}
 	// A dead letter is the last resort for the event: retried longer than
 	// an action by default, since a broker hiccup must not lose it.
-	act := run.Action{Type: typePublish, Retry: run.RetryPolicy{MaxAttempts: 10, MaxInterval: 30 * time.Second}}
+	act := run.Action{Type: run.TypePublish, Retry: run.RetryPolicy{MaxAttempts: 10, MaxInterval: 30 * time.Second}}
 	switch {
 	case fb.DeadLetter != "":
-		freq.Type = typePublish
+		freq.Type = run.TypePublish
 		freq.Config = map[string]any{
 			"target": fb.DeadLetter,
 			"key":    req.IdempotencyKey,
@@ -187,18 +201,18 @@ func runFallback(ctx workflow.Context, fb run.Fallback, i int, req run.ActionReq
 		}
 	case fb.Action != nil:
 		act = *fb.Action
-		cfg, _, err := render(act.Config, scope)
+		cfg, err := render(act.Config)
 		if err != nil {
 			return nil, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("render fallback config: %v", err), errtype.RenderFailed, err)
 		}
-		freq.Type, freq.Config, freq.Guard = act.Type, cfg, activityGuard(act.Guard)
+		freq.Type, freq.Config, freq.Guard = act.Type, cfg, ActivityGuard(act.Guard)
 	default:
 		return nil, temporal.NewNonRetryableApplicationError("empty fallback step", errtype.InvalidConfig, nil)
 	}
 	timeout := act.Timeout
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = run.DefaultActionTimeout
 	}
-	return callWithQuota(ctx, newActionCall(act, timeout, 0), freq.Type, freq, rep)
+	return CallWithQuota(ctx, newExec(act, timeout), freq.Type, freq, rep)
 }

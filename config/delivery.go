@@ -5,12 +5,15 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/triggerd/triggerd/run"
 )
 
 // Delivery configures the delivery semantics (docs/semantics.md).
 type Delivery struct {
 	// MaxCascadeDepth is the deepest chain of triggers whose actions cause
-	// one another; a deeper run fails. Default 3, as in Stryke.
+	// one another; a deeper run fails. Default 3 (run.DefaultCascadeDepth),
+	// as in Stryke.
 	MaxCascadeDepth int `yaml:"maxCascadeDepth"`
 	// OnError is the global error handler: actions in the trigger format
 	// run when a run of a trigger without its own onError fails. It has no
@@ -57,7 +60,6 @@ type Queue struct {
 
 // Defaults of the delivery semantics.
 const (
-	DefaultMaxCascadeDepth  = 3
 	DefaultBatchSize        = 100
 	DefaultBatchWindow      = time.Second
 	DefaultBatchLinger      = 10 * time.Minute
@@ -73,7 +75,7 @@ const (
 
 func (c *Config) setDeliveryDefaults() {
 	if c.Delivery.MaxCascadeDepth == 0 {
-		c.Delivery.MaxCascadeDepth = DefaultMaxCascadeDepth
+		c.Delivery.MaxCascadeDepth = run.DefaultCascadeDepth // the workflow's default too
 	}
 	if c.Delivery.BatchSize == 0 {
 		c.Delivery.BatchSize = DefaultBatchSize

@@ -1,4 +1,4 @@
-package api
+package triggersync
 
 import (
 	"context"
@@ -47,7 +47,7 @@ type Reloader struct {
 	// with: its problems are logged with their field and it stays loaded
 	// (its runs fail with the same reason), so that one stale trigger
 	// never stops the process or the other triggers.
-	Check Checker
+	Check trigger.Checker
 	// Options validate the stored definitions (trigger.WithLimits): the
 	// same as the API writes them with.
 	Options []trigger.Option
