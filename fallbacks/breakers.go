@@ -86,7 +86,6 @@ func WithOverrides(store OverrideStore, refresh time.Duration) Option {
 // OpenUntil itself is stamped by the wall clock when the breaker opens.
 func WithClock(now func() time.Time) Option { return func(b *Breakers) { b.now = now } }
 
-
 // New returns Breakers keeping state in store.
 func New(cfg Config, store Store, target TargetFunc, opts ...Option) *Breakers {
 	b := &Breakers{cfg: cfg, store: store, target: target, now: time.Now,

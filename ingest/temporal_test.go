@@ -180,6 +180,10 @@ func (f *fakeSignaler) SignalWithStartWorkflow(context.Context, string, string, 
 	return nil, f.err
 }
 
+func (f *fakeSignaler) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	return nil, f.err
+}
+
 func (f *fakeSignaler) SignalWorkflow(_ context.Context, id, _, name string, _ any) error {
 	f.signals = append(f.signals, id+" "+name)
 	return f.err

@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/workflows/errtype"
+	"github.com/triggerd/triggerd/run/errtype"
 )
 
 // actionsHistoriesDir holds the histories of the paths through RunTrigger
@@ -78,12 +78,12 @@ func actionScenarios() map[string]run.Input {
 		// A child workflow whose result feeds the next action, and one
 		// started and left to run on its own.
 		"child_execute": with(
-			run.Action{Name: "child", Type: TypeWorkflowExecute, Config: map[string]any{
+			run.Action{Name: "child", Type: run.TypeWorkflowExecute, Config: map[string]any{
 				"workflow": "double", "input": map[string]any{"n": "{{record.id}}"}}},
 			run.Action{Name: "after", Type: "echo", Config: map[string]any{"got": "{{actions.child.output.result.doubled}}"}},
 		),
 		"child_dispatch": with(
-			run.Action{Name: "child", Type: TypeWorkflowDispatch, Config: map[string]any{
+			run.Action{Name: "child", Type: run.TypeWorkflowDispatch, Config: map[string]any{
 				"workflow": "double", "input": map[string]any{"n": 2}}},
 			run.Action{Name: "after", Type: "echo"},
 		),

@@ -76,7 +76,7 @@ func TestRecordContinuedHistories(t *testing.T) {
 	for i := range laneMaxRuns + 1 {
 		sync := ev(i)
 		sync.Actions[0].Timing = run.TimingSync
-		wr, err := c.SignalWithStartWorkflow(ctx, lane, run.SignalLaneRun, sync, opts, run.LaneWorkflowName, LaneInput{})
+		wr, err := c.SignalWithStartWorkflow(ctx, lane, run.SignalLaneRun, sync, opts, run.LaneWorkflowName, run.LaneInput{})
 		require.NoError(t, err)
 		if i == 0 {
 			laneRun = wr.GetRunID()
@@ -89,7 +89,7 @@ func TestRecordContinuedHistories(t *testing.T) {
 	var queueRun string
 	for i := range queueMaxItems + 3 {
 		it := run.QueueItem{Request: run.ActionRequest{Type: "echo", IdempotencyKey: fmt.Sprint(i)}, Retry: run.RetryPolicy{MaxAttempts: 1}}
-		wr, err := c.SignalWithStartWorkflow(ctx, qid, run.SignalEnqueue, it, opts, run.QueueWorkflowName, QueueInput{Name: "replay", Concurrency: 20})
+		wr, err := c.SignalWithStartWorkflow(ctx, qid, run.SignalEnqueue, it, opts, run.QueueWorkflowName, run.QueueInput{Name: "replay", Concurrency: 20})
 		require.NoError(t, err)
 		if i == 0 {
 			queueRun = wr.GetRunID()
@@ -104,7 +104,7 @@ func TestRecordContinuedHistories(t *testing.T) {
 	carried := ev(1)
 	carried.ForAll = true
 	wr, err := c.SignalWithStartWorkflow(ctx, bid, run.SignalBatchAdd, func() run.Input { in := ev(2); in.ForAll = true; return in }(), opts,
-		run.BatchWorkflowName, BatchInput{Tag: carried.Trigger.Tag, Topic: "t", Key: queue, Window: 300 * time.Millisecond,
+		run.BatchWorkflowName, run.BatchInput{Tag: carried.Trigger.Tag, Topic: "t", Key: queue, Window: 300 * time.Millisecond,
 			Pending: []run.Input{carried}, Seen: []string{ev(0).Event.ID}})
 	require.NoError(t, err)
 	batchRun := run.WorkflowID(carried.Trigger.Tag, "batch/t/"+queue)
