@@ -56,7 +56,7 @@ type Bucket struct {
 	Bucket    string `yaml:"bucket"`
 	AccessKey string `yaml:"accessKey"`
 	SecretKey string `yaml:"secretKey"`
-	// PathStyle addresses the bucket in the path (MinIO, versitygw), not
+	// PathStyle addresses the bucket in the path (MinIO, S3Proxy), not
 	// in the host name.
 	PathStyle bool `yaml:"pathStyle"`
 	// Prefix is prepended to every object key, so one bucket can hold the
