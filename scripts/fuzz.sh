@@ -18,6 +18,7 @@ parallel=()
 # package:target, one per fuzz function of the module (checked below).
 targets=(
   ./ingest:FuzzDecode
+  ./ingest/jsonvalue:FuzzParse
   ./trigger:FuzzParseYAML
   ./trigger:FuzzParseJSON
   ./trigger:FuzzTemplate
