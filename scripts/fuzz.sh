@@ -18,9 +18,10 @@ parallel=()
 # package:target, one per fuzz function of the module (checked below).
 targets=(
   ./ingest:FuzzDecode
+  ./ingest/jsonvalue:FuzzParse
   ./trigger:FuzzParseYAML
   ./trigger:FuzzParseJSON
-  ./trigger:FuzzTemplate
+  ./trigger/template:FuzzTemplate
   ./trigger:FuzzCondition
   ./trigger:FuzzWhenCEL
   ./api:FuzzGateRequest
