@@ -24,6 +24,7 @@ import (
 	"github.com/triggerd/triggerd/ingest"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 //go:embed openapi.yaml
@@ -236,8 +237,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 // status, anything else as a logged 500 whose detail stays in the log.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
+	var ae *triggersync.ApplyError
 	switch {
 	case errors.As(err, &e):
+	case errors.As(err, &ae):
+		e = invalidApply(ae)
 	case errors.Is(err, triggerstore.ErrNotFound):
 		e = &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
 	case errors.Is(err, triggerstore.ErrExists), errors.Is(err, triggerstore.ErrVersionConflict):

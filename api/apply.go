@@ -1,18 +1,10 @@
 package api
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"reflect"
-	"slices"
-	"strings"
 
-	"github.com/triggerd/triggerd/trigger"
-	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 // ApplyRequest is the body of POST /v1/triggers:apply.
@@ -23,137 +15,24 @@ type ApplyRequest struct {
 }
 
 // Applied is one trigger in an apply's result.
-type Applied struct {
-	Tag     string `json:"tag"`
-	Version int64  `json:"version"`
-	// PreviousVersion is the version an update or a deletion replaced.
-	PreviousVersion int64 `json:"previousVersion,omitempty"`
-}
+type Applied = triggersync.Applied
 
-// ApplyResult says what an apply did, trigger by trigger.
+// ApplyResult is the response of POST /v1/triggers:apply: what
+// triggersync.Apply did, trigger by trigger, and the warnings of the
+// applied definitions.
 type ApplyResult struct {
-	Created   []Applied `json:"created"`
-	Updated   []Applied `json:"updated"`
-	Unchanged []Applied `json:"unchanged"`
-	Deleted   []Applied `json:"deleted"`
+	triggersync.ApplyResult
 	// Warnings are the applied definitions' warnings (Options.Warn), their
 	// fields prefixed triggers[i].
 	Warnings []Problem `json:"warnings,omitempty"`
 }
 
-// ApplyStore is what Apply needs of the store.
-type ApplyStore interface {
-	List(ctx context.Context) ([]triggerstore.Record, error)
-	Apply(ctx context.Context, changes []triggerstore.Change, actor string) ([]triggerstore.Record, error)
-}
-
-// Apply makes the store hold docs (and, with prune, nothing else) in one
-// transaction: every document is validated first and a single invalid one
-// (or a tag listed twice) refuses the whole batch with a 422 *Error.
-// Unchanged triggers get no new version, so applying the same files again
-// is a no-op. Each update is conditional on the version it was computed
-// from, so a concurrent change makes the apply fail (409) rather than
-// overwrite it. check, if set, also refuses documents naming resources the
-// configuration does not define.
-//
-// opts (the limits) validate every document.
-func Apply(ctx context.Context, st ApplyStore, docs []json.RawMessage, prune bool, actor string, check trigger.Checker, opts ...trigger.Option) (ApplyResult, error) {
-	res := ApplyResult{Created: []Applied{}, Updated: []Applied{}, Unchanged: []Applied{}, Deleted: []Applied{}}
-	bad := &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid trigger definitions: nothing was applied"}
-	specs := make(map[string]json.RawMessage, len(docs))
-	var order []string
-	for i, doc := range docs {
-		prefix := fmt.Sprintf("triggers[%d]", i)
-		tag, spec, err := canonical(doc, check, opts...)
-		var e *Error
-		switch {
-		case errors.As(err, &e):
-			for _, p := range e.Problems {
-				p.Field = strings.TrimSuffix(prefix+"."+p.Field, ".")
-				bad.Problems = append(bad.Problems, p)
-			}
-			continue
-		case err != nil:
-			return res, err
-		}
-		if _, dup := specs[tag]; dup {
-			bad.Problems = append(bad.Problems, Problem{Field: prefix + ".tag", Tag: tag, Reason: "duplicate tag in the request"})
-			continue
-		}
-		specs[tag] = spec
-		order = append(order, tag)
+// invalidApply is the 422 of an apply that triggersync.Apply refused,
+// listing every problem.
+func invalidApply(ae *triggersync.ApplyError) *Error {
+	e := &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: "invalid trigger definitions: nothing was applied"}
+	for _, p := range ae.Problems {
+		e.Problems = append(e.Problems, Problem{Field: p.Field, Tag: p.Tag, Reason: p.Reason})
 	}
-	if len(bad.Problems) > 0 {
-		return res, bad
-	}
-	recs, err := st.List(ctx)
-	if err != nil {
-		return res, err
-	}
-	current := make(map[string]triggerstore.Record, len(recs))
-	for _, r := range recs {
-		if !r.Deleted {
-			current[r.Tag] = r
-		}
-	}
-	var changes []triggerstore.Change
-	for _, tag := range order {
-		cur, ok := current[tag]
-		switch {
-		case !ok:
-			changes = append(changes, triggerstore.Change{Kind: triggerstore.ChangeCreate, Tag: tag, Spec: specs[tag]})
-		case sameSpec(cur.Spec, specs[tag]):
-			res.Unchanged = append(res.Unchanged, Applied{Tag: tag, Version: cur.Version})
-		default:
-			changes = append(changes, triggerstore.Change{Kind: triggerstore.ChangeUpdate, Tag: tag, Spec: specs[tag], IfVersion: cur.Version})
-		}
-	}
-	if prune {
-		var gone []string
-		for tag := range current {
-			if _, keep := specs[tag]; !keep {
-				gone = append(gone, tag)
-			}
-		}
-		slices.Sort(gone)
-		for _, tag := range gone {
-			changes = append(changes, triggerstore.Change{Kind: triggerstore.ChangeDelete, Tag: tag, IfVersion: current[tag].Version})
-		}
-	}
-	if len(changes) == 0 {
-		return res, nil
-	}
-	done, err := st.Apply(ctx, changes, actor)
-	if err != nil {
-		return res, fmt.Errorf("apply %d change(s): %w", len(changes), err)
-	}
-	for i, ch := range changes {
-		var v int64
-		if i < len(done) {
-			v = done[i].Version
-		}
-		prev := current[ch.Tag].Version
-		switch ch.Kind {
-		case triggerstore.ChangeCreate:
-			res.Created = append(res.Created, Applied{Tag: ch.Tag, Version: v})
-		case triggerstore.ChangeUpdate:
-			res.Updated = append(res.Updated, Applied{Tag: ch.Tag, Version: v, PreviousVersion: prev})
-		case triggerstore.ChangeDelete:
-			res.Deleted = append(res.Deleted, Applied{Tag: ch.Tag, Version: v, PreviousVersion: prev})
-		}
-	}
-	return res, nil
-}
-
-// sameSpec compares two documents by value, so that key order and
-// formatting never make an unchanged trigger look changed.
-func sameSpec(a, b json.RawMessage) bool {
-	if bytes.Equal(a, b) {
-		return true
-	}
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
+	return e
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/triggerd/triggerd/trigger"
@@ -40,21 +39,16 @@ func warnings(warn Warner, specs []json.RawMessage, prefix func(i int) string) [
 	return out
 }
 
-// canonical is Canonical followed by check (when set): a document naming
-// an unknown resource is refused with the same 422 as an invalid one.
+// canonical is triggersync.Canonical with its problems as a 422 *Error:
+// a document naming an unknown resource (check, when set) is refused like
+// an invalid one.
 func canonical(doc []byte, check trigger.Checker, opts ...trigger.Option) (string, json.RawMessage, error) {
-	d, err := triggersync.ParseStored(doc, opts...)
+	tag, spec, probs, err := triggersync.Canonical(doc, check, opts...)
 	if err != nil {
-		return "", nil, invalid(err)
+		return "", nil, err
 	}
-	if check != nil {
-		if probs := check([]trigger.Definition{d}); len(probs) > 0 {
-			return "", nil, invalid(&trigger.ValidationError{Problems: probs})
-		}
+	if len(probs) > 0 {
+		return "", nil, invalid(&trigger.ValidationError{Problems: probs})
 	}
-	spec, err := json.Marshal(d.Document())
-	if err != nil {
-		return "", nil, fmt.Errorf("encode trigger %q: %w", d.Tag, err)
-	}
-	return d.Tag, spec, nil
+	return tag, spec, nil
 }

@@ -270,7 +270,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, tag string, doc [
 		s.fail(w, r, conflict(tag, ifVersion, cur.Version))
 		return
 	}
-	if sameSpec(cur.Spec, spec) {
+	if triggersync.SameSpec(cur.Spec, spec) {
 		w.Header().Set("ETag", etag(cur.Version))
 		writeJSON(w, http.StatusOK, s.withWarnings(fromRecord(cur), spec))
 		return
@@ -448,11 +448,12 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("body must be {\"triggers\": [...], \"prune\": false}: %v", err))
 		return
 	}
-	res, err := Apply(r.Context(), s.store, req.Triggers, req.Prune, actor(r), s.check, s.limits)
+	applied, err := triggersync.Apply(r.Context(), s.store, req.Triggers, req.Prune, actor(r), s.check, s.limits)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	res := ApplyResult{ApplyResult: applied}
 	s.log.Info("triggers applied", "actor", actor(r), "created", len(res.Created), "updated", len(res.Updated),
 		"unchanged", len(res.Unchanged), "deleted", len(res.Deleted))
 	res.Warnings = warnings(s.warn, req.Triggers, func(i int) string { return fmt.Sprintf("triggers[%d]", i) })

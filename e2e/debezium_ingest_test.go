@@ -71,7 +71,7 @@ actions:
 	starter := ingest.NewTemporalStarter(e.temporal, e.taskQueue)
 	starter.Batch = ingest.BatchOptions{Size: 100, Window: time.Hour}
 	startIngest(t, e, ingest.Config{Topics: []string{h.Topic("orders"), h.Connector().TransactionTopic()},
-		GroupID: "dbz-forall-" + e.suffix, DLQTopic: dlq}, set, starter, ingest.Hooks{})
+		GroupID: "dbz-forall-" + e.suffix, DLQTopic: dlq}, set, starter, ingest.Hooks{}, ingest.WithBatchCloser(starter))
 
 	h.Exec(`BEGIN;
 INSERT INTO orders VALUES (1, 10);

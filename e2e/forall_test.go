@@ -46,7 +46,7 @@ actions:
 		starter := ingest.NewTemporalStarter(e.temporal, e.taskQueue)
 		starter.Batch = ingest.BatchOptions{Size: 100, Window: time.Hour}
 		return startIngest(t, e, ingest.Config{Topics: []string{topic, h.Connector().TransactionTopic()},
-			GroupID: group, DLQTopic: dlq}, set, starter, ingest.Hooks{})
+			GroupID: group, DLQTopic: dlq}, set, starter, ingest.Hooks{}, ingest.WithBatchCloser(starter))
 	}
 
 	h.Exec(`BEGIN; INSERT INTO users VALUES (1), (2), (3); COMMIT;`)

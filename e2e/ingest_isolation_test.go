@@ -88,14 +88,14 @@ func userRow(t *testing.T, partition int, id int, body string, lsn int64) kafka.
 }
 
 // startIngest runs a consumer until the test ends or the returned stop.
-func startIngest(t *testing.T, e *env, cfg ingest.Config, p ingest.Planner, s ingest.Starter, hooks ingest.Hooks) func() {
+func startIngest(t *testing.T, e *env, cfg ingest.Config, p ingest.Planner, s ingest.Starter, hooks ingest.Hooks, opts ...ingest.Option) func() {
 	t.Helper()
 	cfg.Brokers = e.brokers
 	if cfg.CommitInterval == 0 {
 		cfg.CommitInterval = 100 * time.Millisecond
 	}
 	cfg.StartBackoff, cfg.MaxStartBackoff = 20*time.Millisecond, 200*time.Millisecond
-	cons, err := ingest.NewConsumer(cfg, p, s, e.logger, ingest.WithHooks(hooks))
+	cons, err := ingest.NewConsumer(cfg, p, s, e.logger, append([]ingest.Option{ingest.WithHooks(hooks)}, opts...)...)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -417,7 +417,8 @@ actions:
 
 	starter := ingest.NewTemporalStarter(e.temporal, e.taskQueue)
 	starter.Batch = ingest.BatchOptions{Size: 100, Window: time.Hour}
-	startIngest(t, e, ingest.Config{Topics: []string{users, txTopic}, GroupID: prefix, DLQTopic: dlq}, set, starter, ingest.Hooks{})
+	startIngest(t, e, ingest.Config{Topics: []string{users, txTopic}, GroupID: prefix, DLQTopic: dlq}, set, starter, ingest.Hooks{},
+		ingest.WithBatchCloser(starter))
 
 	eventually(t, "the transaction's run", 90*time.Second, func() bool { return len(rcv.got("/bulk")) >= 1 })
 	recs, _ := rcv.got("/bulk")[0]["records"].([]any)

@@ -145,6 +145,9 @@ type Consumer struct {
 	hooks   Hooks
 	now     func() time.Time
 	txs     *txTracker
+	// batchCloser closes `for: all` batches early (WithBatchCloser); nil
+	// leaves them to their timers.
+	batchCloser BatchCloser
 }
 
 // NewConsumer validates cfg, applies defaults and returns a Consumer. A nil

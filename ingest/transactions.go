@@ -274,11 +274,24 @@ func transactionKey(id string) string {
 	return id
 }
 
-// batchCloser is implemented by starters that can tell a `for: all` batch
-// its transaction is complete (TemporalStarter).
-type batchCloser interface {
+// BatchCloser tells the `for: all` batch of trigger tag for transaction
+// txID on topic that its transaction is complete, so that it runs now
+// instead of waiting for its timer (TemporalStarter.CloseBatch).
+type BatchCloser interface {
 	CloseBatch(ctx context.Context, tag, topic, txID string) error
 }
+
+// WithBatchCloser lets the consumer close `for: all` batches early, as
+// soon as Debezium's transaction topic says their transaction is complete
+// (usually the TemporalStarter that also starts the runs). Without it
+// batches close on their timers.
+//
+// It is given explicitly rather than found by a type assertion on the
+// Starter: a Starter wrapped by a decorator (a counter, a metrics or
+// fault-injecting wrapper, as tests and the benchmark use) would hide the
+// method and silently turn the early close off, and an optional
+// capability is easier to see in NewConsumer's call than in a type switch.
+func WithBatchCloser(bc BatchCloser) Option { return func(c *Consumer) { c.batchCloser = bc } }
 
 // closeBatchTimeout bounds one close signal; a lost one only means the
 // batch waits for its timer.
@@ -307,8 +320,8 @@ func (c *Consumer) boundaryDone(msg kafka.Message) {
 // closeBatches signals the batches in the background: the signal is an
 // optimisation, and the partition must not wait for it.
 func (c *Consumer) closeBatches(refs []batchRef) {
-	bc, ok := c.starter.(batchCloser)
-	if !ok || len(refs) == 0 {
+	bc := c.batchCloser
+	if bc == nil || len(refs) == 0 {
 		return
 	}
 	for _, b := range refs {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -136,4 +137,31 @@ func TestDecode_HeartbeatsSkipped(t *testing.T) {
 	}
 	_, err := Decode(kafka.Message{Value: []byte(`{"ts_ms":1,"other":2}`)}, DecodeOptions{})
 	assert.Error(t, err, "anything else without an envelope is malformed")
+}
+
+// closerFunc is a BatchCloser made of a function.
+type closerFunc func(ctx context.Context, tag, topic, txID string) error
+
+func (f closerFunc) CloseBatch(ctx context.Context, tag, topic, txID string) error {
+	return f(ctx, tag, topic, txID)
+}
+
+// The END of a transaction closes its batches through the BatchCloser the
+// consumer was given (WithBatchCloser), whatever its Starter is: here a
+// plain recording starter, as a decorated starter would be.
+func TestConsumer_ClosesBatchesThroughTheGivenCloser(t *testing.T) {
+	closed := make(chan batchRef, 1)
+	c := newTestConsumer(t, nil, &recordingStarter{}, nil, WithBatchCloser(closerFunc(func(_ context.Context, tag, topic, txID string) error {
+		closed <- batchRef{tag, topic, txID}
+		return nil
+	})))
+	c.txs.activate()
+	c.eventDone(txEvent("e1", "771", "users"), []string{"bulk"})
+	c.closeBatches(c.txs.boundary(end("771", map[string]int{"public.users": 1})))
+	select {
+	case got := <-closed:
+		assert.Equal(t, batchRef{tag: "bulk", topic: "dbz.public.users", txID: "771"}, got)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the batch was not closed")
+	}
 }

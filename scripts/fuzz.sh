@@ -21,7 +21,7 @@ targets=(
   ./ingest/jsonvalue:FuzzParse
   ./trigger:FuzzParseYAML
   ./trigger:FuzzParseJSON
-  ./trigger:FuzzTemplate
+  ./trigger/template:FuzzTemplate
   ./trigger:FuzzCondition
   ./trigger:FuzzWhenCEL
   ./api:FuzzGateRequest

@@ -2,10 +2,14 @@ package trigger
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // actionType describes one action type's config. Adding an action type is
@@ -150,7 +154,7 @@ var actionAliases = map[string]struct{ typ, level string }{
 }
 
 // KnownActionTypes lists the action types the set accepts, sorted.
-func KnownActionTypes() []string { return sortedKeys(actionTypes) }
+func KnownActionTypes() []string { return slices.Sorted(maps.Keys(actionTypes)) }
 
 // ActionConfigKeys lists the config keys an action of type typ accepts, in
 // the order of their documentation (docs/actions.md); nil for a type the
@@ -171,7 +175,7 @@ func normalizeAction(a Action, field string, p problems) Action {
 		cfg[k] = v
 	}
 	if lv, ok := cfg["level"]; ok && lv != nil && lv != al.level {
-		p.add(joinField(field, "config.level"), "is %v but type %s sets level %s", lv, a.Type, al.level)
+		p.add(template.JoinField(field, "config.level"), "is %v but type %s sets level %s", lv, a.Type, al.level)
 	}
 	cfg["level"] = al.level
 	a.Type, a.Config = al.typ, cfg
@@ -182,21 +186,21 @@ func validateActionConfig(a Action, field string, p problems) {
 	spec, ok := actionTypes[a.Type]
 	if !ok {
 		if a.Type == "" {
-			p.add(joinField(field, "type"), "is required")
+			p.add(template.JoinField(field, "type"), "is required")
 		} else {
-			p.add(joinField(field, "type"), "unknown action type %q (known: %s)", a.Type, strings.Join(KnownActionTypes(), ", "))
+			p.add(template.JoinField(field, "type"), "unknown action type %q (known: %s)", a.Type, strings.Join(KnownActionTypes(), ", "))
 		}
 		return
 	}
-	cf := joinField(field, "config")
-	for _, k := range sortedKeys(a.Config) {
+	cf := template.JoinField(field, "config")
+	for _, k := range slices.Sorted(maps.Keys(a.Config)) {
 		if !contains(spec.allowed, k) {
-			p.add(joinField(cf, k), "unknown key for %s (allowed: %s)", a.Type, strings.Join(spec.allowed, ", "))
+			p.add(template.JoinField(cf, k), "unknown key for %s (allowed: %s)", a.Type, strings.Join(spec.allowed, ", "))
 		}
 	}
 	for _, k := range spec.required {
 		if v, ok := a.Config[k]; !ok || v == nil || v == "" {
-			p.add(joinField(cf, k), "is required")
+			p.add(template.JoinField(cf, k), "is required")
 		}
 	}
 	if spec.check != nil {
@@ -218,7 +222,7 @@ func staticString(cfg map[string]any, key string) (string, bool) {
 func checkMap(cfg map[string]any, key, field string, p problems) {
 	if v, ok := cfg[key]; ok && v != nil && !isTemplate(v) {
 		if _, ok := v.(map[string]any); !ok {
-			p.add(joinField(field, key), "must be a mapping")
+			p.add(template.JoinField(field, key), "must be a mapping")
 		}
 	}
 }
@@ -228,7 +232,7 @@ func checkStringish(cfg map[string]any, key, field string, p problems) {
 		switch v.(type) {
 		case string, int, int64, float64:
 		default:
-			p.add(joinField(field, key), "must be a string")
+			p.add(template.JoinField(field, key), "must be a string")
 		}
 	}
 }
@@ -239,24 +243,24 @@ func checkHTTP(cfg map[string]any, field string, p problems) {
 	if m, ok := cfg["method"]; ok && m != nil {
 		s, isStr := m.(string)
 		if !isStr || (!isTemplate(s) && !contains(httpMethods, strings.ToUpper(s))) {
-			p.add(joinField(field, "method"), "must be one of %s", strings.Join(httpMethods, ", "))
+			p.add(template.JoinField(field, "method"), "must be one of %s", strings.Join(httpMethods, ", "))
 		}
 	}
 	if _, ok := cfg["url"]; ok {
 		if s, static := staticString(cfg, "url"); static && s != "" {
 			u, err := url.Parse(s)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				p.add(joinField(field, "url"), "must be an absolute http or https URL")
+				p.add(template.JoinField(field, "url"), "must be an absolute http or https URL")
 			}
 		} else if _, isStr := cfg["url"].(string); !isStr && cfg["url"] != nil {
-			p.add(joinField(field, "url"), "must be a string")
+			p.add(template.JoinField(field, "url"), "must be a string")
 		}
 	}
 	checkMap(cfg, "headers", field, p)
 	checkMap(cfg, "query", field, p)
 	if t, ok := cfg["timeout"]; ok && t != nil && !isTemplate(t) {
-		if _, err := ParseDuration(t); err != nil {
-			p.add(joinField(field, "timeout"), "%v", err)
+		if _, err := value.ParseDuration(t); err != nil {
+			p.add(template.JoinField(field, "timeout"), "%v", err)
 		}
 	}
 }
@@ -272,14 +276,14 @@ func checkPublish(cfg map[string]any, field string, p problems) {
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		p.add(joinField(field, "target"), "must be a string")
+		p.add(template.JoinField(field, "target"), "must be a string")
 		return
 	}
 	if isTemplate(s) || s == "" {
 		return
 	}
 	if err := checkTarget(s); err != nil {
-		p.add(joinField(field, "target"), "%v", err)
+		p.add(template.JoinField(field, "target"), "%v", err)
 	}
 }
 
@@ -307,7 +311,7 @@ func checkCache(cfg map[string]any, field string, p problems) {
 	checkStringish(cfg, "key", field, p)
 	if v, ok := cfg["cache"]; ok && v != nil {
 		if _, isStr := v.(string); !isStr {
-			p.add(joinField(field, "cache"), "must be a string")
+			p.add(template.JoinField(field, "cache"), "must be a string")
 		}
 	}
 }
@@ -321,13 +325,13 @@ func checkCacheSet(cfg map[string]any, field string, p problems) {
 		return
 	}
 	if s, isStr := v.(string); isStr {
-		if _, err := ParseDuration(s); err != nil {
-			p.add(joinField(field, "ttl"), "must be seconds as a number or a duration string like \"1h\"")
+		if _, err := value.ParseDuration(s); err != nil {
+			p.add(template.JoinField(field, "ttl"), "must be seconds as a number or a duration string like \"1h\"")
 		}
 		return
 	}
-	if f, ok := toNumber(v); !ok || f < 0 {
-		p.add(joinField(field, "ttl"), "must be a non-negative number of seconds or a duration string like \"1h\"")
+	if f, ok := value.Number(v); !ok || f < 0 {
+		p.add(template.JoinField(field, "ttl"), "must be a non-negative number of seconds or a duration string like \"1h\"")
 	}
 }
 
@@ -338,7 +342,7 @@ func checkLog(cfg map[string]any, field string, p problems) {
 	if v, ok := cfg["level"]; ok && v != nil && !isTemplate(v) {
 		s, _ := v.(string)
 		if !contains(logLevels, s) {
-			p.add(joinField(field, "level"), "must be one of %s", strings.Join(logLevels, ", "))
+			p.add(template.JoinField(field, "level"), "must be one of %s", strings.Join(logLevels, ", "))
 		}
 	}
 }

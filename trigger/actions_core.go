@@ -1,7 +1,13 @@
 package trigger
 
 import (
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/triggerd/triggerd/secrets"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // Checks of the config keys of the http, cache.*, broker.publish and
@@ -13,13 +19,13 @@ func checkKeys(cfg map[string]any, key, field string, allowed []string, p proble
 	m, ok := cfg[key].(map[string]any)
 	if !ok {
 		if v, present := cfg[key]; present && v != nil && !isTemplate(v) {
-			p.add(joinField(field, key), "must be a mapping")
+			p.add(template.JoinField(field, key), "must be a mapping")
 		}
 		return nil
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !contains(allowed, k) {
-			p.add(joinField(joinField(field, key), k), "unknown key (allowed: %s)", strings.Join(allowed, ", "))
+			p.add(template.JoinField(template.JoinField(field, key), k), "unknown key (allowed: %s)", strings.Join(allowed, ", "))
 		}
 	}
 	return m
@@ -32,22 +38,22 @@ func checkOneOf(cfg map[string]any, key, field string, allowed []string, p probl
 		return
 	}
 	if s, isStr := v.(string); !isStr || !contains(allowed, s) {
-		p.add(joinField(field, key), "must be one of %s", strings.Join(allowed, ", "))
+		p.add(template.JoinField(field, key), "must be one of %s", strings.Join(allowed, ", "))
 	}
 }
 
 func checkBool(cfg map[string]any, key, field string, p problems) {
 	if v, ok := cfg[key]; ok && v != nil && !isTemplate(v) {
 		if _, isBool := v.(bool); !isBool {
-			p.add(joinField(field, key), "must be true or false")
+			p.add(template.JoinField(field, key), "must be true or false")
 		}
 	}
 }
 
 func checkPositiveInt(cfg map[string]any, key, field string, p problems) {
 	if v, ok := cfg[key]; ok && v != nil && !isTemplate(v) {
-		if f, isNum := toNumber(v); !isNum || f < 1 || f != float64(int64(f)) {
-			p.add(joinField(field, key), "must be a positive integer")
+		if f, isNum := value.Number(v); !isNum || f < 1 || f != float64(int64(f)) {
+			p.add(template.JoinField(field, key), "must be a positive integer")
 		}
 	}
 }
@@ -61,8 +67,8 @@ func checkSecretRef(cfg map[string]any, key, field string, p problems) {
 		return
 	}
 	s, isStr := v.(string)
-	if !isStr || !isSecretPlaceholder(s) {
-		p.add(joinField(field, key), "must be a secret reference like {{secret.WEBHOOK_KEY}}, never the key itself")
+	if !isStr || !secrets.IsRef(s) {
+		p.add(template.JoinField(field, key), "must be a secret reference like {{secret.WEBHOOK_KEY}}, never the key itself")
 	}
 }
 
@@ -81,13 +87,13 @@ func checkHTTPMore(cfg map[string]any, field string, p problems) {
 	checkPositiveInt(cfg, "maxResponseBytes", field, p)
 	if v, ok := cfg["responseHeaders"]; ok && v != nil {
 		if _, isList := v.([]any); !isList {
-			p.add(joinField(field, "responseHeaders"), "must be a list of header names (or [\"*\"])")
+			p.add(template.JoinField(field, "responseHeaders"), "must be a list of header names (or [\"*\"])")
 		}
 	}
 	if sign := checkKeys(cfg, "sign", field, []string{"key", "header"}, p); sign != nil {
-		sf := joinField(field, "sign")
+		sf := template.JoinField(field, "sign")
 		if v, ok := sign["key"]; !ok || v == nil || v == "" {
-			p.add(joinField(sf, "key"), "is required")
+			p.add(template.JoinField(sf, "key"), "is required")
 		}
 		checkSecretRef(sign, "key", sf, p)
 		checkStringish(sign, "header", sf, p)
@@ -107,9 +113,9 @@ func checkCacheInvalidate(cfg map[string]any, field string, p problems) {
 		s, isStr := v.(string)
 		switch {
 		case !isStr:
-			p.add(joinField(field, "pattern"), "must be a string")
+			p.add(template.JoinField(field, "pattern"), "must be a string")
 		case strings.Trim(s, "*") == "":
-			p.add(joinField(field, "pattern"), "%q matches the whole cache; name a key prefix such as \"user:{{record.id}}:*\"", s)
+			p.add(template.JoinField(field, "pattern"), "%q matches the whole cache; name a key prefix such as \"user:{{record.id}}:*\"", s)
 		}
 	}
 }
@@ -133,7 +139,7 @@ func checkPublishMore(cfg map[string]any, field string, p problems) {
 		checkPublish(cfg, field, p)
 	}
 	if (hasEx || hasRK) && static && !strings.HasPrefix(target, "rabbitmq") {
-		p.add(joinField(field, "exchange"), "exchange and routingKey are for rabbitmq targets")
+		p.add(template.JoinField(field, "exchange"), "exchange and routingKey are for rabbitmq targets")
 	}
 	checkStringish(cfg, "exchange", field, p)
 	checkStringish(cfg, "routingKey", field, p)
@@ -142,7 +148,7 @@ func checkPublishMore(cfg map[string]any, field string, p problems) {
 	if f, _ := cfg["format"].(string); f == "raw" || f == "base64" {
 		if m, ok := cfg["message"]; ok && m != nil {
 			if _, isStr := m.(string); !isStr {
-				p.add(joinField(field, "message"), "must be a string with format %s", f)
+				p.add(template.JoinField(field, "message"), "must be a string with format %s", f)
 			}
 		}
 	}
@@ -151,7 +157,7 @@ func checkPublishMore(cfg map[string]any, field string, p problems) {
 		if _, set := cfg[k]; set && static && strings.HasPrefix(target, "kafka:") {
 			// Kafka always waits for all in-sync replicas; a key that
 			// changes nothing would mislead whoever reads the trigger.
-			p.add(joinField(field, k), "is a RabbitMQ option; Kafka publishes always wait for all in-sync replicas")
+			p.add(template.JoinField(field, k), "is a RabbitMQ option; Kafka publishes always wait for all in-sync replicas")
 		}
 	}
 }
@@ -169,7 +175,7 @@ func checkStoragePaths(keys ...string) func(cfg map[string]any, field string, p 
 			}
 			for _, seg := range strings.Split(strings.TrimPrefix(s, "/"), "/") {
 				if seg == ".." {
-					p.add(joinField(field, k), "%q leaves the bucket ('..')", s)
+					p.add(template.JoinField(field, k), "%q leaves the bucket ('..')", s)
 					break
 				}
 			}
@@ -194,9 +200,9 @@ func checkStorageUpload(cfg map[string]any, field string, p problems) {
 // activity worker resolves secrets, and a child workflow's input is
 // recorded in its history.
 func checkNoSecrets(cfg map[string]any, field string, p problems) {
-	for _, k := range sortedKeys(cfg) {
-		if holdsSecretRef(cfg[k]) {
-			p.add(joinField(field, k), "{{secret.…}} is resolved by the activity worker only; this action runs in the workflow, whose history would keep it")
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		if secrets.HasRefs(cfg[k]) {
+			p.add(template.JoinField(field, k), "{{secret.…}} is resolved by the activity worker only; this action runs in the workflow, whose history would keep it")
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // loadProblems loads one trigger with the given actions and returns its
@@ -65,11 +67,11 @@ func TestCoreActionConfigRules(t *testing.T) {
 }
 
 func TestRenderKeepsSecretRefs(t *testing.T) {
-	out, err := RenderConfig(map[string]any{
+	out, err := template.RenderConfig(map[string]any{
 		"whole":  "{{secret.API_TOKEN}}",
 		"spaced": "{{ secret.API_TOKEN }}",
 		"mixed":  "Bearer {{secret.API_TOKEN}} for {{record.id}}",
-	}, Scope{Record: map[string]any{"id": 7.0}})
+	}, template.Scope{Record: map[string]any{"id": 7.0}})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{
 		"whole":  "{{secret.API_TOKEN}}",
@@ -81,7 +83,7 @@ func TestRenderKeepsSecretRefs(t *testing.T) {
 // Data must not smuggle a secret reference into a config that the worker
 // would then resolve.
 func TestRenderRefusesSecretRefsInData(t *testing.T) {
-	for name, scope := range map[string]Scope{
+	for name, scope := range map[string]template.Scope{
 		"record field": {Record: map[string]any{"note": "x {{secret.API_TOKEN}}"}},
 		"nested":       {Record: map[string]any{"note": []any{map[string]any{"a": "{{ secret.X }}"}}}},
 		"output":       {Actions: map[string]any{"a": map[string]any{"output": "{{secret.API_TOKEN}}"}}},
@@ -91,7 +93,7 @@ func TestRenderRefusesSecretRefsInData(t *testing.T) {
 			if name == "output" {
 				expr = "echo {{actions.a.output}}"
 			}
-			_, err := RenderConfig(map[string]any{"body": expr}, scope)
+			_, err := template.RenderConfig(map[string]any{"body": expr}, scope)
 			require.Error(t, err)
 			require.True(t, strings.Contains(err.Error(), "only a definition may write"), err.Error())
 		})

@@ -2,7 +2,11 @@ package trigger
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // Checks of the notification.*, action.execute and agent.run configs. The
@@ -17,7 +21,7 @@ func checkNotificationName(cfg map[string]any, field string, p problems) {
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		p.add(joinField(field, "notification"), "must be a string")
+		p.add(template.JoinField(field, "notification"), "must be a string")
 		return
 	}
 	if isTemplate(s) || s == "" {
@@ -25,7 +29,7 @@ func checkNotificationName(cfg map[string]any, field string, p problems) {
 	}
 	tag, msg, found := strings.Cut(s, ":")
 	if !found || tag == "" || msg == "" || strings.Contains(msg, ":") {
-		p.add(joinField(field, "notification"), "%q must be notification_tag:message_tag", s)
+		p.add(template.JoinField(field, "notification"), "%q must be notification_tag:message_tag", s)
 	}
 }
 
@@ -40,7 +44,7 @@ func checkNotification(recipients string, maps ...string) func(map[string]any, s
 			switch v.(type) {
 			case string, map[string]any:
 			default:
-				p.add(joinField(field, "subject"), "must be a string (the subject) or a mapping (its template's variables)")
+				p.add(template.JoinField(field, "subject"), "must be a string (the subject) or a mapping (its template's variables)")
 			}
 		}
 		checkStringList(cfg, recipients, field, p)
@@ -54,15 +58,15 @@ func checkStringList(cfg map[string]any, key, field string, p problems) {
 	case nil, string:
 	case []any:
 		if len(v) == 0 {
-			p.add(joinField(field, key), "must not be empty")
+			p.add(template.JoinField(field, key), "must not be empty")
 		}
 		for i, e := range v {
 			if _, ok := e.(string); !ok {
-				p.add(fmt.Sprintf("%s[%d]", joinField(field, key), i), "must be a string")
+				p.add(fmt.Sprintf("%s[%d]", template.JoinField(field, key), i), "must be a string")
 			}
 		}
 	default:
-		p.add(joinField(field, key), "must be a string or a list of strings")
+		p.add(template.JoinField(field, key), "must be a string or a list of strings")
 	}
 }
 
@@ -71,14 +75,14 @@ func checkCallback(cfg map[string]any, field string, p problems) {
 	cb, ok := cfg["callback"].(map[string]any)
 	if !ok {
 		if cfg["callback"] != nil && !isTemplate(cfg["callback"]) {
-			p.add(joinField(field, "callback"), "must be a mapping with body and headers")
+			p.add(template.JoinField(field, "callback"), "must be a mapping with body and headers")
 		}
 		return
 	}
-	cf := joinField(field, "callback")
-	for _, k := range sortedKeys(cb) {
+	cf := template.JoinField(field, "callback")
+	for _, k := range slices.Sorted(maps.Keys(cb)) {
 		if k != "body" && k != "headers" {
-			p.add(joinField(cf, k), "unknown key for notification.callback (allowed: body, headers)")
+			p.add(template.JoinField(cf, k), "unknown key for notification.callback (allowed: body, headers)")
 		}
 	}
 	checkMap(cb, "headers", cf, p)
@@ -94,7 +98,7 @@ func checkAgent(cfg map[string]any, field string, p problems) {
 	checkStringish(cfg, "agent", field, p)
 	if v, ok := cfg["prompt"]; ok && v != nil {
 		if _, isStr := v.(string); !isStr {
-			p.add(joinField(field, "prompt"), "must be a string")
+			p.add(template.JoinField(field, "prompt"), "must be a string")
 		}
 	}
 	checkMap(cfg, "data", field, p)

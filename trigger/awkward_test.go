@@ -76,3 +76,12 @@ func TestExampleDebeziumDecimalEvent(t *testing.T) {
 	tr := evalOne(t, "{and: [{field: total, operator: EQUALS, value: 129.9}, {field: total, operator: NOT_CHANGED}, {field: total, operator: GREATER_THAN, value: '100'}]}", ev)
 	assert.True(t, tr.Result, "%+v", tr)
 }
+
+// dec is a decimal as ingest decodes it (run.Decimal).
+func dec(text string) run.Decimal {
+	d, err := run.ParseDecimal(text)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}

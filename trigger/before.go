@@ -2,12 +2,16 @@ package trigger
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // Before-triggers (beforeInsert, beforeUpdate, beforeDelete, beforeWrite)
@@ -98,7 +102,7 @@ var beforeTriggerFields = append([]string{"tag", "name", "description", "tables"
 func decodeBefore(m map[string]any, d Definition, f func(string) string, p problems) BeforeRules {
 	var b BeforeRules
 	if d.IsBefore() {
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if !contains(beforeTriggerFields, k) && contains(definitionFields, k) {
 				p.add(f(k), "not supported on a before-trigger: it runs synchronously in the gate, while %s is a setting of durable after-trigger runs", k)
 			}
@@ -129,12 +133,12 @@ func decodeBefore(m map[string]any, d Definition, f func(string) string, p probl
 		}
 	}
 	each("lookups", lookupFields, func(lm map[string]any, field string) {
-		l := Lookup{Name: getString(lm, "name", joinField(field, "name"), p), OnError: getString(lm, "onError", joinField(field, "onError"), p), Default: lm["default"]}
+		l := Lookup{Name: getString(lm, "name", template.JoinField(field, "name"), p), OnError: getString(lm, "onError", template.JoinField(field, "onError"), p), Default: lm["default"]}
 		for _, k := range []string{"http", "sql"} {
 			if c, ok := lm[k]; ok && c != nil {
 				cm, ok := c.(map[string]any)
 				if !ok {
-					p.add(joinField(field, k), "must be a mapping")
+					p.add(template.JoinField(field, k), "must be a mapping")
 				}
 				if l.Kind != "" {
 					p.add(field, "must hold one of http and sql, not both")
@@ -143,37 +147,37 @@ func decodeBefore(m map[string]any, d Definition, f func(string) string, p probl
 			}
 		}
 		if t, ok := lm["timeout"]; ok && t != nil {
-			d, err := ParseDuration(t)
+			d, err := value.ParseDuration(t)
 			if err != nil {
-				p.add(joinField(field, "timeout"), "%v", err)
+				p.add(template.JoinField(field, "timeout"), "%v", err)
 			} else if d == 0 {
-				p.add(joinField(field, "timeout"), "must be positive")
+				p.add(template.JoinField(field, "timeout"), "must be positive")
 			}
 			l.Timeout = d
 		}
 		b.Lookups = append(b.Lookups, l)
 	})
 	each("set", setRuleFields, func(sm map[string]any, field string) {
-		r := SetRule{Field: getString(sm, "field", joinField(field, "field"), p), Value: sm["value"], Expr: getString(sm, "expr", joinField(field, "expr"), p)}
+		r := SetRule{Field: getString(sm, "field", template.JoinField(field, "field"), p), Value: sm["value"], Expr: getString(sm, "expr", template.JoinField(field, "expr"), p)}
 		if x, ok := sm["ifMissing"]; ok && x != nil {
 			bv, ok := x.(bool)
 			if !ok {
-				p.add(joinField(field, "ifMissing"), "must be true or false")
+				p.add(template.JoinField(field, "ifMissing"), "must be true or false")
 			}
 			r.IfMissing = bv
 		}
 		if _, has := sm["value"]; has && r.Expr != "" {
 			p.add(field, "must hold one of value and expr, not both")
 		} else if !has && r.Expr == "" {
-			p.add(joinField(field, "value"), "is required (or expr)")
+			p.add(template.JoinField(field, "value"), "is required (or expr)")
 		}
 		b.Set = append(b.Set, r)
 	})
 	each("validate", validateRuleFields, func(vm map[string]any, field string) {
-		r := ValidateRule{Expr: getString(vm, "expr", joinField(field, "expr"), p),
-			Message: getString(vm, "message", joinField(field, "message"), p), Field: getString(vm, "field", joinField(field, "field"), p)}
+		r := ValidateRule{Expr: getString(vm, "expr", template.JoinField(field, "expr"), p),
+			Message: getString(vm, "message", template.JoinField(field, "message"), p), Field: getString(vm, "field", template.JoinField(field, "field"), p)}
 		if c, ok := vm["condition"]; ok && c != nil {
-			r.Condition = decodeCondition(c, joinField(field, "condition"), p)
+			r.Condition = decodeCondition(c, template.JoinField(field, "condition"), p)
 		}
 		b.Validate = append(b.Validate, r)
 	})
@@ -250,7 +254,7 @@ type compiledLookup struct {
 }
 
 type compiledSet struct {
-	field path
+	field template.Path
 	value any
 	expr  *valueProgram
 	src   SetRule
@@ -308,59 +312,59 @@ func compileBefore(d Definition, e *entry, p problems, lim Limits) {
 		field := fmt.Sprintf("lookups[%d]", i)
 		switch {
 		case l.Name == "":
-			p.add(joinField(field, "name"), "is required")
+			p.add(template.JoinField(field, "name"), "is required")
 		case !lookupNamePattern.MatchString(l.Name):
-			p.add(joinField(field, "name"), "%q must be a lower-case identifier (letters, digits, _)", l.Name)
+			p.add(template.JoinField(field, "name"), "%q must be a lower-case identifier (letters, digits, _)", l.Name)
 		case names[l.Name]:
-			p.add(joinField(field, "name"), "duplicate lookup name %q", l.Name)
+			p.add(template.JoinField(field, "name"), "duplicate lookup name %q", l.Name)
 		}
 		names[l.Name] = true
 		if l.Timeout == 0 {
 			l.Timeout = DefaultLookupTimeout
 		}
 		if l.Timeout > MaxLookupTimeout {
-			p.add(joinField(field, "timeout"), "must be at most %s: the gate answers synchronously (use an after-trigger action for slow work)", MaxLookupTimeout.Std())
+			p.add(template.JoinField(field, "timeout"), "must be at most %s: the gate answers synchronously (use an after-trigger action for slow work)", MaxLookupTimeout.Std())
 		}
 		switch l.OnError {
 		case "":
 			l.OnError = LookupReject
 		case LookupReject, LookupContinue:
 		default:
-			p.add(joinField(field, "onError"), "unknown policy %q (want reject or continue)", l.OnError)
+			p.add(template.JoinField(field, "onError"), "unknown policy %q (want reject or continue)", l.OnError)
 		}
 		switch l.Kind {
 		case "":
 			p.add(field, "must hold one of http and sql")
 		case "http":
-			checkLookupHTTP(l.Config, joinField(field, "http"), p)
+			checkLookupHTTP(l.Config, template.JoinField(field, "http"), p)
 		case "sql":
-			checkLookupSQL(l.Config, joinField(field, "sql"), p)
+			checkLookupSQL(l.Config, template.JoinField(field, "sql"), p)
 		}
-		checkBeforeTemplates(l.Config, joinField(field, l.Kind), true, p)
+		checkBeforeTemplates(l.Config, template.JoinField(field, l.Kind), true, p)
 		be.lookups = append(be.lookups, compiledLookup{l})
 	}
 	for i, r := range d.Before.Set {
 		field := fmt.Sprintf("set[%d]", i)
 		cs := compiledSet{value: r.Value, src: r}
-		pt, err := parsePath(r.Field)
+		pt, err := template.ParsePath(r.Field)
 		switch {
 		case r.Field == "":
-			p.add(joinField(field, "field"), "is required")
+			p.add(template.JoinField(field, "field"), "is required")
 		case err != nil:
-			p.add(joinField(field, "field"), "%v", err)
+			p.add(template.JoinField(field, "field"), "%v", err)
 		default:
-			if pt.root == "record" {
-				pt.segs, pt.root = pt.segs[1:], pt.segs[0].key
+			if pt.Root == "record" {
+				pt.Segs, pt.Root = pt.Segs[1:], pt.Segs[0].Key
 			}
-			if len(pt.segs) > 0 || pt.root == "" {
-				p.add(joinField(field, "field"), "%q: set assigns a top-level column of the record", r.Field)
+			if len(pt.Segs) > 0 || pt.Root == "" {
+				p.add(template.JoinField(field, "field"), "%q: set assigns a top-level column of the record", r.Field)
 			}
 			cs.field = pt
 		}
 		if r.Expr != "" {
-			cs.expr = compileValue(r.Expr, joinField(field, "expr"), p, lim)
+			cs.expr = compileValue(r.Expr, template.JoinField(field, "expr"), p, lim)
 		} else {
-			checkBeforeTemplates(r.Value, joinField(field, "value"), false, p)
+			checkBeforeTemplates(r.Value, template.JoinField(field, "value"), false, p)
 		}
 		be.set = append(be.set, cs)
 	}
@@ -371,19 +375,19 @@ func compileBefore(d Definition, e *entry, p problems, lim Limits) {
 		case r.Condition != nil && r.Expr != "":
 			p.add(field, "must hold one of condition and expr, not both")
 		case r.Condition != nil:
-			cv.cond = compileCondition(r.Condition, joinField(field, "condition"), p)
-			if cv.cond != nil && cv.field == "" && cv.cond.field.root == "record" && len(cv.cond.field.segs) > 0 {
-				cv.field = cv.cond.field.segs[0].key
+			cv.cond = compileCondition(r.Condition, template.JoinField(field, "condition"), p)
+			if cv.cond != nil && cv.field == "" && cv.cond.field.Root == "record" && len(cv.cond.field.Segs) > 0 {
+				cv.field = cv.cond.field.Segs[0].Key
 			}
 		case r.Expr != "":
-			cv.when = compileWhen(r.Expr, joinField(field, "expr"), p, lim)
+			cv.when = compileWhen(r.Expr, template.JoinField(field, "expr"), p, lim)
 		default:
 			p.add(field, "must hold a condition or an expr")
 		}
 		if r.Message == "" {
-			p.add(joinField(field, "message"), "is required: it is what the application shows its user")
+			p.add(template.JoinField(field, "message"), "is required: it is what the application shows its user")
 		} else {
-			checkBeforeTemplates(r.Message, joinField(field, "message"), false, p)
+			checkBeforeTemplates(r.Message, template.JoinField(field, "message"), false, p)
 		}
 		be.validate = append(be.validate, cv)
 	}
@@ -396,14 +400,14 @@ func checkLookupHTTP(cfg map[string]any, field string, p problems) {
 	}
 	unknownFields(cfg, []string{"url", "method", "headers", "body"}, field, p)
 	if _, ok := cfg["url"].(string); !ok {
-		p.add(joinField(field, "url"), "is required (a string)")
+		p.add(template.JoinField(field, "url"), "is required (a string)")
 	}
 	if m, ok := cfg["method"]; ok && m != nil {
 		s, _ := m.(string)
 		switch strings.ToUpper(s) {
 		case "GET", "HEAD", "POST":
 		default:
-			p.add(joinField(field, "method"), "%v: a lookup reads, so GET, HEAD or POST (a query)", m)
+			p.add(template.JoinField(field, "method"), "%v: a lookup reads, so GET, HEAD or POST (a query)", m)
 		}
 	}
 	checkMap(cfg, "headers", field, p)
@@ -416,19 +420,19 @@ func checkLookupSQL(cfg map[string]any, field string, p problems) {
 	unknownFields(cfg, []string{"database", "query", "args"}, field, p)
 	q, ok := cfg["query"].(string)
 	if !ok || strings.TrimSpace(q) == "" {
-		p.add(joinField(field, "query"), "is required (a string)")
+		p.add(template.JoinField(field, "query"), "is required (a string)")
 	} else if isTemplate(q) {
 		// Values go in args ($1, $2...), never into the SQL text.
-		p.add(joinField(field, "query"), "must not contain templates: pass values as args ($1, $2, ...)")
+		p.add(template.JoinField(field, "query"), "must not contain templates: pass values as args ($1, $2, ...)")
 	}
 	if a, ok := cfg["args"]; ok && a != nil {
 		if _, ok := a.([]any); !ok {
-			p.add(joinField(field, "args"), "must be a list")
+			p.add(template.JoinField(field, "args"), "must be a list")
 		}
 	}
 	if db, ok := cfg["database"]; ok && db != nil {
 		if _, ok := db.(string); !ok {
-			p.add(joinField(field, "database"), "must be a string")
+			p.add(template.JoinField(field, "database"), "must be a string")
 		}
 	}
 }
@@ -456,14 +460,14 @@ func beforeEventName(op run.Operation) string {
 	return ""
 }
 
-// checkBeforeTemplates is checkTemplates for before-rules, whose
+// checkBeforeTemplates is template.Check for before-rules, whose
 // templates may also read lookups.<name> (the after-trigger roots have no
-// lookups, so checkTemplates refuses that root). A lookup's config may
+// lookups, so template.Check refuses that root). A lookup's config may
 // name secrets (secretsOK), which the gate resolves in process; a set
 // value or a message may not.
 func checkBeforeTemplates(v any, field string, secretsOK bool, p problems) {
 	var list []Problem
-	checkTemplates(v, field, nil, problems{list: &list})
+	template.Check(v, field, nil, problems{list: &list}.report)
 	if !secretsOK {
 		refuseSecrets(v, field, p)
 	}
@@ -480,7 +484,7 @@ func readsLookups(c *compiled) bool {
 	if c == nil {
 		return false
 	}
-	if c.field.root == "lookups" {
+	if c.field.Root == "lookups" {
 		return true
 	}
 	for _, ch := range c.children {
@@ -515,15 +519,15 @@ func celReadsLookups(src string) bool {
 func refuseSecrets(v any, field string, p problems) {
 	switch x := v.(type) {
 	case string:
-		phs, _ := scanTemplate(x)
+		phs, _ := template.Scan(x)
 		for _, ph := range phs {
-			if isSecretExpr(ph.expr) {
-				p.add(field, "{{%s}}: a set value or message would hand the secret to the application: secrets go in lookups (http url, headers, body; sql database, args)", ph.expr)
+			if template.IsSecretExpr(ph.Expr) {
+				p.add(field, "{{%s}}: a set value or message would hand the secret to the application: secrets go in lookups (http url, headers, body; sql database, args)", ph.Expr)
 			}
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
-			refuseSecrets(x[k], joinField(field, k), p)
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			refuseSecrets(x[k], template.JoinField(field, k), p)
 		}
 	case []any:
 		for i, e := range x {

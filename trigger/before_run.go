@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // BeforeTrigger is one enabled before-trigger of a Set, compiled and ready
@@ -126,8 +128,8 @@ func (b BeforeTrigger) Run(ctx context.Context, st *BeforeState, lk Lookuper) Be
 		}
 	}
 	res.Matched = true
-	scope := func() *Scope {
-		return &Scope{Record: ev.Record, PreviousRecord: ev.PreviousRecord, Event: name, Table: ev.Table,
+	scope := func() *template.Scope {
+		return &template.Scope{Record: ev.Record, PreviousRecord: ev.PreviousRecord, Event: name, Table: ev.Table,
 			Database: ev.Database, Operation: string(ev.Operation), Timestamp: st.Now, User: ev.User,
 			Trigger: e.ref, Lookups: lookups}
 	}
@@ -151,7 +153,7 @@ func (b BeforeTrigger) Run(ctx context.Context, st *BeforeState, lk Lookuper) Be
 	}
 	for i, r := range be.set {
 		rule := fmt.Sprintf("set[%d]", i)
-		col := r.field.root
+		col := r.field.Root
 		old, had := ev.Record[col]
 		if r.src.IfMissing && had && old != nil && old != "" {
 			continue
@@ -161,14 +163,13 @@ func (b BeforeTrigger) Run(ctx context.Context, st *BeforeState, lk Lookuper) Be
 		if r.expr != nil {
 			v, err = r.expr.eval(evalEnv{ev: ev, event: name, lookups: lookups})
 		} else {
-			rd := renderer{sc: scope()}
-			v, err = rd.value(r.value, "")
+			v, err = template.Render(r.value, *scope())
 		}
 		if err != nil {
 			res.Violations = append(res.Violations, Violation{Field: col, Rule: rule, Message: fmt.Sprintf("cannot compute %s: %v", col, err)})
 			return res
 		}
-		if had && valuesEqual(old, v) {
+		if had && value.Equal(old, v) {
 			continue
 		}
 		if ev.Record == nil {
@@ -188,22 +189,21 @@ func (b BeforeTrigger) Run(ctx context.Context, st *BeforeState, lk Lookuper) Be
 		if t.Result {
 			continue
 		}
-		rd := renderer{sc: scope()}
-		msg, err := rd.str(r.message, "message")
+		msg, err := template.Render(r.message, *scope())
 		if err != nil {
 			msg = r.message
 		}
-		s, _ := stringify(msg)
+		s, _ := template.Text(msg)
 		res.Violations = append(res.Violations, Violation{Field: r.field, Rule: fmt.Sprintf("validate[%d]", i), Message: s})
 	}
 	return res
 }
 
-func (b BeforeTrigger) lookup(ctx context.Context, l compiledLookup, sc *Scope, lk Lookuper) (any, error) {
+func (b BeforeTrigger) lookup(ctx context.Context, l compiledLookup, sc *template.Scope, lk Lookuper) (any, error) {
 	if lk == nil {
 		return nil, fmt.Errorf("no lookups are configured in this process")
 	}
-	cfg, err := RenderConfig(l.Config, *sc)
+	cfg, err := template.RenderConfig(l.Config, *sc)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // compileActions validates and compiles a list of actions: a trigger's
@@ -27,13 +28,13 @@ func compileActions(list []Action, field string, earlier map[string]bool, p prob
 		f := fmt.Sprintf("%s[%d]", field, i)
 		a = normalizeAction(defaultAction(a, i), f, p)
 		if seen[a.Name] {
-			p.add(joinField(f, "name"), "duplicate action name %q", a.Name)
+			p.add(template.JoinField(f, "name"), "duplicate action name %q", a.Name)
 		}
 		if strings.ContainsAny(a.Name, "\"'[]") {
-			p.add(joinField(f, "name"), "%q must not contain quotes or brackets", a.Name)
+			p.add(template.JoinField(f, "name"), "%q must not contain quotes or brackets", a.Name)
 		}
 		validateActionConfig(a, f, p)
-		checkTemplates(a.Config, joinField(f, "config"), names, p)
+		template.Check(a.Config, template.JoinField(f, "config"), names, p.report)
 		validateRetry(a, f, p)
 		checkTiming(a, f, p)
 		checkLocal(a, f, p)

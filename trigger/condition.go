@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // Operator names, in their canonical upper snake case spelling.
@@ -79,7 +81,7 @@ var conditionRoots = map[string]bool{
 // normalised, regexes compiled.
 type compiled struct {
 	op       string // operator, or "and", "or", "not"
-	field    path
+	field    template.Path
 	value    any
 	re       *regexp.Regexp
 	children []*compiled
@@ -97,13 +99,13 @@ func compileCondition(c *Condition, field string, p problems) *compiled {
 			out.op, list, name = "or", c.Or, "or"
 		}
 		for i, sub := range list {
-			if ch := compileCondition(sub, fmt.Sprintf("%s[%d]", joinField(field, name), i), p); ch != nil {
+			if ch := compileCondition(sub, fmt.Sprintf("%s[%d]", template.JoinField(field, name), i), p); ch != nil {
 				out.children = append(out.children, ch)
 			}
 		}
 		return out
 	case c.Not != nil:
-		ch := compileCondition(c.Not, joinField(field, "not"), p)
+		ch := compileCondition(c.Not, template.JoinField(field, "not"), p)
 		if ch == nil {
 			return nil
 		}
@@ -113,32 +115,32 @@ func compileCondition(c *Condition, field string, p problems) *compiled {
 	op, ok := NormalizeOperator(c.Operator)
 	if !ok {
 		if c.Operator == "" {
-			p.add(joinField(field, "operator"), "is required")
+			p.add(template.JoinField(field, "operator"), "is required")
 		} else {
-			p.add(joinField(field, "operator"), "unknown operator %q", c.Operator)
+			p.add(template.JoinField(field, "operator"), "unknown operator %q", c.Operator)
 		}
 	}
 	out.op = op
 	if c.Field == "" {
-		p.add(joinField(field, "field"), "is required")
-	} else if pt, err := parsePath(c.Field); err != nil {
-		p.add(joinField(field, "field"), "%v", err)
+		p.add(template.JoinField(field, "field"), "is required")
+	} else if pt, err := template.ParsePath(c.Field); err != nil {
+		p.add(template.JoinField(field, "field"), "%v", err)
 	} else {
-		if !conditionRoots[pt.root] {
+		if !conditionRoots[pt.Root] {
 			// A bare field is a record field.
-			pt.segs = append([]segment{{key: pt.root}}, pt.segs...)
-			pt.root = "record"
+			pt.Segs = append([]template.Segment{{Key: pt.Root}}, pt.Segs...)
+			pt.Root = "record"
 		}
 		out.field = pt
 		changeOp := op == OpChanged || op == OpNotChanged || op == OpChangedTo || op == OpChangedFrom
-		if changeOp && pt.root != "record" && pt.root != "previousRecord" {
-			p.add(joinField(field, "field"), "%s compares record and previousRecord, so the field must be a record field", op)
+		if changeOp && pt.Root != "record" && pt.Root != "previousRecord" {
+			p.add(template.JoinField(field, "field"), "%s compares record and previousRecord, so the field must be a record field", op)
 		}
 	}
 	if !ok {
 		return out
 	}
-	vf := joinField(field, "value")
+	vf := template.JoinField(field, "value")
 	switch operators[op] {
 	case valueNone:
 		if c.Value != nil {
@@ -214,9 +216,9 @@ type lazyEnv struct {
 	unknown []unknownLeaf
 }
 
-func (e evalEnv) lookup(pt path) any {
+func (e evalEnv) lookup(pt template.Path) any {
 	var root any
-	switch pt.root {
+	switch pt.Root {
 	case "record":
 		root = mapOrNil(e.ev.Record)
 	case "previousRecord":
@@ -236,7 +238,7 @@ func (e evalEnv) lookup(pt path) any {
 	case "operation":
 		root = string(e.ev.Operation)
 	}
-	v, _ := walk(root, pt.segs)
+	v, _ := template.Walk(root, pt.Segs)
 	return v
 }
 
@@ -246,13 +248,13 @@ func (c *compiled) describe() string {
 		return c.op
 	}
 	if operators[c.op] == valueNone {
-		return c.field.src + " " + c.op
+		return c.field.Src + " " + c.op
 	}
-	s, _ := stringify(c.value)
+	s, _ := template.Text(c.value)
 	if _, ok := c.value.(string); ok {
 		s = fmt.Sprintf("%q", c.value)
 	}
-	return c.field.src + " " + c.op + " " + s
+	return c.field.Src + " " + c.op + " " + s
 }
 
 // eval evaluates c in three-valued logic: a leaf on an unavailable
@@ -318,7 +320,7 @@ func (c *compiled) eval(env evalEnv) Trace {
 		return t
 	}
 	if !c.isChange() {
-		if field, why := unavailable(env.ev, c.field.root, c.field.segs); why != "" {
+		if field, why := template.Unavailable(env.ev, c.field.Root, c.field.Segs); why != "" {
 			t.Unknown, t.Reason = true, why
 			env.noteUnknown(field, t.Condition, why)
 			return t
@@ -347,7 +349,7 @@ func (c *compiled) isChange() bool {
 // family operator needed (the result is then unknown).
 func (c *compiled) leaf(env evalEnv, a any) (result bool, reason, unknown string) {
 	if c.isChange() {
-		return changeCheck(c.op, env.ev, c.field.segs, c.value)
+		return changeCheck(c.op, env.ev, c.field.Segs, c.value)
 	}
 	ok, why := c.compare(a)
 	return ok, why, ""
@@ -356,11 +358,11 @@ func (c *compiled) leaf(env evalEnv, a any) (result bool, reason, unknown string
 func (c *compiled) compare(a any) (bool, string) {
 	switch c.op {
 	case OpEquals:
-		return valuesEqual(a, c.value), ""
+		return value.Equal(a, c.value), ""
 	case OpNotEquals:
-		return !valuesEqual(a, c.value), ""
+		return !value.Equal(a, c.value), ""
 	case OpGreaterThan, OpGreaterThanOrEquals, OpLessThan, OpLessThanOrEquals:
-		cmp, why := compareValues(a, c.value)
+		cmp, why := value.Compare(a, c.value)
 		if why != "" {
 			return false, why
 		}
@@ -376,7 +378,7 @@ func (c *compiled) compare(a any) (bool, string) {
 	case OpIn, OpNotIn:
 		found := false
 		for _, v := range c.value.([]any) {
-			if valuesEqual(a, v) {
+			if value.Equal(a, v) {
 				found = true
 				break
 			}
@@ -387,12 +389,12 @@ func (c *compiled) compare(a any) (bool, string) {
 		case string:
 			s, ok := c.value.(string)
 			if !ok {
-				return false, fmt.Sprintf("cannot look for %s in a string", describe(c.value))
+				return false, fmt.Sprintf("cannot look for %s in a string", value.Describe(c.value))
 			}
 			return strings.Contains(x, s), ""
 		case []any:
 			for _, e := range x {
-				if valuesEqual(e, c.value) {
+				if value.Equal(e, c.value) {
 					return true, ""
 				}
 			}
@@ -400,14 +402,14 @@ func (c *compiled) compare(a any) (bool, string) {
 		case nil:
 			return false, "field is null"
 		}
-		return false, fmt.Sprintf("CONTAINS needs a string or a list, field is %s", describe(a))
+		return false, fmt.Sprintf("CONTAINS needs a string or a list, field is %s", value.Describe(a))
 	case OpStartsWith, OpEndsWith, OpMatches:
 		s, ok := a.(string)
 		if !ok {
 			if a == nil {
 				return false, "field is null"
 			}
-			return false, fmt.Sprintf("%s needs a string, field is %s", c.op, describe(a))
+			return false, fmt.Sprintf("%s needs a string, field is %s", c.op, value.Describe(a))
 		}
 		switch c.op {
 		case OpStartsWith:
@@ -421,9 +423,9 @@ func (c *compiled) compare(a any) (bool, string) {
 	case OpIsNotNull:
 		return a != nil, ""
 	case OpIsEmpty:
-		return isEmpty(a), ""
+		return value.IsEmpty(a), ""
 	case OpIsNotEmpty:
-		return !isEmpty(a), ""
+		return !value.IsEmpty(a), ""
 	}
 	return false, "unknown operator " + c.op
 }
@@ -435,18 +437,18 @@ func (c *compiled) compare(a any) (bool, string) {
 // path, and only means something on an update with a before image: on an
 // update without one, or when either side's value is unavailable, the
 // result is unknown and unknown names the missing field.
-func changeCheck(op string, ev *run.Event, segs []segment, value any) (result bool, reason, unknown string) {
+func changeCheck(op string, ev *run.Event, segs []template.Segment, want any) (result bool, reason, unknown string) {
 	if ev.Operation != run.OperationUpdate {
 		return false, fmt.Sprintf("%s applies to updates only (operation is %s)", op, ev.Operation), ""
 	}
 	for _, root := range []string{"record", "previousRecord"} {
-		if field, why := unavailable(ev, root, segs); why != "" {
+		if field, why := template.Unavailable(ev, root, segs); why != "" {
 			return false, why, field
 		}
 	}
-	cur, _ := walk(mapOrNil(ev.Record), segs)
-	old, _ := walk(mapOrNil(ev.PreviousRecord), segs)
-	changed := !valuesEqual(old, cur)
+	cur, _ := template.Walk(mapOrNil(ev.Record), segs)
+	old, _ := template.Walk(mapOrNil(ev.PreviousRecord), segs)
+	changed := !value.Equal(old, cur)
 	switch op {
 	case OpChanged:
 		return changed, "", ""
@@ -456,10 +458,19 @@ func changeCheck(op string, ev *run.Event, segs []segment, value any) (result bo
 		if !changed {
 			return false, "not changed", ""
 		}
-		return valuesEqual(cur, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur)), ""
+		return value.Equal(cur, want), fmt.Sprintf("changed from %s to %s", value.Describe(old), value.Describe(cur)), ""
 	}
 	if !changed {
 		return false, "not changed", ""
 	}
-	return valuesEqual(old, value), fmt.Sprintf("changed from %s to %s", describe(old), describe(cur)), ""
+	return value.Equal(old, want), fmt.Sprintf("changed from %s to %s", value.Describe(old), value.Describe(cur)), ""
+}
+
+// mapOrNil keeps a nil map from becoming a non-nil interface, so that a
+// missing row reads as null.
+func mapOrNil(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
 }

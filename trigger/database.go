@@ -1,6 +1,10 @@
 package trigger
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/triggerd/triggerd/trigger/template"
+)
 
 // checkDatabase returns the check of a database.* action whose row data is
 // under key ("values" or "set", or "data", Ductape's name for both; "" for
@@ -11,22 +15,22 @@ func checkDatabase(key string) func(cfg map[string]any, field string, p problems
 		for _, k := range []string{"database", "table", "idempotencyColumn"} {
 			if v, ok := cfg[k]; ok && v != nil {
 				if _, isStr := v.(string); !isStr {
-					p.add(joinField(field, k), "must be a string")
+					p.add(template.JoinField(field, k), "must be a string")
 				}
 			}
 		}
 		if s, static := staticString(cfg, "table"); static && s != "" {
 			if parts := strings.Split(s, "."); len(parts) > 2 || contains(parts, "") {
-				p.add(joinField(field, "table"), "%q: want name or schema.name", s)
+				p.add(template.JoinField(field, "table"), "%q: want name or schema.name", s)
 			}
 		}
 		if key != "" {
 			ours, dk := cfg[key], cfg["data"]
 			switch {
 			case ours != nil && dk != nil:
-				p.add(joinField(field, "data"), "is the same as %s: set one", key)
+				p.add(template.JoinField(field, "data"), "is the same as %s: set one", key)
 			case ours == nil && dk == nil:
-				p.add(joinField(field, key), "is required")
+				p.add(template.JoinField(field, key), "is required")
 			}
 			checkNonEmptyMap(cfg, key, field, p)
 			checkNonEmptyMap(cfg, "data", field, p)
@@ -46,9 +50,9 @@ func checkNonEmptyMap(cfg map[string]any, key, field string, p problems) {
 	m, isMap := v.(map[string]any)
 	switch {
 	case !isMap:
-		p.add(joinField(field, key), "must be a mapping of column to value")
+		p.add(template.JoinField(field, key), "must be a mapping of column to value")
 	case len(m) == 0:
-		p.add(joinField(field, key), "must not be empty")
+		p.add(template.JoinField(field, key), "must not be empty")
 	}
 }
 
@@ -59,15 +63,15 @@ func checkColumnList(cfg map[string]any, key, field string, p problems) {
 	}
 	list, isList := v.([]any)
 	if !isList {
-		p.add(joinField(field, key), "must be a list of column names")
+		p.add(template.JoinField(field, key), "must be a list of column names")
 		return
 	}
 	if len(list) == 0 && key == "conflict" {
-		p.add(joinField(field, key), "must list the columns of a unique key")
+		p.add(template.JoinField(field, key), "must list the columns of a unique key")
 	}
 	for _, c := range list {
 		if s, isStr := c.(string); !isStr || s == "" {
-			p.add(joinField(field, key), "must be a list of column names")
+			p.add(template.JoinField(field, key), "must be a list of column names")
 			return
 		}
 	}

@@ -1,19 +1,20 @@
 package trigger
 
 import (
-	"github.com/triggerd/triggerd/run"
-
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // DefaultPriority is the priority of a definition that sets none. The
@@ -52,46 +53,9 @@ func NormalizeEvent(s string) (string, bool) {
 	return e, ok
 }
 
-// Duration is a time.Duration read from a Go duration string ("1500ms",
-// "2s") or from an integer number of milliseconds, which is how Ductape
-// writes retry delays.
-type Duration time.Duration
-
-// Std returns d as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
-
-// ParseDuration reads a duration as a definition writes it: a Go duration
-// string, or a number (or numeric string) of milliseconds.
-func ParseDuration(v any) (Duration, error) {
-	switch x := v.(type) {
-	case string:
-		s := strings.TrimSpace(x)
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return msDuration(f)
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("must be a duration like \"1500ms\" or \"2s\", or milliseconds as a number")
-		}
-		if d < 0 {
-			return 0, fmt.Errorf("must not be negative")
-		}
-		return Duration(d), nil
-	default:
-		f, ok := toNumber(v)
-		if !ok {
-			return 0, fmt.Errorf("must be a duration like \"1500ms\" or \"2s\", or milliseconds as a number")
-		}
-		return msDuration(f)
-	}
-}
-
-func msDuration(ms float64) (Duration, error) {
-	if ms < 0 || math.IsNaN(ms) || ms > float64(math.MaxInt64/int64(time.Millisecond)) {
-		return 0, fmt.Errorf("must be a non-negative number of milliseconds")
-	}
-	return Duration(time.Duration(ms * float64(time.Millisecond))), nil
-}
+// Duration is a definition's duration (value.Duration): a Go duration
+// string or milliseconds.
+type Duration = value.Duration
 
 // Definition is one trigger as written in a file, with defaults applied.
 type Definition struct {
@@ -347,7 +311,7 @@ func unknownFields(m map[string]any, allowed []string, field string, p problems)
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !contains(allowed, k) {
-			p.add(joinField(field, k), "unknown field")
+			p.add(template.JoinField(field, k), "unknown field")
 		}
 	}
 }
@@ -371,7 +335,7 @@ func decodeDefinition(m map[string]any, file, prefix string, list *[]Problem) De
 		// The tag names the trigger in problems; no need for its position.
 		prefix = ""
 	}
-	f := func(name string) string { return joinField(prefix, name) }
+	f := func(name string) string { return template.JoinField(prefix, name) }
 	unknownFields(m, definitionFields, prefix, p)
 	d.Tag = getString(m, "tag", f("tag"), p)
 	d.Name = getString(m, "name", f("name"), p)
@@ -429,39 +393,39 @@ func decodeAction(v any, i int, field string, p problems) Action {
 	}
 	unknownFields(m, actionFields, field, p)
 	a.ActionTiming = decodeActionTiming(m, field, p)
-	a.Type = getString(m, "type", joinField(field, "type"), p)
-	a.Name = getString(m, "name", joinField(field, "name"), p)
+	a.Type = getString(m, "type", template.JoinField(field, "type"), p)
+	a.Name = getString(m, "name", template.JoinField(field, "name"), p)
 	if a.Name == "" {
 		a.Name = fmt.Sprintf("%s-%d", a.Type, i)
 	}
 	if c, ok := m["config"]; ok && c != nil {
 		cm, ok := c.(map[string]any)
 		if !ok {
-			p.add(joinField(field, "config"), "must be a mapping")
+			p.add(template.JoinField(field, "config"), "must be a mapping")
 		}
 		a.Config = cm
 	}
 	if c, ok := m["continueOnError"]; ok && c != nil {
 		b, ok := c.(bool)
 		if !ok {
-			p.add(joinField(field, "continueOnError"), "must be true or false")
+			p.add(template.JoinField(field, "continueOnError"), "must be true or false")
 		}
 		a.ContinueOnError = b
 	}
 	if t, ok := m["timeout"]; ok && t != nil {
-		d, err := ParseDuration(t)
+		d, err := value.ParseDuration(t)
 		if err != nil {
-			p.add(joinField(field, "timeout"), "%v", err)
+			p.add(template.JoinField(field, "timeout"), "%v", err)
 		} else if d == 0 {
 			// Checked here: NewSet reads 0 as "not set" and defaults it.
-			p.add(joinField(field, "timeout"), "must be positive")
+			p.add(template.JoinField(field, "timeout"), "must be positive")
 		}
 		a.Timeout = d
 	}
 	decodeGuard(&a, m, field, p)
 	a.Local = decodeLocal(m, field, p) // local.go
 	if r, ok := m["retry"]; ok && r != nil {
-		rf := joinField(field, "retry")
+		rf := template.JoinField(field, "retry")
 		rm, ok := r.(map[string]any)
 		if !ok {
 			p.add(rf, "must be a mapping")
@@ -471,18 +435,18 @@ func decodeAction(v any, i int, field string, p problems) Action {
 		if x, ok := rm["maxAttempts"]; ok && x != nil {
 			n, ok := toInt(x)
 			if !ok {
-				p.add(joinField(rf, "maxAttempts"), "must be an integer")
+				p.add(template.JoinField(rf, "maxAttempts"), "must be an integer")
 			} else if n < 1 {
 				// Checked here: NewSet reads 0 as "not set" and defaults it.
-				p.add(joinField(rf, "maxAttempts"), "must be at least 1")
+				p.add(template.JoinField(rf, "maxAttempts"), "must be at least 1")
 			}
 			a.Retry.MaxAttempts = n
 		}
 		for _, k := range []string{"initialDelay", "maxDelay"} {
 			if x, ok := rm[k]; ok && x != nil {
-				d, err := ParseDuration(x)
+				d, err := value.ParseDuration(x)
 				if err != nil {
-					p.add(joinField(rf, k), "%v", err)
+					p.add(template.JoinField(rf, k), "%v", err)
 				}
 				if k == "initialDelay" {
 					a.Retry.InitialDelay = d
@@ -492,15 +456,15 @@ func decodeAction(v any, i int, field string, p problems) Action {
 			}
 		}
 		if x, ok := rm["backoffMultiplier"]; ok && x != nil {
-			f, ok := toNumber(x)
+			f, ok := value.Number(x)
 			if !ok {
-				p.add(joinField(rf, "backoffMultiplier"), "must be a number")
+				p.add(template.JoinField(rf, "backoffMultiplier"), "must be a number")
 			} else if f < 1 {
-				p.add(joinField(rf, "backoffMultiplier"), "must be at least 1")
+				p.add(template.JoinField(rf, "backoffMultiplier"), "must be at least 1")
 			}
 			a.Retry.BackoffMultiplier = f
 		}
-		a.Retry.RetryOn = getStrings(rm, "retryOn", joinField(rf, "retryOn"), p)
+		a.Retry.RetryOn = getStrings(rm, "retryOn", template.JoinField(rf, "retryOn"), p)
 	}
 	return a
 }
@@ -530,14 +494,14 @@ func decodeCondition(v any, field string, p problems) *Condition {
 		groups++
 		l, ok := x.([]any)
 		if !ok {
-			p.add(joinField(field, k), "must be a list of conditions")
+			p.add(template.JoinField(field, k), "must be a list of conditions")
 			continue
 		}
 		if len(l) == 0 {
-			p.add(joinField(field, k), "must not be empty")
+			p.add(template.JoinField(field, k), "must not be empty")
 		}
 		for i, e := range l {
-			sub := decodeCondition(e, fmt.Sprintf("%s[%d]", joinField(field, k), i), p)
+			sub := decodeCondition(e, fmt.Sprintf("%s[%d]", template.JoinField(field, k), i), p)
 			if k == "and" {
 				c.And = append(c.And, sub)
 			} else {
@@ -547,7 +511,7 @@ func decodeCondition(v any, field string, p problems) *Condition {
 	}
 	if x, ok := m["not"]; ok {
 		groups++
-		c.Not = decodeCondition(x, joinField(field, "not"), p)
+		c.Not = decodeCondition(x, template.JoinField(field, "not"), p)
 	}
 	if groups != 1 {
 		p.add(field, "must hold exactly one of {field, operator, value}, and, or, not")
@@ -555,12 +519,12 @@ func decodeCondition(v any, field string, p problems) *Condition {
 	}
 	if c.And != nil || c.Or != nil || c.Not != nil {
 		if _, ok := m["value"]; ok {
-			p.add(joinField(field, "value"), "unexpected next to and/or/not")
+			p.add(template.JoinField(field, "value"), "unexpected next to and/or/not")
 		}
 		return c
 	}
-	c.Field = getString(m, "field", joinField(field, "field"), p)
-	c.Operator = getString(m, "operator", joinField(field, "operator"), p)
+	c.Field = getString(m, "field", template.JoinField(field, "field"), p)
+	c.Operator = getString(m, "operator", template.JoinField(field, "operator"), p)
 	c.Value, c.HasValue = m["value"]
 	return c
 }
@@ -604,7 +568,7 @@ func getStrings(m map[string]any, key, field string, p problems) []string {
 }
 
 func toInt(v any) (int, bool) {
-	f, ok := toNumber(v)
+	f, ok := value.Number(v)
 	if !ok || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
 		return 0, false
 	}

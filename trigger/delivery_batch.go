@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // A trigger's `delivery:` block. Today it holds one setting, batch:
@@ -37,7 +39,7 @@ func decodeDeliveryBatch(m map[string]any, f func(string) string, p problems, s 
 	if !ok || bv == nil {
 		return
 	}
-	bf := joinField(field, "batch")
+	bf := template.JoinField(field, "batch")
 	bm, ok := bv.(map[string]any)
 	if !ok {
 		p.add(bf, "must be a mapping (max, wait)")
@@ -48,14 +50,14 @@ func decodeDeliveryBatch(m map[string]any, f func(string) string, p problems, s 
 	if x, ok := bm["max"]; ok && x != nil {
 		n, ok := toInt(x)
 		if !ok {
-			p.add(joinField(bf, "max"), "must be an integer")
+			p.add(template.JoinField(bf, "max"), "must be an integer")
 		}
 		b.Max = n
 	}
 	if x, ok := bm["wait"]; ok && x != nil {
-		d, err := ParseDuration(x)
+		d, err := value.ParseDuration(x)
 		if err != nil {
-			p.add(joinField(bf, "wait"), "%v", err)
+			p.add(template.JoinField(bf, "wait"), "%v", err)
 		}
 		b.Wait = d.Std()
 	}

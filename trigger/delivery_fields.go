@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // Delivery holds a trigger's delivery fields (docs/semantics.md).
@@ -46,10 +47,6 @@ type ActionTiming struct {
 	Queue  string
 }
 
-// FailedActionName is the name under which onError actions see the
-// failure: {{actions.failed.output.error}}.
-const FailedActionName = "failed"
-
 var deliveryFields = []string{"onlyOnChange", "ignoreColumns", "snapshot", "onError", "for"}
 var actionTimingFields = []string{"timing", "queue"}
 
@@ -79,8 +76,8 @@ func decodeDelivery(m map[string]any, f func(string) string, p problems) Deliver
 
 func decodeActionTiming(m map[string]any, field string, p problems) ActionTiming {
 	return ActionTiming{
-		Timing: getString(m, "timing", joinField(field, "timing"), p),
-		Queue:  getString(m, "queue", joinField(field, "queue"), p),
+		Timing: getString(m, "timing", template.JoinField(field, "timing"), p),
+		Queue:  getString(m, "queue", template.JoinField(field, "queue"), p),
 	}
 }
 
@@ -139,7 +136,7 @@ func compileDelivery(d *Definition, p problems) []run.Action {
 			p.add(fmt.Sprintf("actions[%d].timing", i), "sync orders the runs of one record; a for: all trigger runs per batch")
 		}
 	}
-	out, _ := compileActions(d.OnError, "onError", map[string]bool{FailedActionName: true}, p)
+	out, _ := compileActions(d.OnError, "onError", map[string]bool{template.FailedActionName: true}, p)
 	for i, a := range d.OnError {
 		if a.Timing == run.TimingSync {
 			p.add(fmt.Sprintf("onError[%d].timing", i), "sync is not allowed in onError (the run has already failed)")
@@ -152,19 +149,19 @@ func checkTiming(a Action, field string, p problems) {
 	switch a.Timing {
 	case "", run.TimingAsync, run.TimingSync:
 		if a.Queue != "" {
-			p.add(joinField(field, "queue"), "is only valid with timing: queued")
+			p.add(template.JoinField(field, "queue"), "is only valid with timing: queued")
 		}
 	case run.TimingQueued:
 		if a.Queue == "" {
-			p.add(joinField(field, "queue"), "is required with timing: queued")
+			p.add(template.JoinField(field, "queue"), "is required with timing: queued")
 		} else if !tagPattern.MatchString(a.Queue) {
-			p.add(joinField(field, "queue"), "%q must match %s", a.Queue, tagPattern)
+			p.add(template.JoinField(field, "queue"), "%q must match %s", a.Queue, tagPattern)
 		}
 		if a.Type == run.TypeWorkflowExecute || a.Type == run.TypeWorkflowDispatch {
-			p.add(joinField(field, "timing"), "queued is not supported for %s (use workflow.dispatch, which does not wait)", a.Type)
+			p.add(template.JoinField(field, "timing"), "queued is not supported for %s (use workflow.dispatch, which does not wait)", a.Type)
 		}
 	default:
-		p.add(joinField(field, "timing"), "unknown timing %q (want sync, async or queued)", a.Timing)
+		p.add(template.JoinField(field, "timing"), "unknown timing %q (want sync, async or queued)", a.Timing)
 	}
 }
 
@@ -178,7 +175,7 @@ func CompileOnError(raw []any, opts ...Option) ([]run.Action, error) {
 	for i, a := range raw {
 		acts = append(acts, decodeAction(a, i, fmt.Sprintf("onError[%d]", i), p))
 	}
-	out, norm := compileActions(acts, "onError", map[string]bool{FailedActionName: true}, p)
+	out, norm := compileActions(acts, "onError", map[string]bool{template.FailedActionName: true}, p)
 	if len(list) > 0 {
 		return nil, &ValidationError{Problems: list}
 	}
@@ -197,7 +194,7 @@ func (s Delivery) admits(ev *run.Event) bool {
 	}
 	if (s.OnlyOnChange || len(s.IgnoreColumns) > 0) && ev.Operation == run.OperationUpdate &&
 		ev.Record != nil && ev.PreviousRecord != nil {
-		for _, c := range ChangedFields(ev.PreviousRecord, ev.Record) {
+		for _, c := range template.ChangedFields(ev.PreviousRecord, ev.Record) {
 			if !slices.Contains(s.IgnoreColumns, c) {
 				return true
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 func Example() {
@@ -37,7 +38,7 @@ actions:
 	}
 	for _, in := range set.Plan(ev) {
 		act := in.Actions[0]
-		cfg, err := trigger.RenderConfig(act.Config, trigger.Scope{
+		cfg, err := template.RenderConfig(act.Config, template.Scope{
 			Record: ev.Record, Event: in.EventName, Timestamp: time.Unix(0, 0),
 		})
 		if err != nil {

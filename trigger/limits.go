@@ -3,6 +3,8 @@ package trigger
 import (
 	"fmt"
 	"sort"
+
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // Limits bound what one definition may hold. Definitions are written by
@@ -167,7 +169,7 @@ func checkTemplateSizes(v any, field string, l Limits, p problems) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			checkTemplateSizes(x[k], joinField(field, k), l, p)
+			checkTemplateSizes(x[k], template.JoinField(field, k), l, p)
 		}
 	case []any:
 		for i, e := range x {

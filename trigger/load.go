@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // Load reads trigger definitions from a file (.yaml, .yml or .json) or from
@@ -220,18 +221,18 @@ func defaultAction(a Action, i int) Action {
 }
 
 func validateRetry(a Action, field string, p problems) {
-	rf := joinField(field, "retry")
+	rf := template.JoinField(field, "retry")
 	if a.Retry.MaxAttempts < 1 {
-		p.add(joinField(rf, "maxAttempts"), "must be at least 1")
+		p.add(template.JoinField(rf, "maxAttempts"), "must be at least 1")
 	}
 	if a.Retry.BackoffMultiplier < 1 {
-		p.add(joinField(rf, "backoffMultiplier"), "must be at least 1")
+		p.add(template.JoinField(rf, "backoffMultiplier"), "must be at least 1")
 	}
 	if a.Retry.MaxDelay < a.Retry.InitialDelay {
-		p.add(joinField(rf, "maxDelay"), "must not be shorter than initialDelay")
+		p.add(template.JoinField(rf, "maxDelay"), "must not be shorter than initialDelay")
 	}
 	if a.Timeout <= 0 {
-		p.add(joinField(field, "timeout"), "must be positive")
+		p.add(template.JoinField(field, "timeout"), "must be positive")
 	}
 }
 

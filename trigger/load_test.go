@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 func TestLoadExamples(t *testing.T) {
@@ -192,12 +193,12 @@ actions:
 
 func TestParseDuration(t *testing.T) {
 	for in, want := range map[any]time.Duration{"1500ms": 1500 * time.Millisecond, "2s": 2 * time.Second, 250: 250 * time.Millisecond, 1.5: 1500 * time.Microsecond, "300": 300 * time.Millisecond} {
-		d, err := ParseDuration(in)
+		d, err := value.ParseDuration(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, d.Std(), in)
 	}
 	for _, in := range []any{"soon", -1, "-1s", true, nil} {
-		_, err := ParseDuration(in)
+		_, err := value.ParseDuration(in)
 		assert.Error(t, err, in)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // Which actions run as Temporal local activities (run.Action.Local): in
@@ -109,9 +110,9 @@ func checkLocal(a Action, field string, p problems) {
 	}
 	switch {
 	case a.Timing == run.TimingQueued:
-		p.add(joinField(field, "local"), "cannot be true with timing: queued (the queue runs the action)")
+		p.add(template.JoinField(field, "local"), "cannot be true with timing: queued (the queue runs the action)")
 	case isChildType(a.Type):
-		p.add(joinField(field, "local"), "cannot be true for %s (a child workflow is not an activity)", a.Type)
+		p.add(template.JoinField(field, "local"), "cannot be true for %s (a child workflow is not an activity)", a.Type)
 	}
 }
 
@@ -123,7 +124,7 @@ func decodeLocal(m map[string]any, field string, p problems) *bool {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		p.add(joinField(field, "local"), "must be true or false")
+		p.add(template.JoinField(field, "local"), "must be true or false")
 	}
 	return &b
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 func planTags(s *Set, ev run.Event) []string {
@@ -124,10 +125,10 @@ func BenchmarkPlan(b *testing.B) {
 func BenchmarkRenderConfig(b *testing.B) {
 	s := benchSet(b, 1)
 	cfg := s.Definitions()[0].Actions[0].Config
-	sc := Scope{Record: map[string]any{"id": 1, "status": "paid", "total": 42.5}}
+	sc := template.Scope{Record: map[string]any{"id": 1, "status": "paid", "total": 42.5}}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := RenderConfig(cfg, sc); err != nil {
+		if _, err := template.RenderConfig(cfg, sc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,6 +3,8 @@ package trigger
 import (
 	"slices"
 	"strings"
+
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // PreviousRecordReaders lists, by table entry (as triggers write it:
@@ -47,7 +49,7 @@ func condReadsPrevious(c *compiled) bool {
 	if c == nil {
 		return false
 	}
-	if c.isChange() || c.field.root == "previousRecord" {
+	if c.isChange() || c.field.Root == "previousRecord" {
 		return true
 	}
 	return slices.ContainsFunc(c.children, condReadsPrevious)
@@ -58,9 +60,9 @@ func condReadsPrevious(c *compiled) bool {
 func templatesRead(v any, roots ...string) bool {
 	switch x := v.(type) {
 	case string:
-		phs, _ := scanTemplate(x)
+		phs, _ := template.Scan(x)
 		for _, ph := range phs {
-			if pt, _, err := parsePipeline(ph.expr); err == nil && slices.Contains(roots, pt.root) {
+			if pt, _, err := template.ParsePipeline(ph.Expr); err == nil && slices.Contains(roots, pt.Root) {
 				return true
 			}
 		}

@@ -3,6 +3,8 @@ package trigger
 import (
 	"fmt"
 	"strings"
+
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // Problem is one validation failure, located by file, trigger tag and the
@@ -57,17 +59,10 @@ type problems struct {
 
 func (p problems) add(field, format string, args ...any) {
 	if p.tag == "" && p.pos != "" {
-		field = joinField(p.pos, field)
+		field = template.JoinField(p.pos, field)
 	}
 	*p.list = append(*p.list, Problem{File: p.file, Tag: p.tag, Field: field, Reason: fmt.Sprintf(format, args...)})
 }
 
-func joinField(parent, child string) string {
-	if parent == "" {
-		return child
-	}
-	if strings.HasPrefix(child, "[") {
-		return parent + child
-	}
-	return parent + "." + child
-}
+// report is add for a reason already written (template.Check's report).
+func (p problems) report(field, reason string) { p.add(field, "%s", reason) }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // An action's quota, breaker and fallback keys (docs/quotas.md). They are
@@ -35,19 +37,19 @@ func decodeGuard(a *Action, m map[string]any, field string, p problems) {
 		// activity the decorators wrap.
 		for _, k := range []string{"quota", "breaker", "fallback"} {
 			if v, ok := m[k]; ok && v != nil {
-				p.add(joinField(field, k), "does not apply to %s actions", a.Type)
+				p.add(template.JoinField(field, k), "does not apply to %s actions", a.Type)
 			}
 		}
 		return
 	}
 	if v, ok := m["quota"]; ok && v != nil {
-		a.Quota = decodeQuota(v, joinField(field, "quota"), p)
+		a.Quota = decodeQuota(v, template.JoinField(field, "quota"), p)
 	}
 	if v, ok := m["breaker"]; ok && v != nil {
-		a.Breaker = decodeBreaker(v, joinField(field, "breaker"), p)
+		a.Breaker = decodeBreaker(v, template.JoinField(field, "breaker"), p)
 	}
 	if v, ok := m["fallback"]; ok && v != nil {
-		ff := joinField(field, "fallback")
+		ff := template.JoinField(field, "fallback")
 		if a.Timing == run.TimingQueued {
 			// The queue's workflow runs the action alone, after the run
 			// has moved on; quota and breaker still apply there.
@@ -92,7 +94,7 @@ func nonNegInt(m map[string]any, key, field string, p problems) int {
 	}
 	n, ok := toInt(v)
 	if !ok || n < 0 {
-		p.add(joinField(field, key), "must be a non-negative integer")
+		p.add(template.JoinField(field, key), "must be a non-negative integer")
 		return 0
 	}
 	return n
@@ -103,9 +105,9 @@ func nonNegInt64(m map[string]any, key, field string, p problems) int64 {
 	if !ok || v == nil {
 		return 0
 	}
-	f, ok := toNumber(v)
+	f, ok := value.Number(v)
 	if _, isStr := v.(string); isStr || !ok || f < 0 || f != math.Trunc(f) || f > math.MaxInt64/2 {
-		p.add(joinField(field, key), "must be a non-negative integer")
+		p.add(template.JoinField(field, key), "must be a non-negative integer")
 		return 0
 	}
 	return int64(f)
@@ -116,9 +118,9 @@ func durationField(m map[string]any, key, field string, p problems) time.Duratio
 	if !ok || v == nil {
 		return 0
 	}
-	d, err := ParseDuration(v)
+	d, err := value.ParseDuration(v)
 	if err != nil {
-		p.add(joinField(field, key), "%v", err)
+		p.add(template.JoinField(field, key), "%v", err)
 	}
 	return d.Std()
 }
@@ -129,43 +131,43 @@ func decodeQuota(v any, field string, p problems) *run.QuotaSpec {
 		return nil
 	}
 	q := &run.QuotaSpec{
-		Policy: getString(m, "policy", joinField(field, "policy"), p),
-		Scope:  getString(m, "scope", joinField(field, "scope"), p),
-		Name:   getString(m, "name", joinField(field, "name"), p),
+		Policy: getString(m, "policy", template.JoinField(field, "policy"), p),
+		Scope:  getString(m, "scope", template.JoinField(field, "scope"), p),
+		Name:   getString(m, "name", template.JoinField(field, "name"), p),
 		Limit: run.Limit{
 			Rate:          nonNegInt(m, "rate", field, p),
 			Period:        durationField(m, "period", field, p),
 			Burst:         nonNegInt(m, "burst", field, p),
 			Daily:         nonNegInt64(m, "daily", field, p),
 			Monthly:       nonNegInt64(m, "monthly", field, p),
-			OnUnavailable: getString(m, "onUnavailable", joinField(field, "onUnavailable"), p),
+			OnUnavailable: getString(m, "onUnavailable", template.JoinField(field, "onUnavailable"), p),
 		},
 	}
 	switch q.Scope {
 	case "", run.QuotaScopeAction, run.QuotaScopeTarget:
 		if q.Name != "" {
-			p.add(joinField(field, "name"), "only for scope shared")
+			p.add(template.JoinField(field, "name"), "only for scope shared")
 		}
 	case run.QuotaScopeShared:
 		if q.Name == "" && q.Policy == "" {
-			p.add(joinField(field, "name"), "is required for scope shared (or name a policy)")
+			p.add(template.JoinField(field, "name"), "is required for scope shared (or name a policy)")
 		}
 	default:
-		p.add(joinField(field, "scope"), "must be action, target or shared, got %q", q.Scope)
+		p.add(template.JoinField(field, "scope"), "must be action, target or shared, got %q", q.Scope)
 	}
 	switch q.OnUnavailable {
 	case "", run.OnUnavailableOpen, run.OnUnavailableWait:
 	default:
-		p.add(joinField(field, "onUnavailable"), "must be open or wait, got %q", q.OnUnavailable)
+		p.add(template.JoinField(field, "onUnavailable"), "must be open or wait, got %q", q.OnUnavailable)
 	}
 	if q.Policy == "" && q.Limit.IsZero() {
 		p.add(field, "needs a policy or at least one of rate, daily, monthly")
 	}
 	if q.Rate == 0 && (q.Period != 0 || q.Burst != 0) {
-		p.add(joinField(field, "rate"), "is required with period or burst")
+		p.add(template.JoinField(field, "rate"), "is required with period or burst")
 	}
 	if q.Rate > 0 && q.Period > 0 && q.Period/time.Duration(q.Rate) <= 0 {
-		p.add(joinField(field, "rate"), "more than one call per nanosecond")
+		p.add(template.JoinField(field, "rate"), "more than one call per nanosecond")
 	}
 	return q
 }
@@ -176,8 +178,8 @@ func decodeBreaker(v any, field string, p problems) *run.BreakerSpec {
 		return nil
 	}
 	b := &run.BreakerSpec{
-		Policy: getString(m, "policy", joinField(field, "policy"), p),
-		Scope:  getString(m, "scope", joinField(field, "scope"), p),
+		Policy: getString(m, "policy", template.JoinField(field, "policy"), p),
+		Scope:  getString(m, "scope", template.JoinField(field, "scope"), p),
 		BreakerSettings: run.BreakerSettings{
 			ConsecutiveFailures: nonNegInt(m, "consecutiveFailures", field, p),
 			MinRequests:         nonNegInt(m, "minRequests", field, p),
@@ -187,9 +189,9 @@ func decodeBreaker(v any, field string, p problems) *run.BreakerSpec {
 		},
 	}
 	if x, ok := m["failureRatio"]; ok && x != nil {
-		f, ok := toNumber(x)
+		f, ok := value.Number(x)
 		if _, isStr := x.(string); isStr || !ok || f <= 0 || f > 1 {
-			p.add(joinField(field, "failureRatio"), "must be a number in (0, 1]")
+			p.add(template.JoinField(field, "failureRatio"), "must be a number in (0, 1]")
 		} else {
 			b.FailureRatio = f
 		}
@@ -197,7 +199,7 @@ func decodeBreaker(v any, field string, p problems) *run.BreakerSpec {
 	switch b.Scope {
 	case "", "target", "action":
 	default:
-		p.add(joinField(field, "scope"), "must be target or action, got %q", b.Scope)
+		p.add(template.JoinField(field, "scope"), "must be target or action, got %q", b.Scope)
 	}
 	return b
 }
@@ -219,7 +221,7 @@ func decodeFallback(v any, field string, p problems) Fallback {
 	set := 0
 	if x, ok := m["action"]; ok && x != nil {
 		set++
-		af := joinField(field, "action")
+		af := template.JoinField(field, "action")
 		a := decodeAction(x, 0, af, p)
 		if a.Name == "" || a.Name == a.Type+"-0" {
 			a.Name = "fallback"
@@ -228,30 +230,30 @@ func decodeFallback(v any, field string, p problems) Fallback {
 		validateActionConfig(a, af, p)
 		validateRetry(a, af, p)
 		if len(a.Fallback) > 0 {
-			p.add(joinField(af, "fallback"), "a fallback action has no fallback of its own: list the steps in order instead")
+			p.add(template.JoinField(af, "fallback"), "a fallback action has no fallback of its own: list the steps in order instead")
 		}
 		if strings.HasPrefix(a.Type, "workflow.") {
 			// Child workflows are started by the workflow itself, not
 			// as activities; a fallback runs as an activity.
-			p.add(joinField(af, "type"), "%s cannot be a fallback action", a.Type)
+			p.add(template.JoinField(af, "type"), "%s cannot be a fallback action", a.Type)
 		}
 		if a.Timing != "" || a.Queue != "" {
-			p.add(joinField(af, "timing"), "a fallback action runs in place of the action: it takes no timing or queue")
+			p.add(template.JoinField(af, "timing"), "a fallback action runs in place of the action: it takes no timing or queue")
 		}
 		f.Action = &a
 	}
 	if x, ok := m["deadLetter"]; ok && x != nil {
 		set++
-		f.DeadLetter = getString(m, "deadLetter", joinField(field, "deadLetter"), p)
+		f.DeadLetter = getString(m, "deadLetter", template.JoinField(field, "deadLetter"), p)
 		if err := checkTarget(f.DeadLetter); err != nil {
-			p.add(joinField(field, "deadLetter"), "%v", err)
+			p.add(template.JoinField(field, "deadLetter"), "%v", err)
 		}
 	}
 	for _, k := range []string{"defer", "skip"} {
 		if x, ok := m[k]; ok && x != nil {
 			b, isBool := x.(bool)
 			if !isBool || !b {
-				p.add(joinField(field, k), "must be true")
+				p.add(template.JoinField(field, k), "must be true")
 				continue
 			}
 			set++

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,12 +127,12 @@ func (r *Registry) Unregister(tag string) bool {
 func (r *Registry) Registered() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return sortedKeys(r.local)
+	return slices.Sorted(maps.Keys(r.local))
 }
 
 func (r *Registry) rebuild(persisted []Definition, local map[string]Definition) error {
 	all := append([]Definition(nil), persisted...)
-	for _, tag := range sortedKeys(local) {
+	for _, tag := range slices.Sorted(maps.Keys(local)) {
 		all = append(all, local[tag])
 	}
 	s, err := NewSet(all, r.opts...)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // DryRunID is the run id templates see in a dry run ({{run.id}}).
@@ -76,9 +77,9 @@ func (s *Set) Test(ev run.Event) Report {
 	rep := Report{EventName: name, Table: ev.QualifiedTable(), Operation: string(ev.Operation), Matched: []string{}, Triggers: []TriggerReport{}}
 	rep.Warnings = append(rep.Warnings, ev.Notes...)
 	for _, u := range ev.Unavailable {
-		why := reasonUnavailable(u)
+		why := template.ReasonUnavailable(u)
 		if u == run.UnavailablePrevious {
-			why = reasonNoPrevious
+			why = template.ReasonNoPrevious
 		}
 		rep.Warnings = append(rep.Warnings, why)
 	}
@@ -119,7 +120,7 @@ func (s *Set) Test(ev run.Event) Report {
 }
 
 func renderDryRun(e *entry, ev *run.Event, name string) []ActionReport {
-	sc := Scope{
+	sc := template.Scope{
 		Record: ev.Record, PreviousRecord: ev.PreviousRecord, Event: name, Table: ev.Table,
 		Database: ev.Database, Operation: string(ev.Operation), Timestamp: ev.Timestamp,
 		User: ev.User, Trigger: e.ref, RunID: DryRunID,
@@ -128,10 +129,10 @@ func renderDryRun(e *entry, ev *run.Event, name string) []ActionReport {
 	out := make([]ActionReport, 0, len(e.actions))
 	for i, a := range e.actions {
 		ar := ActionReport{Name: a.Name, Type: a.Type}
-		cfg, notes, err := RenderConfigTrace(a.Config, sc)
+		cfg, notes, err := template.RenderConfigTrace(a.Config, sc)
 		prefix := fmt.Sprintf("actions[%d].config", i)
 		for _, n := range notes {
-			ar.Notes = append(ar.Notes, joinField(prefix, n))
+			ar.Notes = append(ar.Notes, template.JoinField(prefix, n))
 		}
 		if err != nil {
 			ar.Error = err.Error()

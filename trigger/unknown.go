@@ -3,7 +3,6 @@ package trigger
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/triggerd/triggerd/run"
@@ -47,39 +46,6 @@ func NewUnknownLog(log *slog.Logger, count func(trigger, field string)) UnknownO
 		log.Warn("condition on an unavailable value is unknown: the trigger does not run for such changes (logged once per trigger and table; see docs/debezium.md)",
 			"trigger", u.Trigger.Tag, "table", u.Table, "field", u.Field, "condition", u.Condition, "reason", u.Reason)
 	}
-}
-
-// Reasons an unavailable value is unknown.
-const (
-	reasonNoPrevious = "previousRecord is not available: the update carries no before image (the table's replica identity is not FULL)"
-)
-
-func reasonUnavailable(field string) string {
-	return field + " is unavailable: the change event does not carry it (an unchanged TOAST value; REPLICA IDENTITY FULL or a refetch provides it)"
-}
-
-// unavailable says why the value at root.segs is unknown for ev, "" when
-// it is known. A whole row is unknown when any of its fields is.
-func unavailable(ev *run.Event, root string, segs []segment) (field, reason string) {
-	if root != "record" && root != "previousRecord" {
-		return "", ""
-	}
-	if root == "previousRecord" && ev.Operation == run.OperationUpdate && ev.PreviousRecord == nil {
-		return run.UnavailablePrevious, reasonNoPrevious
-	}
-	for _, u := range ev.Unavailable {
-		r, col, _ := strings.Cut(u, ".")
-		if r != root {
-			continue
-		}
-		if col == "" {
-			return u, reasonNoPrevious
-		}
-		if len(segs) == 0 || (!segs[0].isIdx && segs[0].key == col) {
-			return u, reasonUnavailable(u)
-		}
-	}
-	return "", ""
 }
 
 // unknownLeaf is an unknown leaf found while matching one trigger.

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // UnknownHandling are a trigger's fields about values its change events
@@ -39,7 +40,7 @@ func decodeUnknownHandling(m map[string]any, f func(string) string, p problems) 
 			return u
 		}
 		unknownFields(rm, []string{"database"}, f("refetch"), p)
-		u.Refetch = &Refetch{Database: getString(rm, "database", joinField(f("refetch"), "database"), p)}
+		u.Refetch = &Refetch{Database: getString(rm, "database", template.JoinField(f("refetch"), "database"), p)}
 	}
 	return u
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // An update without a before image (REPLICA IDENTITY DEFAULT) and an
@@ -119,10 +120,10 @@ func TestPlanReportsUnknowns(t *testing.T) {
 		require.Len(t, ins, 1)
 		assert.Equal(t, "either", ins[0].Trigger.Tag)
 		assert.Equal(t, run.OnUnknownNull, ins[0].OnUnknown)
-		assert.Equal(t, []string{"condition name CHANGED was unknown (" + reasonNoPrevious + "); the trigger matched on another branch"}, ins[0].Notes)
+		assert.Equal(t, []string{"condition name CHANGED was unknown (" + template.ReasonNoPrevious + "); the trigger matched on another branch"}, ins[0].Notes)
 	}
 	require.Len(t, seen, 6, "every evaluation is reported")
-	assert.Equal(t, Unknown{Trigger: run.TriggerRef{Tag: "either"}, Table: "t", Field: "previousRecord", Condition: "name CHANGED", Reason: reasonNoPrevious}, seen[0])
+	assert.Equal(t, Unknown{Trigger: run.TriggerRef{Tag: "either"}, Table: "t", Field: "previousRecord", Condition: "name CHANGED", Reason: template.ReasonNoPrevious}, seen[0])
 	assert.Equal(t, 2, strings.Count(logs.String(), "condition on an unavailable value is unknown"), "logged once per trigger and table: %s", logs.String())
 }
 
@@ -134,19 +135,19 @@ func mustDefs(t *testing.T, y string) []Definition {
 }
 
 func TestRenderUnknown(t *testing.T) {
-	sc := Scope{Operation: "update", Record: map[string]any{"id": 1, "name": "Ada"}, PreviousRecord: nil,
+	sc := template.Scope{Operation: "update", Record: map[string]any{"id": 1, "name": "Ada"}, PreviousRecord: nil,
 		Unavailable: []string{"record.body", run.UnavailablePrevious}}
 	cfg := map[string]any{"body": "{{record.body}}", "text": "b={{record.body}}", "list": []any{"{{record.body}}", "{{record.id}}"},
 		"row": "{{record}}", "old": "{{previousRecord.name}}", "changed": "{{changedFields}}", "name": "{{record.name}}",
 		"fallback": `{{record.body | default "n/a"}}`}
 
-	_, _, err := RenderConfigTrace(cfg, sc)
+	_, _, err := template.RenderConfigTrace(cfg, sc)
 	require.Error(t, err, "fail is the default")
 	assert.Contains(t, err.Error(), "record.body is unavailable")
 	assert.Contains(t, err.Error(), "onUnknown is fail")
 
 	sc.OnUnknown = run.OnUnknownNull
-	out, notes, err := RenderConfigTrace(cfg, sc)
+	out, notes, err := template.RenderConfigTrace(cfg, sc)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"body": nil, "text": "b=", "list": []any{nil, 1}, "row": map[string]any{"id": 1, "name": "Ada", "body": nil},
 		"old": nil, "changed": nil, "name": "Ada", "fallback": "n/a"}, out)
@@ -154,21 +155,21 @@ func TestRenderUnknown(t *testing.T) {
 	assert.Contains(t, notes, "old: previousRecord is unavailable, rendered null")
 
 	sc.OnUnknown = run.OnUnknownOmit
-	out, notes, err = RenderConfigTrace(cfg, sc)
+	out, notes, err = template.RenderConfigTrace(cfg, sc)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"list": []any{1}, "row": map[string]any{"id": 1, "name": "Ada"}, "name": "Ada"}, out)
 	assert.Contains(t, notes, "text: record.body is unavailable, left out")
 
 	// Without Unavailable (runs recorded before it existed), a missing
 	// previous record renders null as it always did.
-	out, _, err = RenderConfigTrace(map[string]any{"old": "{{previousRecord.name}}"}, Scope{Operation: "update", Record: map[string]any{"id": 1}})
+	out, _, err = template.RenderConfigTrace(map[string]any{"old": "{{previousRecord.name}}"}, template.Scope{Operation: "update", Record: map[string]any{"id": 1}})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"old": nil}, out)
 }
 
 func TestRenderDecimalAndTime(t *testing.T) {
-	sc := Scope{Record: map[string]any{"total": dec("1234.50"), "at": mustTime(t, "2024-01-15T10:15:30.123456Z")}}
-	out, err := RenderConfig(map[string]any{"t": "{{record.total}}", "s": "total {{record.total}} at {{record.at}}", "j": "{{record | json}}"}, sc)
+	sc := template.Scope{Record: map[string]any{"total": dec("1234.50"), "at": mustTime(t, "2024-01-15T10:15:30.123456Z")}}
+	out, err := template.RenderConfig(map[string]any{"t": "{{record.total}}", "s": "total {{record.total}} at {{record.at}}", "j": "{{record | json}}"}, sc)
 	require.NoError(t, err)
 	assert.Equal(t, dec("1234.50"), out["t"])
 	assert.Equal(t, "total 1234.50 at 2024-01-15T10:15:30.123456Z", out["s"])
@@ -230,7 +231,7 @@ func TestRefetch(t *testing.T) {
 
 	rep := reg.Test(toasted)
 	assert.Contains(t, rep.Triggers[0].Notes, "a run would first refetch body from database main (a dry run reads nothing)")
-	assert.Contains(t, rep.Warnings, reasonUnavailable("record.body"))
+	assert.Contains(t, rep.Warnings, template.ReasonUnavailable("record.body"))
 }
 
 func TestUnknownHandlingFields(t *testing.T) {

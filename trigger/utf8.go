@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // CheckUTF8 reports where a JSON or YAML document holds bytes that are
@@ -93,7 +95,7 @@ func markedFields(v any, field, marker string, found func(string)) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			f := joinField(field, strings.ReplaceAll(k, marker, "\uFFFD"))
+			f := template.JoinField(field, strings.ReplaceAll(k, marker, "\uFFFD"))
 			if strings.Contains(k, marker) {
 				found(f)
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/cel-go/parser"
 
 	"github.com/triggerd/triggerd/run"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // celBuilt says whether `when:` is supported by this build.
@@ -63,7 +64,7 @@ var celEnv = func() *cel.Env {
 			if len(args) > 6 {
 				v = celToGo(args[6])
 			}
-			ok, _, unknown := changeCheck(op, &ev, pt.segs, v)
+			ok, _, unknown := changeCheck(op, &ev, pt.Segs, v)
 			if unknown != "" {
 				return types.NewUnknown(0, nil)
 			}
@@ -105,15 +106,15 @@ var celEnv = func() *cel.Env {
 // changedFrom() (their arguments are almost always literals).
 // The cache is bounded in case arguments are computed.
 var (
-	helperPaths sync.Map // string -> path
+	helperPaths sync.Map // string -> template.Path
 	helperCount atomic.Int32
 )
 
-func helperPath(f string) (path, error) {
+func helperPath(f string) (template.Path, error) {
 	if v, ok := helperPaths.Load(f); ok {
-		return v.(path), nil
+		return v.(template.Path), nil
 	}
-	pt, err := parsePath("record." + f)
+	pt, err := template.ParsePath("record." + f)
 	if err == nil && helperCount.Add(1) <= 1024 {
 		helperPaths.Store(f, pt)
 	}
@@ -198,9 +199,9 @@ func (c *celProgram) eval(env evalEnv) Trace {
 		fields := celUnknownFields(u, env.ev)
 		t.Reason = "depends on unavailable values: " + strings.Join(fields, ", ")
 		for _, f := range fields {
-			why := reasonUnavailable(f)
+			why := template.ReasonUnavailable(f)
 			if f == run.UnavailablePrevious {
-				why = reasonNoPrevious
+				why = template.ReasonNoPrevious
 			}
 			env.noteUnknown(f, c.src, why)
 		}
@@ -335,12 +336,7 @@ func (env evalEnv) celVars(wantChanged bool) map[string]any {
 		}
 	}
 	if wantChanged && (env.lazy == nil || !env.lazy.changedDone) {
-		cf := changedFields(ev.PreviousRecord, ev.Record)
-		l := make([]string, len(cf))
-		for i, f := range cf {
-			l[i] = f.(string)
-		}
-		vars["changedFields"] = l
+		vars["changedFields"] = template.ChangedFields(ev.PreviousRecord, ev.Record)
 		if env.lazy != nil {
 			env.lazy.changedDone = true
 		}

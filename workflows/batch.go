@@ -10,7 +10,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/searchattr"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // A batch gathers the events of one `for: all` trigger that belong to one
@@ -185,7 +185,7 @@ func uncovered(evs []run.Input, covered []string) []run.Input {
 
 // withBatch puts a `for: all` run's records, and the run's cascade chain,
 // into its templates' scope.
-func withBatch(sc *trigger.Scope, in run.Input) {
+func withBatch(sc *template.Scope, in run.Input) {
 	sc.Cascade = in.Cascade
 	if in.Batch != nil {
 		sc.Records, sc.PreviousRecords = in.Batch.Records, in.Batch.PreviousRecords

@@ -11,7 +11,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/errtype"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // deliveryChange names the GetVersion marker of the cascade checks and
@@ -53,7 +53,7 @@ func runOnError(ctx workflow.Context, render renderFunc, in run.Input, res *run.
 	if len(in.OnError) == 0 || workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
-	outputs := map[string]any{trigger.FailedActionName: map[string]any{"output": map[string]any{
+	outputs := map[string]any{template.FailedActionName: map[string]any{"output": map[string]any{
 		"action": failed.Name, "type": failed.Type, "error": failed.Error, "attempts": failed.Attempts,
 	}}}
 	for i, act := range in.OnError {

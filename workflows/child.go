@@ -10,7 +10,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/errtype"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/value"
 )
 
 // isChildAction reports whether the workflow runs an action of typ itself,
@@ -47,7 +47,7 @@ func runChild(ctx workflow.Context, act run.Action, cfg map[string]any, name, wf
 		opts.TaskQueue = q
 	}
 	if v, ok := cfg["timeout"]; ok && v != nil && v != "" {
-		d, err := trigger.ParseDuration(v)
+		d, err := value.ParseDuration(v)
 		if err != nil || time.Duration(d) <= 0 {
 			return nil, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("config.timeout %v is not a positive duration", v), errtype.InvalidConfig, err)

@@ -2,7 +2,7 @@ package workflows
 
 import (
 	"github.com/triggerd/triggerd/run"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // eventContext is the run's event and earlier outputs for a custom action.
@@ -18,7 +18,7 @@ func eventContext(in run.Input, outputs map[string]any) *run.EventContext {
 	return &run.EventContext{
 		Record:         in.Event.Record,
 		PreviousRecord: in.Event.PreviousRecord,
-		ChangedFields:  trigger.ChangedFields(in.Event.PreviousRecord, in.Event.Record),
+		ChangedFields:  template.ChangedFields(in.Event.PreviousRecord, in.Event.Record),
 		Event:          in.EventName,
 		Table:          in.Event.Table,
 		Operation:      string(in.Event.Operation),

@@ -11,7 +11,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/searchattr"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // A delivery workflow carries the runs of one trigger with batched
@@ -60,7 +60,7 @@ const (
 
 // Delivery is the delivery workflow (run.DeliveryWorkflowName).
 func Delivery(ctx workflow.Context, in run.DeliveryInput) (DeliveryState, error) {
-	return runDelivery(ctx, in, trigger.RenderConfigTrace)
+	return runDelivery(ctx, in, template.RenderConfigTrace)
 }
 
 // delivery is the state of one delivery workflow run.

@@ -2,7 +2,7 @@
 // matched trigger for one change event.
 //
 // The workflow walks the trigger's actions in order. For each one it renders
-// the action's config templates with trigger.RenderConfig (inside the
+// the action's config templates with template.RenderConfig (inside the
 // workflow: rendering is a pure function of the input and of earlier
 // outputs, so it replays identically), then executes the activity
 // registered under the action's type. Later actions see earlier outputs as

@@ -12,7 +12,7 @@ import (
 
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/errtype"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // scopeRecorder is a renderer that records every scope it is given and adds
@@ -20,11 +20,11 @@ import (
 // them back and the test sees exactly what a template could reference.
 type scopeRecorder struct {
 	mu     sync.Mutex
-	scopes []trigger.Scope
+	scopes []template.Scope
 	fail   string // action config "name" whose render fails
 }
 
-func (r *scopeRecorder) render(cfg map[string]any, scope trigger.Scope) (map[string]any, []string, error) {
+func (r *scopeRecorder) render(cfg map[string]any, scope template.Scope) (map[string]any, []string, error) {
 	r.mu.Lock()
 	r.scopes = append(r.scopes, scope)
 	r.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 	"github.com/triggerd/triggerd/fallbacks"
 	"github.com/triggerd/triggerd/run"
 	"github.com/triggerd/triggerd/run/errtype"
-	"github.com/triggerd/triggerd/trigger"
+	"github.com/triggerd/triggerd/trigger/template"
 )
 
 // StatusCompletedWithErrors is the status of a run in which an action with
@@ -31,13 +31,13 @@ func Register(r worker.WorkflowRegistry) {
 
 // RunTrigger runs in's actions in order and returns what each one did.
 func RunTrigger(ctx workflow.Context, in run.Input) (run.Result, error) {
-	return runTrigger(ctx, in, trigger.RenderConfigTrace)
+	return runTrigger(ctx, in, template.RenderConfigTrace)
 }
 
-// renderFunc is trigger.RenderConfigTrace's signature: the rendered config
+// renderFunc is template.RenderConfigTrace's signature: the rendered config
 // and notes on what did not resolve (a missing field). Tests pass a
 // recording one.
-type renderFunc func(cfg map[string]any, scope trigger.Scope) (map[string]any, []string, error)
+type renderFunc func(cfg map[string]any, scope template.Scope) (map[string]any, []string, error)
 
 func runTrigger(ctx workflow.Context, in run.Input, render renderFunc) (run.Result, error) {
 	if in.Recorded != nil {
@@ -140,7 +140,7 @@ func runActions(ctx workflow.Context, render renderFunc, in run.Input, st *runSt
 // attempts made.
 func runAction(ctx workflow.Context, render renderFunc, in run.Input, act run.Action, name string, ts time.Time,
 	outputs map[string]any, wfID, runID string, guard **run.GuardReport) (any, []string, int32, error) {
-	scope := trigger.Scope{
+	scope := template.Scope{
 		Record:         in.Event.Record,
 		PreviousRecord: in.Event.PreviousRecord,
 		Event:          in.EventName,

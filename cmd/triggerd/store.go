@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/triggerd/triggerd/api"
 	"github.com/triggerd/triggerd/config"
 	"github.com/triggerd/triggerd/trigger"
 	"github.com/triggerd/triggerd/triggerstore"
+	"github.com/triggerd/triggerd/triggersync"
 )
 
 // openStore opens the trigger store the configuration names.
@@ -82,7 +82,7 @@ func applyFiles(ctx context.Context, st triggerstore.Store, path string, check t
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := api.Apply(ctx, st, docs, false, "file:"+path, check, opts...)
+		res, err := triggersync.Apply(ctx, st, docs, false, "file:"+path, check, opts...)
 		if err == nil {
 			log.Info("trigger files applied to the store", "path", path, "created", len(res.Created),
 				"updated", len(res.Updated), "unchanged", len(res.Unchanged))

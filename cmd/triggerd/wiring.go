@@ -358,6 +358,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 	if err != nil {
 		return err
 	}
+	starter := newStarter(c, cfg, starterOpts...)
 	consumer, err := ingest.NewConsumer(ingest.Config{
 		Brokers:              cfg.Kafka.Brokers,
 		Topics:               cfg.Kafka.Topics,
@@ -374,7 +375,7 @@ func runIngest(ctx context.Context, c client.Client, cfg *config.Config, reg *tr
 		Decode:               decode,
 		Dialer:               kc.dialer,
 		Transport:            kc.transport,
-	}, planner, newStarter(c, cfg, starterOpts...), log, ingest.WithHooks(m.ingestHooks()))
+	}, planner, starter, log, ingest.WithHooks(m.ingestHooks()), ingest.WithBatchCloser(starter))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package trigger
+package template
 
 import (
 	"fmt"
@@ -12,24 +12,22 @@ import (
 // secrets), so a secret's value never enters a workflow's history.
 const secretRoot = "secret"
 
-func isSecretPlaceholder(s string) bool { return secrets.IsRef(s) }
-
 // checkSecretPlaceholder validates {{secret.NAME}} at load: one name, an
 // environment variable's syntax, and no functions (a function would need
 // the value, which the workflow never has).
-func checkSecretPlaceholder(pt path, fns []templateFunc) error {
-	if len(pt.segs) != 1 || pt.segs[0].key == "" || !secrets.ValidName(pt.segs[0].key) {
+func checkSecretPlaceholder(pt Path, fns []Func) error {
+	if len(pt.Segs) != 1 || pt.Segs[0].Key == "" || !secrets.ValidName(pt.Segs[0].Key) {
 		return fmt.Errorf("want {{secret.NAME}}, NAME made of letters, digits and '_'")
 	}
 	if len(fns) > 0 {
-		return fmt.Errorf("secret.%s takes no functions: its value is only known to the worker", pt.segs[0].key)
+		return fmt.Errorf("secret.%s takes no functions: its value is only known to the worker", pt.Segs[0].Key)
 	}
 	return nil
 }
 
-// isSecretExpr reports whether a placeholder's expression is a secret
+// IsSecretExpr reports whether a placeholder's expression is a secret
 // reference, which rendering keeps verbatim.
-func isSecretExpr(expr string) bool {
+func IsSecretExpr(expr string) bool {
 	e := strings.TrimSpace(expr)
 	return strings.HasPrefix(e, secretRoot+".") && secrets.IsRef("{{"+e+"}}")
 }

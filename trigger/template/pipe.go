@@ -1,4 +1,4 @@
-package trigger
+package template
 
 import (
 	"encoding/json"
@@ -8,15 +8,15 @@ import (
 	"strings"
 )
 
-// templateFunc is one function of a placeholder pipeline:
+// Func is one function of a placeholder pipeline:
 // {{ record.email | lower | urlencode }}.
-type templateFunc struct {
+type Func struct {
 	name string
 	arg  any
 	fn   func(v, arg any) (any, error)
 }
 
-func (f templateFunc) apply(v any) (any, error) { return f.fn(v, f.arg) }
+func (f Func) apply(v any) (any, error) { return f.fn(v, f.arg) }
 
 // templateFuncs are the documented template functions. The set is small
 // on purpose: templates are not a programming language.
@@ -26,7 +26,7 @@ var templateFuncs = map[string]struct {
 }{
 	// urlencode escapes a value for a URL query or path segment.
 	"urlencode": {0, func(v, _ any) (any, error) {
-		s, err := stringify(v)
+		s, err := Text(v)
 		return url.QueryEscape(s), err
 	}},
 	// json renders the value as JSON text (null for a missing value).
@@ -45,14 +45,14 @@ var templateFuncs = map[string]struct {
 		if v == nil {
 			return nil, nil
 		}
-		s, err := stringify(v)
+		s, err := Text(v)
 		return strings.ToUpper(s), err
 	}},
 	"lower": {0, func(v, _ any) (any, error) {
 		if v == nil {
 			return nil, nil
 		}
-		s, err := stringify(v)
+		s, err := Text(v)
 		return strings.ToLower(s), err
 	}},
 	// trim removes leading and trailing white space (null stays null):
@@ -62,24 +62,24 @@ var templateFuncs = map[string]struct {
 		if v == nil {
 			return nil, nil
 		}
-		s, err := stringify(v)
+		s, err := Text(v)
 		return strings.TrimSpace(s), err
 	}},
 }
 
-// TemplateFunctions lists the template functions, sorted.
-func TemplateFunctions() []string { return sortedKeys(templateFuncs) }
+// Functions lists the template functions, sorted.
+func Functions() []string { return sortedKeys(templateFuncs) }
 
-// parsePipeline splits "path | fn | fn arg" (respecting quotes) and parses
+// ParsePipeline splits "path | fn | fn arg" (respecting quotes) and parses
 // the path and the functions. An argument is a quoted string ("x" or 'x'),
 // a number, true, false or null.
-func parsePipeline(expr string) (path, []templateFunc, error) {
+func ParsePipeline(expr string) (Path, []Func, error) {
 	parts := splitPipes(expr)
-	pt, err := parsePath(strings.TrimSpace(parts[0]))
+	pt, err := ParsePath(strings.TrimSpace(parts[0]))
 	if err != nil {
 		return pt, nil, err
 	}
-	var fns []templateFunc
+	var fns []Func
 	for _, part := range parts[1:] {
 		part = strings.TrimSpace(part)
 		name, rest, _ := strings.Cut(part, " ")
@@ -89,13 +89,13 @@ func parsePipeline(expr string) (path, []templateFunc, error) {
 		case name == "":
 			return pt, nil, fmt.Errorf("empty function after '|'")
 		case !ok:
-			return pt, nil, fmt.Errorf("unknown function %q (want one of %s)", name, strings.Join(TemplateFunctions(), ", "))
+			return pt, nil, fmt.Errorf("unknown function %q (want one of %s)", name, strings.Join(Functions(), ", "))
 		case spec.args == 0 && rest != "":
 			return pt, nil, fmt.Errorf("%s takes no argument", name)
 		case spec.args == 1 && rest == "":
 			return pt, nil, fmt.Errorf("%s needs an argument, e.g. %s \"x\"", name, name)
 		}
-		f := templateFunc{name: name, fn: spec.fn}
+		f := Func{name: name, fn: spec.fn}
 		if spec.args == 1 {
 			if f.arg, err = parseLiteral(rest); err != nil {
 				return pt, nil, fmt.Errorf("%s: %w", name, err)
@@ -106,7 +106,7 @@ func parsePipeline(expr string) (path, []templateFunc, error) {
 	return pt, fns, nil
 }
 
-func hasDefault(fns []templateFunc) bool {
+func hasDefault(fns []Func) bool {
 	for _, f := range fns {
 		if f.name == "default" {
 			return true

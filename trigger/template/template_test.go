@@ -1,4 +1,4 @@
-package trigger
+package template
 
 import (
 	"testing"
@@ -78,15 +78,4 @@ func TestRenderConfigEdges(t *testing.T) {
 	got, err = RenderConfig(nil, Scope{})
 	require.NoError(t, err)
 	assert.Nil(t, got)
-}
-
-func TestTemplatesValidatedAtLoad(t *testing.T) {
-	_, err := NewSet([]Definition{{Tag: "t", Tables: []string{"u"}, Events: []string{"afterInsert"}, Enabled: true, Actions: []Action{
-		{Type: "http", Name: "first", Config: map[string]any{"url": "https://x.test", "body": map[string]any{"ok": "{{actions.first.output}}"}}},
-		{Type: "log", Config: map[string]any{"message": "{{actions.first.output.status}} {{ nope }} {{record[}}"}},
-	}}})
-	require.Error(t, err)
-	assert.Equal(t, `trigger "t": actions[0].config.body.ok: {{actions.first.output}}: actions.first: no earlier action of this trigger is named "first"
-trigger "t": actions[1].config.message: {{nope}}: unknown root "nope" (want one of actions, changedFields, database, env, event, operation, previousRecord, previousRecords, record, records, run, secret, table, timestamp, trigger, user)
-trigger "t": actions[1].config.message: {{record[}}: path "record[": unclosed '['`, err.Error())
 }

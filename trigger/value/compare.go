@@ -1,4 +1,4 @@
-package trigger
+package value
 
 import (
 	"cmp"
@@ -13,12 +13,12 @@ import (
 	"github.com/triggerd/triggerd/run"
 )
 
-// toNumber reads v as a float64 whatever its JSON form: Go numeric types,
+// Number reads v as a float64 whatever its JSON form: Go numeric types,
 // json.Number, run.Decimal and numeric strings ("12.50"). NaN and
 // infinities are not numbers here. Comparisons do not use it (they are
 // exact, see compareNumbers); settings that take a number (durations,
 // limits) do.
-func toNumber(v any) (float64, bool) {
+func Number(v any) (float64, bool) {
 	var f float64
 	switch x := v.(type) {
 	case run.Decimal:
@@ -214,11 +214,11 @@ func isRealNumber(v any) bool {
 	return ok
 }
 
-// toTime reads a timestamp: a time.Time, an RFC 3339 string with or
+// Time reads a timestamp: a time.Time, an RFC 3339 string with or
 // without fractional seconds ("2026-01-02T10:00:00Z",
 // "2026-01-02T10:00:00.5+01:00") or a date ("2026-01-02", midnight UTC).
 // Numbers are never times: epoch values compare as numbers.
-func toTime(v any) (time.Time, bool) {
+func Time(v any) (time.Time, bool) {
 	switch x := v.(type) {
 	case time.Time:
 		return x, true
@@ -236,14 +236,14 @@ func toTime(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// valuesEqual is the equality used by EQUALS, IN, CHANGED and friends:
+// Equal is the equality used by EQUALS, IN, CHANGED and friends:
 //   - null equals only null (a missing field is null);
 //   - numbers compare exactly, and a numeric string equals a number
 //     with the same value ("12.50" == 12.5), but two strings compare as
 //     strings unless both are timestamps (RFC 3339 or dates);
 //   - a time.Time equals a timestamp string of the same instant;
 //   - lists and maps compare element by element with these same rules.
-func valuesEqual(a, b any) bool {
+func Equal(a, b any) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
@@ -256,7 +256,7 @@ func valuesEqual(a, b any) bool {
 		y, ok := b.(string)
 		if !ok {
 			if t, ok := b.(time.Time); ok {
-				u, ok := toTime(x)
+				u, ok := Time(x)
 				return ok && u.Equal(t)
 			}
 			return false
@@ -264,14 +264,14 @@ func valuesEqual(a, b any) bool {
 		if x == y {
 			return true
 		}
-		t1, ok1 := toTime(x)
-		t2, ok2 := toTime(y)
+		t1, ok1 := Time(x)
+		t2, ok2 := Time(y)
 		return ok1 && ok2 && t1.Equal(t2)
 	case bool:
 		y, ok := b.(bool)
 		return ok && x == y
 	case time.Time:
-		t, ok := toTime(b)
+		t, ok := Time(b)
 		return ok && x.Equal(t)
 	case []any:
 		y, ok := b.([]any)
@@ -279,7 +279,7 @@ func valuesEqual(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !valuesEqual(x[i], y[i]) {
+			if !Equal(x[i], y[i]) {
 				return false
 			}
 		}
@@ -291,7 +291,7 @@ func valuesEqual(a, b any) bool {
 		}
 		for k, v := range x {
 			w, ok := y[k]
-			if !ok || !valuesEqual(v, w) {
+			if !ok || !Equal(v, w) {
 				return false
 			}
 		}
@@ -300,12 +300,12 @@ func valuesEqual(a, b any) bool {
 	return false
 }
 
-// compareValues orders a and b for the GREATER_/LESS_ operators: exactly
+// Compare orders a and b for the GREATER_/LESS_ operators: exactly
 // as numbers when both read as numbers (numeric strings included), as
 // instants when both are timestamps, lexically when both are other
 // strings. Anything else (nulls, booleans, lists, a number against a
 // word) is not ordered, and the reason says why.
-func compareValues(a, b any) (int, string) {
+func Compare(a, b any) (int, string) {
 	if a == nil {
 		return 0, "field is null"
 	}
@@ -315,8 +315,8 @@ func compareValues(a, b any) (int, string) {
 	if c, ok := compareNumbers(a, b); ok {
 		return c, ""
 	}
-	if x, ok := toTime(a); ok {
-		if y, ok := toTime(b); ok {
+	if x, ok := Time(a); ok {
+		if y, ok := Time(b); ok {
 			return x.Compare(y), ""
 		}
 	}
@@ -325,11 +325,11 @@ func compareValues(a, b any) (int, string) {
 	if ok1 && ok2 && !numericString(x) && !numericString(y) {
 		return strings.Compare(x, y), ""
 	}
-	return 0, fmt.Sprintf("cannot order %s against %s", describe(a), describe(b))
+	return 0, fmt.Sprintf("cannot order %s against %s", Describe(a), Describe(b))
 }
 
-// isEmpty is true for null, "", an empty list and an empty map.
-func isEmpty(v any) bool {
+// IsEmpty is true for null, "", an empty list and an empty map.
+func IsEmpty(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return true
@@ -343,8 +343,8 @@ func isEmpty(v any) bool {
 	return false
 }
 
-// describe names a value and its kind for traces.
-func describe(v any) string {
+// Describe names a value and its kind for traces.
+func Describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
@@ -363,7 +363,7 @@ func describe(v any) string {
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano)
 	}
-	if f, ok := toNumber(v); ok {
+	if f, ok := Number(v); ok {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return fmt.Sprintf("%T", v)

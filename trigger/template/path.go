@@ -1,4 +1,4 @@
-package trigger
+package template
 
 import (
 	"fmt"
@@ -6,23 +6,25 @@ import (
 	"strings"
 )
 
-// segment is one step of a path: a map key or a list index.
-type segment struct {
-	key   string
-	index int
-	isIdx bool
+// Segment is one step of a path: a map key or a list index.
+type Segment struct {
+	Key     string
+	Index   int
+	IsIndex bool
 }
 
-// path is a parsed field reference: root.a.b[0]["odd.key"].
-type path struct {
-	root string
-	segs []segment
-	src  string
+// Path is a parsed field reference: root.a.b[0]["odd.key"].
+type Path struct {
+	// Root is the first name ("record"), Segs the steps after it, Src
+	// the text as written.
+	Root string
+	Segs []Segment
+	Src  string
 }
 
-// parsePath parses a dotted path with [n] indexes and ["quoted"] keys.
-func parsePath(s string) (path, error) {
-	p := path{src: s}
+// ParsePath parses a dotted path with [n] indexes and ["quoted"] keys.
+func ParsePath(s string) (Path, error) {
+	p := Path{Src: s}
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return p, fmt.Errorf("empty path")
@@ -35,8 +37,8 @@ func parsePath(s string) (path, error) {
 		}
 		return s[start:i]
 	}
-	p.root = readIdent()
-	if p.root == "" {
+	p.Root = readIdent()
+	if p.Root == "" {
 		return p, fmt.Errorf("path %q: missing root name", s)
 	}
 	for i < len(s) {
@@ -47,7 +49,7 @@ func parsePath(s string) (path, error) {
 			if k == "" {
 				return p, fmt.Errorf("path %q: empty name after '.'", s)
 			}
-			p.segs = append(p.segs, segment{key: k})
+			p.Segs = append(p.Segs, Segment{Key: k})
 		case '[':
 			end := strings.IndexByte(s[i:], ']')
 			if end < 0 {
@@ -56,14 +58,14 @@ func parsePath(s string) (path, error) {
 			inner := strings.TrimSpace(s[i+1 : i+end])
 			i += end + 1
 			if len(inner) >= 2 && (inner[0] == '"' || inner[0] == '\'') && inner[len(inner)-1] == inner[0] {
-				p.segs = append(p.segs, segment{key: inner[1 : len(inner)-1]})
+				p.Segs = append(p.Segs, Segment{Key: inner[1 : len(inner)-1]})
 				continue
 			}
 			n, err := strconv.Atoi(inner)
 			if err != nil || n < 0 {
 				return p, fmt.Errorf("path %q: index %q must be a non-negative integer or a quoted key", s, inner)
 			}
-			p.segs = append(p.segs, segment{index: n, isIdx: true})
+			p.Segs = append(p.Segs, Segment{Index: n, IsIndex: true})
 		default:
 			return p, fmt.Errorf("path %q: unexpected %q", s, s[i])
 		}
@@ -71,21 +73,21 @@ func parsePath(s string) (path, error) {
 	return p, nil
 }
 
-// walk follows segs from v. A missing key, an index out of range or a step
+// Walk follows segs from v. A missing key, an index out of range or a step
 // into a non-container yields (nil, false): missing fields read as null.
-func walk(v any, segs []segment) (any, bool) {
+func Walk(v any, segs []Segment) (any, bool) {
 	for _, sg := range segs {
-		if sg.isIdx {
+		if sg.IsIndex {
 			l, ok := v.([]any)
-			if !ok || sg.index >= len(l) {
+			if !ok || sg.Index >= len(l) {
 				return nil, false
 			}
-			v = l[sg.index]
+			v = l[sg.Index]
 			continue
 		}
 		switch m := v.(type) {
 		case map[string]any:
-			x, ok := m[sg.key]
+			x, ok := m[sg.Key]
 			if !ok {
 				return nil, false
 			}

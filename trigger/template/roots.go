@@ -1,6 +1,10 @@
-package trigger
+package template
 
 import "strings"
+
+// FailedActionName is the name under which onError actions see the
+// failure: {{actions.failed.output.error}}. // action of that name, and the workflow fills it in.
+const FailedActionName = "failed"
 
 // runRoot is the {{run}} root: the run id and, for writes that must carry
 // it (a database action's marker column), the cascade chain as

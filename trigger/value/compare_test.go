@@ -1,4 +1,4 @@
-package trigger
+package value
 
 import (
 	"encoding/json"
@@ -55,8 +55,8 @@ func TestComparisonRules(t *testing.T) {
 		{"abc", 1, false},
 	}
 	for _, tc := range eq {
-		assert.Equal(t, tc.want, valuesEqual(tc.a, tc.b), "%v == %v", tc.a, tc.b)
-		assert.Equal(t, tc.want, valuesEqual(tc.b, tc.a), "%v == %v (swapped)", tc.b, tc.a)
+		assert.Equal(t, tc.want, Equal(tc.a, tc.b), "%v == %v", tc.a, tc.b)
+		assert.Equal(t, tc.want, Equal(tc.b, tc.a), "%v == %v (swapped)", tc.b, tc.a)
 	}
 	ord := []struct {
 		a, b any
@@ -84,7 +84,7 @@ func TestComparisonRules(t *testing.T) {
 		{dec("1.5"), "abc", 0, `cannot order 1.5 against "abc"`},
 	}
 	for _, tc := range ord {
-		got, why := compareValues(tc.a, tc.b)
+		got, why := Compare(tc.a, tc.b)
 		assert.Equal(t, tc.why, why, "%v <=> %v", tc.a, tc.b)
 		if tc.why == "" {
 			assert.Equal(t, tc.want, got, "%v <=> %v", tc.a, tc.b)
@@ -97,9 +97,9 @@ func TestToTime(t *testing.T) {
 		"2026-01-02T10:00:00Z": true, "2026-01-02T10:00:00.123456789+02:00": true, "2026-01-02": true,
 		"2026-13-02": false, "2026-01-02 10:00:00": false, "20260102": false, "12.5": false, "": false, "1735689600000": false,
 	} {
-		_, got := toTime(s)
+		_, got := Time(s)
 		assert.Equal(t, ok, got, s)
 	}
-	_, got := toTime(1735689600000)
+	_, got := Time(1735689600000)
 	assert.False(t, got, "epoch numbers are numbers")
 }

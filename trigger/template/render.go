@@ -1,9 +1,10 @@
-package trigger
+package template
 
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,9 +29,9 @@ type Scope struct {
 	Actions map[string]any
 	// Lookups holds a before-trigger's lookup results by name.
 	Lookups map[string]any
-	// Records and PreviousRecords are a `for: all` run's records (batch.go).
+	// Records and PreviousRecords are a `for: all` run's records (roots.go).
 	Records, PreviousRecords []map[string]any
-	// Cascade is the run's cascade chain ({{run.cascade}}, delivery_fields.go).
+	// Cascade is the run's cascade chain ({{run.cascade}}, roots.go).
 	Cascade []string
 	// Unavailable lists the values the event does not carry
 	// (run.Event.Unavailable); a placeholder that reads one renders as
@@ -48,20 +49,20 @@ var templateRoots = map[string]struct{ scalar bool }{
 	"timestamp": {scalar: true}, "env": {scalar: true}, secretRoot: {},
 }
 
-// placeholder is one {{ ... }} found in a string.
-type placeholder struct {
-	start, end int // byte range of the whole {{ ... }} in the string
-	expr       string
+// Placeholder is one {{ ... }} found in a string.
+type Placeholder struct {
+	Start, End int // byte range of the whole {{ ... }} in the string
+	Expr       string
 }
 
-// scanTemplate finds the placeholders of s. It allocates nothing for
+// Scan finds the placeholders of s. It allocates nothing for
 // strings without "{{", which is most of a config, so rendering per event
 // stays cheap without a cache (a cache would be shared mutable state).
-func scanTemplate(s string) ([]placeholder, error) {
+func Scan(s string) ([]Placeholder, error) {
 	if !strings.Contains(s, "{{") {
 		return nil, nil
 	}
-	var out []placeholder
+	var out []Placeholder
 	for i := 0; ; {
 		open := strings.Index(s[i:], "{{")
 		if open < 0 {
@@ -77,55 +78,57 @@ func scanTemplate(s string) ([]placeholder, error) {
 		if expr == "" {
 			return nil, fmt.Errorf("empty placeholder {{}}")
 		}
-		out = append(out, placeholder{start: open, end: closing + 2, expr: expr})
+		out = append(out, Placeholder{Start: open, End: closing + 2, Expr: expr})
 		i = closing + 2
 	}
 }
 
-// checkTemplates validates every placeholder in v (recursively) at load:
+// Check validates every placeholder in v (recursively) at load:
 // syntax, root, no fields on scalar roots, and actions.<name> naming an
-// earlier action of the same trigger.
-func checkTemplates(v any, field string, earlier map[string]bool, p problems) {
+// earlier action of the same trigger. Every problem is reported, located
+// by its field (field, then the keys inside v), so that a definition's
+// load lists all of them at once.
+func Check(v any, field string, earlier map[string]bool, report func(field, reason string)) {
 	switch x := v.(type) {
 	case string:
-		phs, err := scanTemplate(x)
+		phs, err := Scan(x)
 		if err != nil {
-			p.add(field, "%v", err)
+			report(field, err.Error())
 			return
 		}
 		for _, ph := range phs {
-			if err := checkPlaceholder(ph.expr, earlier); err != nil {
-				p.add(field, "{{%s}}: %v", ph.expr, err)
+			if err := checkPlaceholder(ph.Expr, earlier); err != nil {
+				report(field, fmt.Sprintf("{{%s}}: %v", ph.Expr, err))
 			}
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			checkTemplates(x[k], joinField(field, k), earlier, p)
+			Check(x[k], JoinField(field, k), earlier, report)
 		}
 	case []any:
 		for i, e := range x {
-			checkTemplates(e, fmt.Sprintf("%s[%d]", field, i), earlier, p)
+			Check(e, fmt.Sprintf("%s[%d]", field, i), earlier, report)
 		}
 	}
 }
 
 func checkPlaceholder(expr string, earlier map[string]bool) error {
-	pt, fns, err := parsePipeline(expr)
+	pt, fns, err := ParsePipeline(expr)
 	if err != nil {
 		return err
 	}
-	if pt.root == secretRoot {
+	if pt.Root == secretRoot {
 		return checkSecretPlaceholder(pt, fns)
 	}
-	r, ok := templateRoots[pt.root]
+	r, ok := templateRoots[pt.Root]
 	if !ok {
-		return fmt.Errorf("unknown root %q (want one of %s)", pt.root, strings.Join(sortedKeys(templateRoots), ", "))
+		return fmt.Errorf("unknown root %q (want one of %s)", pt.Root, strings.Join(sortedKeys(templateRoots), ", "))
 	}
-	if r.scalar && len(pt.segs) > 0 {
-		return fmt.Errorf("%s has no fields", pt.root)
+	if r.scalar && len(pt.Segs) > 0 {
+		return fmt.Errorf("%s has no fields", pt.Root)
 	}
-	if pt.root == "actions" && len(pt.segs) > 0 && earlier != nil {
-		name := pt.segs[0].key
+	if pt.Root == "actions" && len(pt.Segs) > 0 && earlier != nil {
+		name := pt.Segs[0].Key
 		if !earlier[name] {
 			return fmt.Errorf("actions.%s: no earlier action of this trigger is named %q", name, name)
 		}
@@ -133,14 +136,9 @@ func checkPlaceholder(expr string, earlier map[string]bool) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys lists m's keys in order, so that problems and notes come in
+// a stable order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // RenderConfig renders every template in cfg against scope and returns a
 // new map; cfg is not modified. A string that is exactly one placeholder
@@ -170,6 +168,14 @@ func RenderConfigTrace(cfg map[string]any, scope Scope) (map[string]any, []strin
 	return out.(map[string]any), r.notes, nil
 }
 
+// Render renders v (a string, or maps and lists holding strings) as
+// RenderConfig renders a config's values; a before-trigger's set values
+// and validate messages are rendered so.
+func Render(v any, scope Scope) (any, error) {
+	r := renderer{sc: &scope}
+	return r.value(v, "")
+}
+
 type renderer struct {
 	sc    *Scope
 	notes []string
@@ -187,7 +193,7 @@ func (r *renderer) value(v any, field string) (any, error) {
 		out := make(map[string]any, len(x))
 		// Sorted so that notes come in a stable order.
 		for _, k := range sortedKeys(x) {
-			e, err := r.value(x[k], joinField(field, k))
+			e, err := r.value(x[k], JoinField(field, k))
 			if err != nil {
 				return nil, err
 			}
@@ -225,42 +231,42 @@ func orTop(field string) string {
 }
 
 func (r *renderer) str(s, field string) (any, error) {
-	phs, err := scanTemplate(s)
+	phs, err := Scan(s)
 	if err != nil || len(phs) == 0 {
 		return s, err
 	}
-	if len(phs) == 1 && phs[0].start == 0 && phs[0].end == len(s) && !isSecretExpr(phs[0].expr) {
-		return r.resolve(phs[0].expr, field)
+	if len(phs) == 1 && phs[0].Start == 0 && phs[0].End == len(s) && !IsSecretExpr(phs[0].Expr) {
+		return r.resolve(phs[0].Expr, field)
 	}
 	var b strings.Builder
 	last := 0
 	for _, ph := range phs {
-		b.WriteString(s[last:ph.start])
-		if isSecretExpr(ph.expr) {
-			b.WriteString(s[ph.start:ph.end]) // resolved by the worker
-			last = ph.end
+		b.WriteString(s[last:ph.Start])
+		if IsSecretExpr(ph.Expr) {
+			b.WriteString(s[ph.Start:ph.End]) // resolved by the worker
+			last = ph.End
 			continue
 		}
-		v, err := r.resolve(ph.expr, field)
+		v, err := r.resolve(ph.Expr, field)
 		if err != nil {
 			return nil, err
 		}
 		if v == omitted {
 			return omitted, nil
 		}
-		str, err := stringify(v)
+		str, err := Text(v)
 		if err != nil {
-			return nil, fmt.Errorf("{{%s}}: %w", ph.expr, err)
+			return nil, fmt.Errorf("{{%s}}: %w", ph.Expr, err)
 		}
 		b.WriteString(str)
-		last = ph.end
+		last = ph.End
 	}
 	b.WriteString(s[last:])
 	return b.String(), nil
 }
 
 func (r *renderer) resolve(expr, field string) (any, error) {
-	pt, fns, err := parsePipeline(expr)
+	pt, fns, err := ParsePipeline(expr)
 	if err != nil {
 		return nil, fmt.Errorf("{{%s}}: %w", expr, err)
 	}
@@ -275,7 +281,7 @@ func (r *renderer) resolve(expr, field string) (any, error) {
 			v, found = nullUnavailable(pt, v, r.sc), true
 		case run.OnUnknownOmit:
 			r.notes = append(r.notes, fmt.Sprintf("%s: %s is unavailable, left out", orTop(field), what))
-			if len(pt.segs) > 0 || pt.root == "changedFields" || v == nil {
+			if len(pt.Segs) > 0 || pt.Root == "changedFields" || v == nil {
 				return omitted, nil
 			}
 			// A whole row: it is rendered without the columns it lacks.
@@ -284,7 +290,7 @@ func (r *renderer) resolve(expr, field string) (any, error) {
 		}
 	}
 	if !found && !hasDefault(fns) {
-		r.notes = append(r.notes, fmt.Sprintf("%s: %s is missing", orTop(field), pt.src))
+		r.notes = append(r.notes, fmt.Sprintf("%s: %s is missing", orTop(field), pt.Src))
 	}
 	for _, f := range fns {
 		if v, err = f.apply(v); err != nil {
@@ -299,9 +305,9 @@ func (r *renderer) resolve(expr, field string) (any, error) {
 
 // lookupScope reads a path from the scope; found is false when a step of
 // the path is missing (the value is then null).
-func lookupScope(pt path, sc *Scope) (any, bool, error) {
+func lookupScope(pt Path, sc *Scope) (any, bool, error) {
 	var root any
-	switch pt.root {
+	switch pt.Root {
 	case "record":
 		root = mapOrNil(sc.Record)
 	case "previousRecord":
@@ -333,12 +339,12 @@ func lookupScope(pt path, sc *Scope) (any, bool, error) {
 	case "changedFields":
 		root = changedFields(sc.PreviousRecord, sc.Record)
 	case "records", "previousRecords":
-		root = batchRecords(sc, pt.root)
+		root = batchRecords(sc, pt.Root)
 	default:
-		return nil, false, fmt.Errorf("unknown root %q", pt.root)
+		return nil, false, fmt.Errorf("unknown root %q", pt.Root)
 	}
-	v, ok := walk(root, pt.segs)
-	if !ok || (root == nil && len(pt.segs) == 0) {
+	v, ok := Walk(root, pt.Segs)
+	if !ok || (root == nil && len(pt.Segs) == 0) {
 		return nil, false, nil
 	}
 	return v, true, nil
@@ -352,36 +358,8 @@ func mapOrNil(m map[string]any) any {
 	return m
 }
 
-// changedFields lists, sorted, the top-level keys whose values differ
-// between prev and cur. It is empty unless both are present (an update
-// with the previous row image).
-func changedFields(prev, cur map[string]any) []any {
-	out := []any{}
-	if prev == nil || cur == nil {
-		return out
-	}
-	seen := make(map[string]bool, len(cur))
-	var keys []string
-	for k := range cur {
-		seen[k] = true
-		keys = append(keys, k)
-	}
-	for k := range prev {
-		if !seen[k] {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !valuesEqual(prev[k], cur[k]) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-// stringify renders a value inside a larger string.
-func stringify(v any) (string, error) {
+// Text renders a value inside a larger string.
+func Text(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "", nil
@@ -414,7 +392,7 @@ func stringify(v any) (string, error) {
 // why; "" when none. Only values listed in Unavailable are unknown here
 // (not a missing previousRecord alone), so that runs recorded before
 // Unavailable existed render as they did.
-func (sc *Scope) unknown(pt path) (field, reason string) {
+func (sc *Scope) unknown(pt Path) (field, reason string) {
 	if len(sc.Unavailable) == 0 {
 		return "", ""
 	}
@@ -422,17 +400,17 @@ func (sc *Scope) unknown(pt path) (field, reason string) {
 	if ev.Operation == run.OperationUpdate && ev.PreviousRecord == nil {
 		ev.PreviousRecord = map[string]any{} // judged by the list alone
 	}
-	if pt.root == "changedFields" && ev.Operation == run.OperationUpdate {
+	if pt.Root == "changedFields" && ev.Operation == run.OperationUpdate {
 		return "changedFields", "changedFields is unknown: " + strings.Join(sc.Unavailable, ", ") + " unavailable"
 	}
-	return unavailable(&ev, pt.root, pt.segs)
+	return Unavailable(&ev, pt.Root, pt.Segs)
 }
 
 // nullUnavailable is v with what is unavailable as null: the value
 // itself, or for a whole row the row with its unavailable columns null.
-func nullUnavailable(pt path, v any, sc *Scope) any {
+func nullUnavailable(pt Path, v any, sc *Scope) any {
 	m, ok := v.(map[string]any)
-	if len(pt.segs) > 0 || !ok {
+	if len(pt.Segs) > 0 || !ok {
 		return nil
 	}
 	out := make(map[string]any, len(m)+len(sc.Unavailable))
@@ -440,7 +418,7 @@ func nullUnavailable(pt path, v any, sc *Scope) any {
 		out[k] = e
 	}
 	for _, u := range sc.Unavailable {
-		if col, ok := strings.CutPrefix(u, pt.root+"."); ok {
+		if col, ok := strings.CutPrefix(u, pt.Root+"."); ok {
 			out[col] = nil
 		}
 	}
