@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,19 +128,8 @@ egress: {allow: [%s]}
 		cmd := exec.Command(bin, "serve", "--config", cfg)
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		require.NoError(t, cmd.Start())
-		stop := func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}
 		defer func() {
-			stop()
+			stopProcess(cmd, 30*time.Second)
 			if t.Failed() {
 				t.Logf("%s process:\n%s", name, logs.String())
 			}
